@@ -1,0 +1,50 @@
+"""The ``fser`` command: data, features, train, evaluate, predict.
+
+Each sub-command lives in :mod:`fser_utils.commands` as a module with a
+``register(subparsers)`` function; this file only wires them together and turns
+:class:`~fser_utils.errors.FserError` into a one-line message.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import FserError
+
+__all__ = ["main", "build_parser"]
+
+COMMANDS = ("data", "features", "train", "evaluate", "predict")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fser", description="Speech emotion recognition after the FSER paper.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"fser_utils.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"fser_utils.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+    except FserError as exc:
+        print(f"fser: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fser: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

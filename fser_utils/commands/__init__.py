@@ -1,0 +1,1 @@
+"""Sub-commands of the ``fser`` command line, one module each."""
