@@ -1,0 +1,33 @@
+"""Generators of small corpora in the official layouts, for tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SAVEE_SPEAKERS = ("DC", "JE", "JK", "KL")
+SAVEE_PREFIXES = ("a", "d", "f", "h", "n", "sa", "su")
+
+
+def write_tone(path: Path, *, sr: int = 8000, duration: float = 0.1, channels: int = 1) -> Path:
+    """A short quiet tone (not silence, so feature code accepts it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(sr * duration)) / sr
+    y = 0.1 * np.sin(2 * np.pi * 220 * t)
+    if channels > 1:
+        y = np.stack([y] * channels, axis=1)
+    sf.write(path, y, sr)
+    return path
+
+
+def make_savee_fixture(root: Path, *, flat: bool = False) -> list[Path]:
+    """SAVEE in its official layout: 4 speakers x (15 per emotion, 30 neutral) = 480 files."""
+    paths = []
+    for spk in SAVEE_SPEAKERS:
+        for prefix in SAVEE_PREFIXES:
+            for k in range(1, (30 if prefix == "n" else 15) + 1):
+                name = f"{prefix}{k:02d}.wav"
+                rel = f"{spk}_{name}" if flat else f"AudioData/{spk}/{name}"
+                paths.append(write_tone(root / "savee" / rel, duration=0.02))
+    return paths
