@@ -18,7 +18,12 @@ __all__ = [
     "load_catalogue",
     "compute_emotion_table",
     "describe_missing",
+    "PAPER_TABLE1",
 ]
+
+#: the paper's Table 1: clips per unified class over EmoDB, EMOVO, SAVEE and RAVDESS
+PAPER_TABLE1 = {"anger": 463, "anxiety": 405, "calm": 273, "disgust": 382, "happiness": 407,
+                "neutral": 379, "sadness": 398, "surprise": 336}
 
 CATALOGUE_COLUMNS = ["path", "relpath", "corpus", "language", "style", "speaker", "sex",
                      "raw_label", "emotion", "sentence", "intensity", "take",

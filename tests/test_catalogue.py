@@ -4,15 +4,13 @@ import os
 import pandas as pd
 import pytest
 
-from fser_utils.catalogue import (CATALOGUE_COLUMNS, compute_emotion_table, describe_missing,
-                                  load_catalogue)
+from fser_utils.catalogue import (CATALOGUE_COLUMNS, PAPER_TABLE1, compute_emotion_table,
+                                  describe_missing, load_catalogue)
 from fser_utils.corpora import EMOTIONS, EXTRA_CORPORA, PAPER_CORPORA
 from fser_utils.errors import FserError
 
 from fixtures import make_savee_fixture, write_tone
 
-PAPER_TABLE1 = {"anger": 463, "anxiety": 405, "calm": 273, "disgust": 382, "happiness": 407,
-                "neutral": 379, "sadness": 398, "surprise": 336}
 
 
 def test_savee_fixture_layouts(tmp_path):
