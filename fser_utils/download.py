@@ -214,11 +214,11 @@ class VerifyReport:
         mb = self.n_bytes / 1e6
         if self.ok:
             head = (f"{self.corpus}: OK, all {self.n_ok} of {self.n_expected} files match "
-                    f"({mb:.1f} MB hashed in {self.seconds:.1f} s)")
+                    f"({mb:.1f} MB hashed in {self.seconds:.2f} s)")
         else:
             head = (f"{self.corpus}: FAILED, {self.n_ok} of {self.n_expected} files match; "
                     f"{len(self.missing)} missing, {len(self.extra)} extra, "
-                    f"{len(self.corrupt)} corrupt ({mb:.1f} MB hashed in {self.seconds:.1f} s)")
+                    f"{len(self.corrupt)} corrupt ({mb:.1f} MB hashed in {self.seconds:.2f} s)")
         lines = [head, f"  folder:   {self.folder}", f"  manifest: {self.manifest}"]
         lines += [f"  missing  {p}" for p in self.missing]
         lines += [f"  extra    {p}" for p in self.extra]
