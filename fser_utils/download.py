@@ -387,7 +387,7 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
     ``root/ravdess/Actor_XX/*.wav`` and EmoDB (``download.zip`` from
     emodb.bilderbar.info) as ``root/emodb/wav/*.wav``. The archive is fetched with
     :func:`pooch.retrieve` into ``get_cache_dir()/downloads`` (so a second call does
-    not fetch it again) and unpacked into a temporary folder next to the target, which
+    not fetch it again, whatever the URL: delete the cached file to refetch) and unpacked into a temporary folder next to the target, which
     is renamed into place once complete. No archive hash is published for these
     releases in a form this project could pin, so by default the archive itself is
     not hash-checked (``known_hash=None``); instead every unpacked file is checked
@@ -433,9 +433,13 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
     archive = ARCHIVES[corpus.name]
     url = url or get_archive_url(corpus.name)
     folder = get_data_root(root) / corpus.folder
-    manifest = Path(manifest) if manifest is not None else get_manifest_path(corpus.name)
+    if manifest is not None:
+        manifest = Path(manifest)
+        label = f"{manifest} (given)"
+    else:
+        manifest = get_manifest_path(corpus.name)
+        label = _describe_packaged(manifest)
     entries = load_manifest(manifest)
-    label = _describe_packaged(manifest)
 
     if folder.is_dir() and _list_audio(folder):
         report = verify_folder(folder, entries, corpus=corpus.name, manifest=label,
