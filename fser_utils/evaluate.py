@@ -436,8 +436,8 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
     """
     rows = [{"work": w, "corpus": _CORPUS_TITLES.get(c, c), "features": f, "accuracy": a,
              "ci_low": np.nan, "ci_high": np.nan, "n": np.nan,
-             "protocol": p + ("; the original recordings, which our copy is not"
-                              if c == "emodb" else "")}
+             "protocol": p + ("; on the original EmoDB recordings (ours differ, see "
+                              "below)" if c == "emodb" else "")}
             for w, c, f, a, p in PAPER_TABLE4]
     run = describe_run(settings) if settings else "this repository's run"
     per = compute_group_accuracy(predictions, "corpus", n_boot=n_boot, seed=seed).set_index("corpus")

@@ -1,0 +1,245 @@
+"""Scoring new recordings with a trained run: any common audio file to eight probabilities.
+
+A run folder holds the model and the feature settings it was trained with, so a
+clip is turned into exactly the image the network learned from, whatever its
+format, sample rate or number of channels.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import get_runs_dir
+from .corpora import EMOTIONS
+from .errors import FserError
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "Predictor",
+    "find_model_run",
+    "load_predictor",
+    "list_audio_inputs",
+    "predict_signal",
+    "predict_files",
+]
+
+#: file endings a directory is searched for (libsndfile >= 1.1 decodes all of them)
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+
+
+@dataclass
+class Predictor:
+    """A trained model with the feature settings and classes of its run.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The run folder the model comes from.
+    model : keras.Model
+        Maps images [shape=(n, 64, 64, C)] to probabilities [shape=(n, len(classes))].
+    settings : FeatureSettings
+        The feature settings the run was trained with.
+    classes : tuple of str
+        Output order of the model (:data:`EMOTIONS`).
+    """
+
+    run_dir: Path
+    model: object
+    settings: object
+    classes: tuple = EMOTIONS
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities [shape=(n, len(classes))] of images [shape=(n, *settings.shape)]."""
+        proba = np.asarray(self.model.predict(X, verbose=0), dtype=float)
+        if proba.ndim != 2 or proba.shape[1] != len(self.classes):
+            raise FserError(f"model of '{self.run_dir}' gives {proba.shape[-1]} outputs, "
+                            f"expected {len(self.classes)}")
+        return proba
+
+
+def find_model_run(runs_dir=None) -> Path:
+    """The newest run folder (by the time its model was saved) that holds ``model.keras``.
+
+    Parameters
+    ----------
+    runs_dir : path-like or None
+        Default :func:`fser_utils.config.get_runs_dir`.
+
+    Raises
+    ------
+    FserError
+        If no run folder has a model.
+    """
+    runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
+    models = sorted(runs_dir.glob("*/model.keras"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise FserError(f"no trained model under '{runs_dir}': train one with 'fser train' "
+                        "or pass --model RUN_DIR")
+    return models[-1].parent
+
+
+def _feature_settings(run_dir: Path):
+    from .features import FeatureSettings
+
+    path = run_dir / "settings.json"
+    if not path.is_file():
+        raise FserError(f"run folder '{run_dir}' has no settings.json")
+    settings = json.loads(path.read_text())
+    for key in ("features", "feature_settings"):
+        if isinstance(settings.get(key), dict):
+            fields = set(FeatureSettings.__dataclass_fields__)
+            return FeatureSettings(**{k: v for k, v in settings[key].items() if k in fields})
+    raise FserError(f"'{path}' does not record the feature settings of the run")
+
+
+def load_predictor(run_dir=None) -> Predictor:
+    """Load a run's model and feature settings for scoring new clips.
+
+    Parameters
+    ----------
+    run_dir : path-like or None
+        A run folder with ``model.keras`` and ``settings.json``; ``None`` takes
+        :func:`find_model_run`.
+
+    Returns
+    -------
+    predictor : Predictor
+    """
+    run_dir = Path(run_dir) if run_dir is not None else find_model_run()
+    if not run_dir.is_dir():
+        raise FserError(f"run folder '{run_dir}' does not exist")
+    if not (run_dir / "model.keras").is_file():
+        raise FserError(f"run folder '{run_dir}' has no model.keras")
+    settings = _feature_settings(run_dir)
+    try:
+        from .train import load_run_model
+    except ImportError:  # a checkout without the training module can still score
+        load_run_model = None
+    try:
+        if load_run_model is not None:
+            model = load_run_model(run_dir)
+        else:
+            import keras
+
+            model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    except FserError:
+        raise
+    except Exception as exc:  # Keras raises many types for a broken file
+        raise FserError(f"cannot load the model of '{run_dir}': {exc}") from None
+    return Predictor(run_dir=run_dir, model=model, settings=settings)
+
+
+def list_audio_inputs(paths) -> list[Path]:
+    """Expand files and folders into the list of files to score.
+
+    A folder gives its audio files (by :data:`AUDIO_EXTENSIONS`, searched
+    recursively, sorted); a file is kept whatever its name, so that a bad file is
+    reported rather than skipped; a missing path is kept too, for the same reason.
+    """
+    found = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*")
+                           if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
+                           and not f.name.startswith("."))
+            if not files:
+                found.append(p)  # reported as "no audio file in folder"
+            found.extend(files)
+        else:
+            found.append(p)
+    return found
+
+
+def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series:
+    """Score one signal already in memory (a recording from a notebook, say).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)] or [shape=(n, channels)]
+        The signal; channels are averaged.
+    sr : int > 0 [Hz]
+        Its sample rate.
+    predictor : Predictor
+
+    Returns
+    -------
+    scores : pd.Series
+        ``emotion`` (the most probable class), ``confidence`` and ``p_<class>`` for
+        every class, probabilities in [0, 1].
+    """
+    from .features import SILENCE_PEAK, compute_feature_image
+
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 2:
+        y = y.mean(axis=1)
+    s = predictor.settings
+    if y.size * s.sr < s.n_fft * sr:
+        raise FserError(f"signal is too short ({y.size / sr:.3f} s) for one analysis window")
+    if not np.isfinite(y).all() or np.abs(y).max() < SILENCE_PEAK:
+        raise FserError("signal is silent or contains NaN/infinite samples")
+    image = compute_feature_image(y, sr=sr, settings=s)
+    proba = predictor.predict_proba(image[None])[0]
+    return _row(proba, predictor.classes)
+
+
+def _row(proba: np.ndarray, classes) -> pd.Series:
+    best = int(np.argmax(proba))
+    return pd.Series({"emotion": classes[best], "confidence": float(proba[best]),
+                      **{f"p_{c}": float(v) for c, v in zip(classes, proba)}})
+
+
+def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
+                  batch_size: int = 64, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score audio files and folders; bad files are reported, the others still scored.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Files and folders (see :func:`list_audio_inputs`).
+    predictor : Predictor or None
+        Default: :func:`load_predictor` of ``run_dir``.
+    run_dir : path-like or None
+        Run folder when ``predictor`` is None (None: the newest run with a model).
+    batch_size : int > 0
+    progress : bool
+        Show a tqdm progress bar while reading files.
+
+    Returns
+    -------
+    scores : pd.DataFrame [shape=(n_ok, 3 + len(classes))]
+        ``path``, ``emotion``, ``confidence``, ``p_<class>``, one row per scored file.
+    errors : pd.DataFrame [shape=(n_bad, 2)]
+        ``path`` and ``reason`` (one line), one row per file that could not be scored.
+    """
+    from tqdm.auto import tqdm
+
+    from .features import compute_feature_image, load_audio
+
+    predictor = predictor or load_predictor(run_dir)
+    s = predictor.settings
+    images, ok, errors = [], [], []
+    for path in tqdm(list_audio_inputs(paths), desc="reading", unit="file", disable=not progress):
+        if path.is_dir():
+            errors.append((str(path), f"no audio file in folder '{path}'"))
+            continue
+        if not path.exists():
+            errors.append((str(path), f"no such file '{path}'"))
+            continue
+        try:
+            y = load_audio(path, sr=s.sr, n_fft=s.n_fft)
+            images.append(compute_feature_image(y, sr=s.sr, settings=s))
+            ok.append(str(path))
+        except FserError as exc:
+            errors.append((str(path), str(exc)))
+    columns = ["path", "emotion", "confidence"] + [f"p_{c}" for c in predictor.classes]
+    rows = []
+    for start in range(0, len(images), batch_size):
+        proba = predictor.predict_proba(np.stack(images[start:start + batch_size]))
+        rows.extend(_row(p, predictor.classes) for p in proba)
+    scores = pd.DataFrame(rows, columns=columns[1:])
+    scores.insert(0, "path", ok)
+    return scores[columns], pd.DataFrame(errors, columns=["path", "reason"])

@@ -1,0 +1,162 @@
+"""``fser predict`` on generated files of every format, rate and channel count, and on bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from fser_utils.cli import main
+from fser_utils.corpora import EMOTIONS
+from fser_utils.errors import FserError
+
+FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
+
+
+def _tone(sr, *, seconds=1.0, channels=1, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    y = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
+    y = y + 0.01 * rng.normal(size=t.size)
+    return np.stack([y, 0.8 * y], axis=1) if channels == 2 else y
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A run folder with an untrained tiny model: enough to test the plumbing."""
+    import keras
+
+    from fser_utils.features import FeatureSettings
+
+    run = tmp_path_factory.mktemp("runs") / "tiny-paper"
+    run.mkdir()
+    settings = FeatureSettings()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input(shape=settings.shape),
+        keras.layers.Conv2D(2, 3, strides=4, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(len(EMOTIONS), activation="softmax")])
+    model.save(run / "model.keras")
+    (run / "settings.json").write_text(json.dumps({"profile": "tiny", "split": "paper",
+                                                   "features": settings.asdict()}))
+    return run
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_run):
+    from fser_utils.predict import load_predictor
+
+    return load_predictor(tiny_run)
+
+
+@pytest.fixture(scope="module")
+def audio_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("audio")
+    for ext, fmt in FORMATS.items():
+        for sr in (8000, 16000, 44100, 48000):
+            for channels in (1, 2):
+                sf.write(folder / f"clip_{sr}_{channels}ch.{ext}", _tone(sr, channels=channels),
+                         sr, format=fmt)
+    return folder
+
+
+def test_predict_every_format_rate_and_channels(audio_dir, predictor):
+    from fser_utils.predict import predict_files
+
+    scores, errors = predict_files([audio_dir], predictor=predictor)
+    assert errors.empty, errors.to_string()
+    assert len(scores) == len(FORMATS) * 4 * 2
+    proba = scores[[f"p_{c}" for c in EMOTIONS]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    assert set(scores["emotion"]) <= set(EMOTIONS)
+    assert (scores["confidence"] == proba.max(axis=1)).all()
+    # the same sound at another rate or format is the same image, give or take coding loss
+    wav = scores[scores["path"].str.endswith("clip_16000_1ch.wav")]
+    flac = scores[scores["path"].str.endswith("clip_16000_1ch.flac")]
+    np.testing.assert_allclose(wav[f"p_{EMOTIONS[0]}"].to_numpy(),
+                               flac[f"p_{EMOTIONS[0]}"].to_numpy(), atol=1e-3)
+
+
+def test_predict_signal_matches_file(audio_dir, predictor):
+    from fser_utils.predict import predict_files, predict_signal
+
+    path = audio_dir / "clip_44100_2ch.wav"
+    y, sr = sf.read(path)
+    row = predict_signal(y, sr=sr, predictor=predictor)
+    scores, _ = predict_files([path], predictor=predictor)
+    assert row["emotion"] == scores.loc[0, "emotion"]
+    assert row["confidence"] == pytest.approx(scores.loc[0, "confidence"], abs=1e-5)
+    with pytest.raises(FserError, match="silent"):
+        predict_signal(np.zeros(22050), sr=22050, predictor=predictor)
+    with pytest.raises(FserError, match="too short"):
+        predict_signal(np.ones(10), sr=22050, predictor=predictor)
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "text.wav").write_text("this is not audio\n")
+    sf.write(folder / "empty.wav", np.zeros(0), 16000)
+    sf.write(folder / "short.wav", _tone(16000, seconds=0.01), 16000)
+    sf.write(folder / "silent.flac", np.zeros(16000), 16000)
+    (folder / "nothing_here").mkdir()
+    return {"missing": folder / "missing.wav", "text": folder / "text.wav",
+            "empty": folder / "empty.wav", "short": folder / "short.wav",
+            "silent": folder / "silent.flac", "folder": folder / "nothing_here"}
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "no such file"), ("text", "cannot decode"), ("empty", "empty"),
+    ("short", "shorter than one analysis window"), ("silent", "silence"),
+    ("folder", "no audio file in folder")])
+def test_cli_bad_input_one_line_and_others_scored(tiny_run, audio_dir, bad_files, kind, message,
+                                                   capsys):
+    good = audio_dir / "clip_48000_2ch.ogg"
+    status = main(["predict", str(bad_files[kind]), str(good), "--model", str(tiny_run)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    lines = [line for line in err.splitlines() if line.startswith("fser: error:")]
+    assert len(lines) == 1 and message in lines[0]
+    assert str(bad_files[kind]) in lines[0]
+    assert "clip_48000_2ch.ogg" in out  # the good file is still scored
+
+
+def test_cli_json(tiny_run, audio_dir, bad_files, capsys):
+    status = main(["predict", str(audio_dir / "clip_8000_1ch.mp3"), str(bad_files["silent"]),
+                   "--model", str(tiny_run), "--json"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    payload = json.loads(out)
+    assert payload["model"] == str(tiny_run)
+    (pred,) = payload["predictions"]
+    assert set(pred["probabilities"]) == set(EMOTIONS)
+    assert pred["emotion"] in EMOTIONS
+    assert sum(pred["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+    assert len(payload["errors"]) == 1 and "silence" in payload["errors"][0]["reason"]
+    assert f"model: {tiny_run}" in err
+
+
+def test_cli_table_all_good(tiny_run, audio_dir, capsys):
+    assert main(["predict", str(audio_dir / "clip_16000_1ch.flac"), "--model", str(tiny_run)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["path", "emotion", "confidence"]
+    assert out[0].split()[3:] == list(EMOTIONS)
+    assert len(out) == 2
+
+
+def test_model_resolution(tmp_path, tiny_run, monkeypatch, capsys):
+    from fser_utils.predict import find_model_run
+
+    monkeypatch.setenv("FSER_RUNS", str(tmp_path / "runs"))
+    with pytest.raises(FserError, match="no trained model"):
+        find_model_run()
+    assert main(["predict", "x.wav"]) == 2
+    assert "no trained model" in capsys.readouterr().err
+    assert find_model_run(tiny_run.parent) == tiny_run
+    assert main(["predict", "x.wav", "--model", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "nomodel").mkdir()
+    assert main(["predict", "x.wav", "--model", str(tmp_path / "nomodel")]) == 2
+    assert "has no model.keras" in capsys.readouterr().err
