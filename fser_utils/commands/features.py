@@ -1,0 +1,64 @@
+"""``fser features``: build (or load) the feature cache of a data root and report on it."""
+from __future__ import annotations
+
+import time
+
+from ..corpora import EXTRA_CORPORA, PAPER_CORPORA
+
+
+def register(sub) -> None:
+    p = sub.add_parser("features", help="extract and cache the 64x64 image features")
+    p.add_argument("--root", help="data root (default: $FSER_DATA, else ./data)")
+    p.add_argument("--corpora", default=",".join(PAPER_CORPORA + EXTRA_CORPORA),
+                   help="comma-separated corpus names (default: all known corpora found)")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=3,
+                   help="3: RGB through a colour map (the paper), 1: grey")
+    p.add_argument("--sr", type=int, default=22050, help="sample rate [Hz] (default 22050)")
+    p.add_argument("--n-mels", type=int, default=128, help="mel bands (default 128)")
+    p.add_argument("--length-policy", choices=("resize", "fixed"), default="resize",
+                   help="resize whole clips (default) or pad/crop to --duration")
+    p.add_argument("--duration", type=float, default=3.0,
+                   help="clip length [s] for --length-policy fixed (default 3.0)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="leave unusable files out (and list them) instead of failing")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_features)
+
+
+def run_features(args) -> int:
+    from ..catalogue import describe_missing, load_catalogue
+    from ..errors import FserError
+    from ..features import FeatureSettings, load_features
+
+    corpora = tuple(c.strip() for c in args.corpora.split(",") if c.strip())
+    t0 = time.perf_counter()
+    cat = load_catalogue(args.root, corpora=corpora)
+    if cat.empty:
+        raise FserError(f"no corpus found under {cat.attrs['root']} "
+                        f"(looked for {', '.join(corpora)})")
+    settings = FeatureSettings(sr=args.sr, n_mels=args.n_mels, channels=args.channels,
+                               length_policy=args.length_policy, duration=args.duration)
+    X, kept = load_features(cat, settings, skip_bad=args.skip_bad, n_jobs=args.jobs,
+                            cache=not args.no_cache, progress=not args.quiet)
+    seconds = time.perf_counter() - t0
+    skipped = kept.attrs["skipped"]
+
+    print(f"data root: {cat.attrs['root']}")
+    for line in describe_missing(cat):
+        print(f"note: {line}")
+    print(f"settings:  key {settings.key()}  {settings.asdict()}")
+    print(f"cache:     {kept.attrs['cache_file'] or '(not used)'}")
+    counts = kept.groupby("corpus").size()
+    for corpus in cat["corpus"].unique():
+        n_all = int((cat["corpus"] == corpus).sum())
+        print(f"  {corpus:<8} {int(counts.get(corpus, 0)):5d} of {n_all:5d} clips")
+    print(f"features:  X {X.shape} {X.dtype}, {X.nbytes / 2**20:.1f} MiB; "
+          f"{kept.attrs['n_computed']} clips extracted, "
+          f"{len(cat) - kept.attrs['n_computed']} from the cache")
+    print(f"skipped:   {len(skipped)}")
+    for path, reason in zip(skipped["path"], skipped["reason"]):
+        print(f"  {path}: {reason}")
+    print(f"time:      {seconds:.1f} s (catalogue and features)")
+    return 0
