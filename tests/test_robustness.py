@@ -1,0 +1,93 @@
+"""Restricted scoring, baselines, group gaps and the rule-based verdicts of chapter 7."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fser_utils.corpora import EMOTIONS
+from fser_utils.errors import FserError
+from fser_utils.robustness import (
+    compute_baselines, compute_claims_table, compute_group_gap, compute_run_table,
+    compute_unseen_table, judge_claim, judge_difference, predict_restricted)
+
+
+def test_predict_restricted_ignores_other_classes():
+    proba = np.zeros((2, len(EMOTIONS)))
+    proba[0, EMOTIONS.index("calm")] = 0.9  # calm is not allowed: next best wins
+    proba[0, EMOTIONS.index("sadness")] = 0.06
+    proba[0, EMOTIONS.index("anger")] = 0.04
+    proba[1, EMOTIONS.index("anger")] = 0.5
+    pred = predict_restricted(proba, allowed=["anger", "sadness"])
+    assert list(pred) == ["sadness", "anger"]
+    with pytest.raises(FserError):
+        predict_restricted(proba, allowed=["boredom"])
+
+
+def test_baselines():
+    b = compute_baselines(["a", "a", "a", "b"], k=4)
+    assert b == {"chance": 25.0, "majority": 75.0, "majority_class": "a"}
+    assert compute_baselines(["a", "b"])["chance"] == 50
+
+
+def test_unseen_table():
+    cat = pd.DataFrame({"corpus": ["urdu"] * 4 + ["nemo"] * 2, "language": ["Urdu"] * 4 + ["Polish"] * 2,
+                        "style": ["natural"] * 4 + ["acted"] * 2,
+                        "emotion": ["anger", "anger", "sadness", "neutral", "fear?", "surprise"]})
+    cat["emotion"] = cat["emotion"].where(cat["emotion"] != "fear?", "anxiety")
+    proba = np.full((6, len(EMOTIONS)), 0.01)
+    for i, c in enumerate(["calm", "anger", "sadness", "happiness", "anxiety", "anxiety"]):
+        proba[i, EMOTIONS.index(c)] = 0.9
+    table, pred = compute_unseen_table(cat, proba, n_boot=50)
+    urdu = table.set_index("corpus").loc["urdu"]
+    assert urdu["k"] == 3 and urdu["classes"] == "anger, neutral, sadness"
+    # row 0: calm ruled out, the next best is the tie at 0.01 -> first allowed (anger): right
+    assert urdu["accuracy"] == pytest.approx(75)
+    assert urdu["unrestricted"] == pytest.approx(50)
+    assert urdu["chance"] == pytest.approx(100 / 3) and urdu["majority"] == 50
+    assert list(pred["predicted"][:4]) == ["anger", "anger", "sadness", "anger"]
+    nemo = table.set_index("corpus").loc["nemo"]
+    assert nemo["accuracy"] == 50 and nemo["n"] == 2
+
+
+def test_group_gap():
+    pred = pd.DataFrame({"sex": ["f"] * 50 + ["m"] * 50, "emotion": ["a"] * 100,
+                         "predicted": ["a"] * 45 + ["b"] * 5 + ["a"] * 30 + ["b"] * 20})
+    gap = compute_group_gap(pred, "sex", ("f", "m"), n_boot=500)
+    assert gap["difference"] == pytest.approx(30)
+    assert 0 < gap["low"] < 30 < gap["high"]
+    with pytest.raises(FserError):
+        compute_group_gap(pred, "sex", ("f", "x"))
+
+
+def test_verdict_rules():
+    assert judge_claim(95, 90, 96) == "holds"
+    assert judge_claim(95, 96, 99) == "holds"  # we measure more than claimed
+    assert judge_claim(95, 80, 90) == "does not hold"
+    assert judge_claim(95, 40, 50, baseline=30) == "does not hold (above the majority-class baseline)"
+    assert judge_claim(95, 20, 35, baseline=30) == "does not hold (not above the majority-class baseline)"
+    assert judge_claim(95, 90, 99, testable=False) == "not testable here"
+    assert judge_claim(95, np.nan, np.nan) == "not testable here"
+    assert judge_difference(-3, 2) == "holds"
+    assert judge_difference(1, 5) == "does not hold"
+
+
+def test_claims_table():
+    table = compute_claims_table([
+        {"claim": "x", "paper": 95.0, "measured": 70, "low": 65, "high": 75, "evidence": "run"},
+        {"claim": "y", "paper": 99.1, "testable": False, "why": "SAVEE absent"},
+        {"claim": "z", "paper": np.nan, "kind": "difference", "measured": 1, "low": -2, "high": 4}])
+    assert list(table["verdict"]) == ["does not hold", "not testable here", "holds"]
+    assert table.loc[1, "evidence"] == "SAVEE absent"
+
+
+def test_run_table(tmp_path):
+    from test_evaluate import make_fake_run
+
+    a, pa = make_fake_run(tmp_path / "ci-paper", accuracy=0.9)
+    b, pb = make_fake_run(tmp_path / "ci-speaker", seed=1, accuracy=0.5)
+    table = compute_run_table({"paper": a, "speaker": b}, n_boot=100)
+    assert list(table["protocol"]) == ["paper", "speaker"]
+    assert list(table["run"]) == ["ci-paper", "ci-speaker"]
+    assert table.loc[0, "accuracy"] == pytest.approx(100 * (pa.emotion == pa.predicted).mean())
+    assert (table["ci_low"] <= table["accuracy"]).all()
