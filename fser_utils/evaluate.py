@@ -35,6 +35,7 @@ __all__ = [
     "describe_run",
     "plot_confusion_matrix",
     "plot_roc_curves",
+    "plot_group_accuracy",
     "format_markdown",
     "evaluate_run",
 ]
@@ -199,8 +200,8 @@ def compute_classification_report(y_true, y_pred, proba=None, *, classes=EMOTION
         Rows: the classes, ``accuracy``, ``macro avg``, ``weighted avg``; columns
         ``precision``, ``recall``, ``f1``, ``auc`` in percent and ``support`` in clips.
         As in the paper (and scikit-learn), the accuracy row holds the accuracy in its
-        ``f1`` column. A score that is undefined (a class never predicted, or absent
-        from ``y_true``) is NaN and left out of the averages.
+        ``f1`` column. A class never predicted has precision 0; the scores of a class
+        absent from ``y_true`` are NaN and left out of the averages.
     """
     from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
@@ -209,8 +210,10 @@ def compute_classification_report(y_true, y_pred, proba=None, *, classes=EMOTION
         raise FserError(f"need as many predictions as true labels (got {len(y_true)}, "
                         f"{len(y_pred)}), and at least one")
     classes = list(classes)
+    # a class never predicted gets precision 0 (scikit-learn's convention), so that a
+    # model that ignores classes is not flattered by the macro average
     p, r, f, s = precision_recall_fscore_support(
-        y_true, y_pred, labels=classes, zero_division=np.nan)
+        y_true, y_pred, labels=classes, zero_division=0.0)
     auc = np.full(len(classes), np.nan)
     if proba is not None:
         proba = np.asarray(proba, dtype=float)
@@ -527,6 +530,48 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
     return ax
 
 
+def plot_group_accuracy(table: pd.DataFrame, by: str, *, ax=None, reference: dict | None = None,
+                        title: str | None = None):
+    """Accuracy per group as bars with their bootstrap intervals.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        From :func:`compute_group_accuracy` (columns ``by``, ``accuracy``, ``ci_low``,
+        ``ci_high``, ``n``), or any table with those columns.
+    by : str
+        Column naming the groups.
+    ax : matplotlib.axes.Axes or None
+    reference : dict or None
+        ``{label: value [%]}`` drawn as horizontal lines (the paper's number, chance, ...).
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4, 1.1 * len(table) + 2), 3.5))
+    x = np.arange(len(table))
+    acc = table["accuracy"].to_numpy(dtype=float)
+    err = np.vstack([acc - table["ci_low"].to_numpy(dtype=float),
+                     table["ci_high"].to_numpy(dtype=float) - acc])
+    ax.bar(x, acc, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
+    labels = [f"{g}\n(n={n})" if "n" in table else str(g)
+              for g, n in zip(table[by], table["n"] if "n" in table else table[by])]
+    ax.set_xticks(x, labels)
+    for i, (label, value) in enumerate((reference or {}).items()):
+        ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}", label=f"{label} ({value:.2f} %)")
+    if reference:
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("accuracy [%]")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 # --- output ----------------------------------------------------------------------------
 def format_markdown(table: pd.DataFrame, *, floatfmt: str = ".2f", index: bool = True) -> str:
     """A pipe table in Markdown (NaN shown as an empty cell)."""
@@ -576,10 +621,8 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
         Written to ``out``: ``report``, ``confusion``, ``per_corpus``, ``per_sex`` as
         ``.csv`` and ``.md``; ``confusion.png``, ``roc.png``; ``bootstrap.json``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # figures made without pyplot: saving them must not touch the notebook's backend
+    from matplotlib.figure import Figure
 
     pred, settings = load_predictions(run_dir)
     out = Path(out) if out is not None else Path(run_dir) / "evaluation"
@@ -603,17 +646,15 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
     (out / "bootstrap.json").write_text(json.dumps(
         {"run": describe_run(settings), **boot, "roc_auc": roc_auc}, indent=2))
 
-    fig, ax = plt.subplots(figsize=(7, 6))
-    plot_confusion_matrix(confusion, ax=ax)
+    fig = Figure(figsize=(7, 6))
+    plot_confusion_matrix(confusion, ax=fig.subplots())
     fig.tight_layout()
     fig.savefig(out / "confusion.png", dpi=dpi)
-    plt.close(fig)
     if curves:
-        fig, ax = plt.subplots(figsize=(6.5, 6))
-        plot_roc_curves(curves, ax=ax)
+        fig = Figure(figsize=(6.5, 6))
+        plot_roc_curves(curves, ax=fig.subplots())
         fig.tight_layout()
         fig.savefig(out / "roc.png", dpi=dpi)
-        plt.close(fig)
     return {"report": report, "confusion": confusion, "counts": counts, "curves": curves,
             "per_corpus": per_corpus, "per_sex": per_sex, "bootstrap": boot,
             "settings": settings, "out": out}

@@ -220,3 +220,16 @@ def test_fser_evaluate_bad_run_dir(tmp_path, capsys):
     (bad / "test_predictions.csv").write_text("relpath,emotion\nx,anger\n")
     with pytest.raises(FserError, match="lacks column"):
         load_predictions(bad)
+
+
+def test_plot_group_accuracy():
+    import matplotlib.pyplot as plt
+
+    from fser_utils.evaluate import plot_group_accuracy
+
+    table = pd.DataFrame({"sex": ["female", "male"], "n": [3, 4], "accuracy": [50.0, 75.0],
+                          "ci_low": [20.0, 40.0], "ci_high": [80.0, 100.0]})
+    ax = plot_group_accuracy(table, "sex", reference={"paper": 95.05, "chance": 12.5})
+    assert len(ax.patches) == 2 and len(ax.get_lines()) >= 2
+    assert ax.get_xticklabels()[0].get_text() == "female\n(n=3)"
+    plt.close("all")
