@@ -1,0 +1,244 @@
+"""Data augmentation for feature images: the paper's Algorithm 1 and SpecAugment.
+
+The paper fed each training image to Keras' old ``ImageDataGenerator`` (width and
+height shift, zoom, horizontal flip) and kept 20 generated copies per image
+{cite}`dossou2021fser`. That API is deprecated; here the same four transforms are
+Keras 3 preprocessing layers, which run on every backend and can be used
+
+* offline (:func:`compute_augmented_images`): copies are made once, before
+  training, as the paper did, or
+* on the fly (:func:`build_augmenter` put in front of the network): a fresh copy
+  each epoch; the layers are active only while training, so validation, test and
+  prediction images are never altered.
+
+A horizontal flip of a spectrogram image plays the clip backwards in time; the
+book measures what that does rather than assume it. :class:`SpecAugment` (time and
+frequency masking, after Park et al.) is offered as a transform that respects the
+direction of time.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "AUGMENT_DEFAULTS",
+    "SpecAugment",
+    "build_augmenter",
+    "compute_augmented_images",
+    "plot_gallery",
+]
+
+#: Algorithm 1's transforms; the paper does not give their ranges, these are ours
+AUGMENT_DEFAULTS = {"width_shift": 0.1, "height_shift": 0.1, "zoom": 0.1, "flip": True}
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _register_specaugment():
+    keras = _keras()
+    ops = keras.ops
+
+    @keras.saving.register_keras_serializable(package="fser")
+    class SpecAugment(keras.layers.Layer):
+        """Mask random bands of mel bins (rows) and frames (columns) while training.
+
+        Parameters
+        ----------
+        freq_mask : int >= 0 [rows]
+            Widest frequency band masked; each band's width is uniform in ``[0, freq_mask]``.
+        time_mask : int >= 0 [columns]
+            Widest time band masked.
+        n_freq_masks, n_time_masks : int >= 0
+            Bands of each kind per image.
+        seed : int or None
+
+        Notes
+        -----
+        Input and output: ``[shape=(batch, height, width, channels)]``. Masked pixels
+        take the image's mean value rather than zero, because zero is not a colour
+        the colour map produces and would be an easy cue. Outside training the layer
+        returns its input unchanged.
+        """
+
+        def __init__(self, *, freq_mask=8, time_mask=8, n_freq_masks=2, n_time_masks=2,
+                     seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.freq_mask = int(freq_mask)
+            self.time_mask = int(time_mask)
+            self.n_freq_masks = int(n_freq_masks)
+            self.n_time_masks = int(n_time_masks)
+            self.seed = seed
+            self.seed_generator = keras.random.SeedGenerator(seed)
+            self.supports_masking = False
+
+        def _band(self, batch, size, widest):
+            width = ops.floor(keras.random.uniform((batch, 1), 0.0, widest + 1.0,
+                                                   seed=self.seed_generator))
+            start = ops.floor(keras.random.uniform((batch, 1), 0.0, 1.0,
+                                                   seed=self.seed_generator) * (size - width + 1))
+            pos = ops.cast(ops.arange(size), "float32")[None, :]
+            return ops.cast((pos >= start) & (pos < start + width), "float32")
+
+        def call(self, images, training=None):
+            if not training:
+                return images
+            shape = ops.shape(images)
+            batch, height, width = shape[0], shape[1], shape[2]
+            keep = ops.ones((batch, height, width, 1), dtype="float32")
+            for _ in range(self.n_freq_masks):
+                band = self._band(batch, height, self.freq_mask)
+                keep = keep * (1.0 - band[:, :, None, None])
+            for _ in range(self.n_time_masks):
+                band = self._band(batch, width, self.time_mask)
+                keep = keep * (1.0 - band[:, None, :, None])
+            keep = ops.cast(keep, images.dtype)
+            fill = ops.mean(images, axis=(1, 2), keepdims=True)
+            return images * keep + fill * (1 - keep)
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+        def get_config(self):
+            config = super().get_config()
+            config.update(freq_mask=self.freq_mask, time_mask=self.time_mask,
+                          n_freq_masks=self.n_freq_masks, n_time_masks=self.n_time_masks,
+                          seed=self.seed)
+            return config
+
+    return SpecAugment
+
+
+SpecAugment = _register_specaugment()
+
+
+def build_augmenter(*, width_shift: float = 0.1, height_shift: float = 0.1, zoom: float = 0.1,
+                    flip: bool = True, specaugment: bool = False, freq_mask: int = 8,
+                    time_mask: int = 8, seed: int | None = None, name: str = "augment"):
+    """Algorithm 1's transforms (and optionally SpecAugment) as one Keras block.
+
+    Parameters
+    ----------
+    width_shift, height_shift : float in [0, 1)
+        Largest shift along time (columns) and mel bins (rows), as a fraction of
+        the image size; ``0`` turns it off.
+    zoom : float in [0, 1)
+        Largest zoom in or out, as a fraction.
+    flip : bool
+        Random horizontal flip (time reversal) with probability 1/2.
+    specaugment : bool
+        Append :class:`SpecAugment` masking.
+    freq_mask, time_mask : int >= 0 [pixels]
+        Widest masked band of each kind, if ``specaugment``.
+    seed : int or None
+        Seeds each random layer, so that a seeded run is repeatable.
+
+    Returns
+    -------
+    augmenter : keras.Sequential
+        Maps ``[shape=(batch, h, w, c)]`` images in [0, 1] to images of the same
+        shape; it changes them only when called with ``training=True``.
+    """
+    keras = _keras()
+    layers = []
+
+    def _seed(k):
+        return None if seed is None else seed + k
+
+    # ImageDataGenerator fills the uncovered border with the nearest pixel; the
+    # Keras 3 layers default to reflection, so ask for "nearest" to stay faithful.
+    if width_shift or height_shift:
+        layers.append(keras.layers.RandomTranslation(height_shift, width_shift,
+                                                     fill_mode="nearest", seed=_seed(1),
+                                                     name="shift"))
+    if zoom:
+        layers.append(keras.layers.RandomZoom(zoom, zoom, fill_mode="nearest", seed=_seed(2),
+                                              name="zoom"))
+    if flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=_seed(3), name="flip"))
+    if specaugment:
+        layers.append(SpecAugment(freq_mask=freq_mask, time_mask=time_mask, seed=_seed(4),
+                                  name="specaugment"))
+    return keras.Sequential(layers, name=name)
+
+
+def compute_augmented_images(images: np.ndarray, *, n_copies: int = 20, augmenter=None,
+                             batch_size: int = 256, progress: bool = True):
+    """Offline augmentation: every image followed by ``n_copies`` transformed copies.
+
+    Parameters
+    ----------
+    images : np.ndarray [shape=(n, h, w, c)], float32 in [0, 1]
+        Training images only: validation and test images must never be passed here.
+    n_copies : int >= 0
+        Copies per image; the paper used 20, so 1947 images became 40 887.
+    augmenter : keras layer or None
+        Defaults to :func:`build_augmenter` with :data:`AUGMENT_DEFAULTS`.
+    batch_size : int > 0
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    augmented : np.ndarray [shape=(n * (1 + n_copies), h, w, c)], float32
+        The originals first, then copy 1 of every image, copy 2, ...
+    source : np.ndarray [shape=(n * (1 + n_copies),)], int
+        Row of ``images`` each output image came from (to repeat the labels).
+    """
+    from tqdm.auto import tqdm
+
+    keras = _keras()
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (n, h, w, c), not {images.shape}")
+    if augmenter is None:
+        augmenter = build_augmenter(**AUGMENT_DEFAULTS)
+    n = len(images)
+    out = np.empty(((1 + n_copies) * n,) + images.shape[1:], dtype=np.float32)
+    out[:n] = images
+    starts = [(k, s) for k in range(1, n_copies + 1) for s in range(0, n, batch_size)]
+    for k, s in tqdm(starts, desc="augmenting", unit="batch", disable=not progress):
+        batch = images[s:s + batch_size]
+        aug = augmenter(batch, training=True)
+        out[k * n + s:k * n + s + len(batch)] = np.clip(keras.ops.convert_to_numpy(aug), 0, 1)
+    source = np.tile(np.arange(n), 1 + n_copies)
+    return out, source
+
+
+def plot_gallery(images, *, titles=None, ncols: int = 7, ax=None):
+    """Show feature images in a grid.
+
+    Parameters
+    ----------
+    images : np.ndarray [shape=(n, h, w, c)] in [0, 1]
+        Images as the network sees them (low mel bins at the bottom row).
+    titles : sequence of str or None
+    ncols : int > 0
+    ax : array of matplotlib Axes or None
+        At least ``n`` axes; a new figure is made when ``None``.
+
+    Returns
+    -------
+    ax : np.ndarray of matplotlib Axes [shape=(n_axes,)]
+    """
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    n = len(images)
+    if ax is None:
+        nrows = int(np.ceil(n / ncols))
+        _, ax = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, 1.5 * nrows), squeeze=False)
+    ax = np.ravel(ax)
+    for i, a in enumerate(ax):
+        a.axis("off")
+        if i >= n:
+            continue
+        img = images[i]
+        a.imshow(img[..., 0] if img.shape[-1] == 1 else img,
+                 cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
+        if titles is not None:
+            a.set_title(titles[i], fontsize=8)
+    return ax

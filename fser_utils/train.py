@@ -1,0 +1,688 @@
+"""Training recipes (profiles), resumable training runs, and the run folder.
+
+A run is one folder holding everything needed to trust, reuse or resume it:
+
+=========================  ================================================================
+``settings.json``          profile and its parameters, split, seed, feature settings,
+                           Keras backend and versions, hardware, data root, sizes, date
+``split.csv``              relpath, corpus, speaker, sex, emotion, part of every clip
+``history.csv``            one row per epoch: loss, accuracy, val_loss, val_accuracy, lr
+``learning_curves.png``    loss and accuracy per epoch
+``model.keras``            the network at the epoch with the best validation accuracy
+``metrics.json``           val/test accuracy, epochs, wall time, throughput
+``test_predictions.csv``   relpath ... emotion, predicted, ``p_<emotion>`` per class
+``val_predictions.csv``    the same for the validation set
+``checkpoints/``           last epoch (model + optimiser state) and the best weights,
+                           so that an interrupted run resumes where it stopped
+=========================  ================================================================
+
+Model selection and early stopping look only at the validation set; the test set is
+predicted once, after training, with the selected model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import get_runs_dir, setup
+from .corpora import EMOTIONS
+from .errors import FserError
+from .splits import check_split, make_split
+
+__all__ = [
+    "TrainingProfile",
+    "PROFILES",
+    "get_training_profile",
+    "run_name",
+    "describe_hardware",
+    "train_model",
+    "load_or_train",
+    "load_run",
+    "load_run_model",
+    "plot_history",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingProfile:
+    """A training recipe.
+
+    Attributes
+    ----------
+    name : str
+    epochs : int > 0
+        Most epochs to run.
+    batch_size : int > 0
+    optimizer : {"sgd", "adam", "adamw"}
+    learning_rate : float > 0
+        Peak learning rate.
+    momentum : float in [0, 1)
+        SGD only.
+    schedule : {"constant", "cosine"}
+        ``cosine`` decays to 0 over ``epochs`` after ``warmup_epochs`` of linear warm-up.
+    warmup_epochs : int >= 0
+    weight_decay : float >= 0
+        AdamW only.
+    label_smoothing : float in [0, 1)
+    augment : {"none", "offline", "online"}
+        ``offline``: ``n_copies`` transformed copies of every training image made
+        before training (the paper); ``online``: a fresh random copy every epoch.
+    n_copies : int >= 0
+        Copies per image for ``offline``.
+    width_shift, height_shift, zoom : float in [0, 1)
+    flip : bool
+        Horizontal flip, i.e. time reversal.
+    specaugment : bool
+        Time and frequency masking.
+    patience : int > 0 or None
+        Stop after this many epochs without a better validation accuracy; ``None``
+        runs every epoch (the best epoch is still the one kept).
+    max_train : int > 0 or None
+        Use at most this many training images (a seeded random subset), for quick runs.
+    mixed_precision : bool
+        float16 compute on a GPU (ignored on a CPU, where it is slower).
+    """
+
+    name: str
+    epochs: int
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.0
+    schedule: str = "constant"
+    warmup_epochs: int = 0
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    augment: str = "none"
+    n_copies: int = 20
+    width_shift: float = 0.1
+    height_shift: float = 0.1
+    zoom: float = 0.1
+    flip: bool = True
+    specaugment: bool = False
+    patience: int | None = None
+    max_train: int | None = None
+    mixed_precision: bool = False
+
+    def asdict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PROFILES = {
+    # seconds on a CPU, for tests and CI: a subset, no augmentation, Adam
+    "ci": TrainingProfile("ci", epochs=8, batch_size=32, optimizer="adam",
+                          learning_rate=1e-3, augment="none", max_train=640),
+    # the best a 2-core CPU does in about ten minutes: Adam, cosine decay, Algorithm 1's
+    # transforms drawn afresh every epoch, early stopping on validation accuracy
+    "cpu": TrainingProfile("cpu", epochs=60, batch_size=64, optimizer="adam",
+                           learning_rate=1e-3, schedule="cosine", augment="online",
+                           patience=15),
+    # the paper, as written: offline 20x augmentation, plain SGD at 0.001, batch 64,
+    # categorical cross-entropy, up to 400 epochs (meant for a GPU)
+    "paper": TrainingProfile("paper", epochs=400, batch_size=64, optimizer="sgd",
+                             learning_rate=1e-3, augment="offline", n_copies=20),
+    # ours for one GPU: AdamW with warm-up and cosine decay, larger batches, fresh
+    # augmentation every epoch (no time reversal, SpecAugment masks instead), label
+    # smoothing, mixed precision
+    "fast": TrainingProfile("fast", epochs=150, batch_size=128, optimizer="adamw",
+                            learning_rate=2e-3, schedule="cosine", warmup_epochs=5,
+                            weight_decay=1e-4, label_smoothing=0.1, augment="online",
+                            flip=False, specaugment=True, patience=40,
+                            mixed_precision=True),
+}
+
+
+def get_training_profile(profile="ci", **overrides) -> TrainingProfile:
+    """A profile by name (or as given), with some fields replaced.
+
+    Raises
+    ------
+    FserError
+        Unknown profile name or field.
+    """
+    if isinstance(profile, TrainingProfile):
+        base = profile
+    elif profile in PROFILES:
+        base = PROFILES[profile]
+    else:
+        raise FserError(f"unknown profile '{profile}' (choose from: {', '.join(PROFILES)})")
+    fields = {f.name for f in dataclasses.fields(TrainingProfile)}
+    bad = sorted(set(overrides) - fields)
+    if bad:
+        raise FserError(f"unknown profile setting(s): {', '.join(bad)}")
+    return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def run_name(profile, split: str = "paper", test_corpus: str | None = None, *,
+             tag: str | None = None) -> str:
+    """Default run folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``."""
+    name = profile.name if isinstance(profile, TrainingProfile) else str(profile)
+    parts = [name, split] + ([test_corpus] if test_corpus else []) + ([tag] if tag else [])
+    return "-".join(parts)
+
+
+def describe_hardware() -> str:
+    """A one-line description of the CPU (model, cores) and of any GPU Keras can use."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    n = os.cpu_count()
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    gpus = _list_gpus()
+    text = f"{cpu}, {n} CPU cores"
+    return text + (f"; GPU: {', '.join(gpus)}" if gpus else "; no GPU")
+
+
+def _list_gpus() -> list[str]:
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [tf.config.experimental.get_device_details(d).get("device_name", d.name)
+                    for d in tf.config.list_physical_devices("GPU")]
+        if backend == "jax":
+            import jax
+
+            return [str(d.device_kind) for d in jax.devices() if d.platform == "gpu"]
+        if backend == "torch":
+            import torch
+
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # a broken driver must not stop a CPU run
+        return []
+    return []
+
+
+def _versions() -> dict:
+    import keras
+
+    out = {"keras_backend": keras.backend.backend(), "keras": keras.__version__}
+    backend = out["keras_backend"]
+    try:
+        module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+        out[module] = __import__(module).__version__
+    except (KeyError, ImportError):
+        pass
+    return out
+
+
+# --- the training loop -----------------------------------------------------------------
+
+def _make_optimizer(p: TrainingProfile, steps_per_epoch: int):
+    import keras
+
+    lr = p.learning_rate
+    if p.schedule == "cosine":
+        total = max(1, p.epochs * steps_per_epoch)
+        warm = p.warmup_epochs * steps_per_epoch
+        lr = keras.optimizers.schedules.CosineDecay(
+            0.0 if warm else p.learning_rate, decay_steps=max(1, total - warm),
+            warmup_target=p.learning_rate if warm else None, warmup_steps=warm)
+    elif p.schedule != "constant":
+        raise FserError(f"unknown learning-rate schedule '{p.schedule}'")
+    if p.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=p.momentum)
+    if p.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=lr)
+    if p.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=p.weight_decay)
+    raise FserError(f"unknown optimizer '{p.optimizer}' (sgd, adam or adamw)")
+
+
+def _build_trainer(p: TrainingProfile, input_shape, seed: int):
+    """The FSER network, wrapped with on-the-fly augmentation if the profile asks for it."""
+    import keras
+
+    from .augment import build_augmenter
+    from .model import build_fser
+
+    fser = build_fser(input_shape=input_shape, n_classes=len(EMOTIONS))
+    if p.augment != "online":
+        trainer = fser
+    else:
+        augmenter = build_augmenter(width_shift=p.width_shift, height_shift=p.height_shift,
+                                    zoom=p.zoom, flip=p.flip, specaugment=p.specaugment,
+                                    seed=seed)
+        inputs = keras.Input(shape=input_shape, name="image")
+        trainer = keras.Model(inputs, fser(augmenter(inputs)), name="fser_trainer")
+    return trainer, fser
+
+
+def _compile(trainer, p: TrainingProfile, steps_per_epoch: int):
+    import keras
+
+    trainer.compile(
+        optimizer=_make_optimizer(p, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing),
+        metrics=["accuracy"])
+
+
+def _inner_fser(trainer):
+    try:
+        return trainer.get_layer("fser")
+    except ValueError:
+        return trainer
+
+
+def _atomic_json(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (Path,)):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _run_callbacks(run_dir: Path, state: dict, patience, t_start: float):
+    """Checkpointing, best-model tracking and early stopping that survive a restart."""
+    import keras
+
+    ckpt = run_dir / "checkpoints"
+
+    class RunState(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            val = float(logs.get("val_accuracy", np.nan))
+            if state["best_epoch"] < 0 or val > state["best_val_accuracy"]:
+                state.update(best_val_accuracy=val, best_epoch=epoch, wait=0)
+                _inner_fser(self.model).save_weights(ckpt / "best.weights.h5")
+            else:
+                state["wait"] += 1
+            state["epoch"] = epoch
+            state["train_seconds"] = state["seconds_before"] + time.perf_counter() - t_start
+            tmp = ckpt / "last.tmp.keras"
+            self.model.save(tmp)
+            os.replace(tmp, ckpt / "last.keras")
+            _atomic_json(ckpt / "state.json", state)
+            if patience is not None and state["wait"] >= patience:
+                self.model.stop_training = True
+
+    class LearningRate(keras.callbacks.Callback):
+        # log the rate actually used, which a schedule changes step by step
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                opt = self.model.optimizer
+                lr = opt.learning_rate
+                logs["lr"] = float(keras.ops.convert_to_numpy(
+                    lr(opt.iterations) if callable(lr) else lr))
+
+    return [LearningRate(), RunState(), keras.callbacks.CSVLogger(run_dir / "history.csv",
+                                                                   append=True)]
+
+
+def _epoch_bar(total: int, initial: int):
+    import keras
+    from tqdm.auto import tqdm
+
+    class EpochBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=total, initial=initial, desc="training", unit="epoch")
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            self.bar.set_postfix({k: f"{logs[k]:.3f}" for k in
+                                  ("loss", "accuracy", "val_accuracy") if k in logs})
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochBar()
+
+
+def _subset_train(part: pd.Series, labels: pd.Series, max_train: int | None, seed: int):
+    """Positions of the training rows, at most ``max_train`` of them, stratified."""
+    train = np.flatnonzero(part.to_numpy() == "train")
+    if max_train is None or len(train) <= max_train:
+        return train
+    from sklearn.model_selection import train_test_split
+
+    lab = labels.to_numpy()[train]
+    counts = pd.Series(lab).value_counts()
+    strat = lab if counts.min() >= 2 and max_train >= counts.size else None
+    keep, _ = train_test_split(train, train_size=max_train, random_state=seed, stratify=strat)
+    return np.sort(keep)
+
+
+def _split_table(catalogue: pd.DataFrame, part: pd.Series) -> pd.DataFrame:
+    cols = [c for c in ("relpath", "corpus", "speaker", "sex", "emotion") if c in catalogue]
+    table = catalogue[cols].copy()
+    table["emotion"] = table["emotion"].astype(str)
+    table["part"] = part.to_numpy()
+    return table.reset_index(drop=True)
+
+
+def _predictions(catalogue: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+    cols = [c for c in ("relpath", "corpus", "language", "speaker", "sex", "emotion")
+            if c in catalogue]
+    table = catalogue[cols].copy().reset_index(drop=True)
+    table["emotion"] = table["emotion"].astype(str)
+    table["predicted"] = np.asarray(EMOTIONS)[np.argmax(probs, axis=1)]
+    for k, emotion in enumerate(EMOTIONS):
+        table[f"p_{emotion}"] = probs[:, k].astype(np.float64)
+    return table
+
+
+def _labels(catalogue: pd.DataFrame) -> np.ndarray:
+    codes = pd.Categorical(catalogue["emotion"].astype(str), categories=EMOTIONS).codes
+    if (codes < 0).any():
+        bad = catalogue["emotion"].astype(str)[codes < 0].iloc[0]
+        raise FserError(f"emotion '{bad}' is not one of the eight classes")
+    return codes.astype(np.int64)
+
+
+def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, profile="ci",
+                split: str = "paper", test_corpus: str | None = None, out=None,
+                seed: int = 42, resume: bool = True, verbose: int = 1,
+                feature_settings=None, overrides: dict | None = None, tag: str | None = None,
+                callbacks=None) -> Path:
+    """Train FSER on a catalogue and write a run folder (see the module docstring).
+
+    Parameters
+    ----------
+    catalogue : pd.DataFrame [shape=(n, ...)]
+        From :func:`fser_utils.catalogue.load_catalogue`; with ``X`` given, the rows
+        must be aligned with it (``kept`` of :func:`fser_utils.features.load_features`).
+    X : np.ndarray [shape=(n, 64, 64, 3)] in [0, 1] or None
+        Feature images; ``None`` computes them with ``load_features``.
+    profile : str or TrainingProfile
+        ``"ci"``, ``"cpu"``, ``"paper"`` or ``"fast"`` (see :data:`PROFILES`).
+    split : {"paper", "speaker", "corpus"}
+        See :func:`fser_utils.splits.make_split`.
+    test_corpus : str or None
+        The corpus held out by ``split="corpus"``.
+    out : path-like or None
+        Run folder; defaults to ``get_runs_dir() / run_name(profile, split, test_corpus, tag=tag)``.
+    seed : int
+        Seeds the split, the weights, the augmentation and the batch order.
+    resume : bool
+        Continue an interrupted run found in ``out`` from its last finished epoch;
+        ``False`` starts afresh (removing that run's checkpoints and history).
+    verbose : int
+        0 silent, 1 one progress bar over epochs, 2 Keras' bar over steps.
+    feature_settings : FeatureSettings or None
+        Recorded in ``settings.json`` (and used when ``X`` is None).
+    overrides : dict or None
+        Profile fields to change, e.g. ``{"flip": False}``; see :class:`TrainingProfile`.
+    tag : str or None
+        Appended to the default run name (for variants made with ``overrides``).
+    callbacks : list of keras.callbacks.Callback or None
+        Extra callbacks (the tests use one to interrupt a run).
+
+    Returns
+    -------
+    run_dir : Path
+        The run folder; read it with :func:`load_run`.
+
+    Raises
+    ------
+    FserError
+        Unknown profile or split, a run folder holding another split, features not
+        aligned with the catalogue.
+    """
+    import keras
+
+    p = get_training_profile(profile, **(overrides or {}))
+    if p.augment not in ("none", "offline", "online"):
+        raise FserError(f"unknown augmentation mode '{p.augment}' (none, offline, online)")
+    if X is None:
+        from .features import load_features
+
+        X, catalogue = load_features(catalogue, feature_settings, progress=verbose > 0)
+    if feature_settings is None:
+        from .features import FeatureSettings
+
+        feature_settings = FeatureSettings()
+    catalogue = catalogue.reset_index(drop=True)
+    X = np.asarray(X, dtype=np.float32)
+    if len(X) != len(catalogue):
+        raise FserError(f"{len(X)} feature images for {len(catalogue)} catalogue rows")
+    run_dir = Path(out) if out is not None else get_runs_dir() / run_name(
+        p, split, test_corpus, tag=tag)
+    ckpt = run_dir / "checkpoints"
+    ckpt.mkdir(parents=True, exist_ok=True)
+
+    setup(seed)
+    part = make_split(catalogue, kind=split, seed=seed, test_corpus=test_corpus)
+    check_split(catalogue, part, kind=split)
+    split_table = _split_table(catalogue, part)
+    state_file = ckpt / "state.json"
+    resuming = resume and state_file.exists() and (ckpt / "last.keras").exists()
+    if resuming:
+        old = pd.read_csv(run_dir / "split.csv")
+        same = (len(old) == len(split_table)
+                and (old["relpath"].to_numpy() == split_table["relpath"].to_numpy()).all()
+                and (old["part"].to_numpy() == split_table["part"].to_numpy()).all())
+        if not same:
+            raise FserError(f"the run in '{run_dir}' was trained on another split; "
+                            "pass resume=False (or --no-resume) or another output folder")
+    else:
+        for name in ("history.csv", "metrics.json", "state.json"):
+            for f in (run_dir / name, ckpt / name):
+                f.unlink(missing_ok=True)
+        split_table.to_csv(run_dir / "split.csv", index=False)
+
+    y = _labels(catalogue)
+    train_idx = _subset_train(part, catalogue["emotion"].astype(str), p.max_train, seed)
+    val_idx = np.flatnonzero(part.to_numpy() == "val")
+    test_idx = np.flatnonzero(part.to_numpy() == "test")
+    X_train, y_train = X[train_idx], y[train_idx]
+    if p.augment == "offline" and p.n_copies > 0:
+        from .augment import build_augmenter, compute_augmented_images
+
+        augmenter = build_augmenter(width_shift=p.width_shift, height_shift=p.height_shift,
+                                    zoom=p.zoom, flip=p.flip, specaugment=p.specaugment,
+                                    seed=seed)
+        X_train, source = compute_augmented_images(X_train, n_copies=p.n_copies,
+                                                   augmenter=augmenter, progress=verbose > 0)
+        y_train = y_train[source]
+    Y_train = keras.utils.to_categorical(y_train, len(EMOTIONS))
+    Y_val = keras.utils.to_categorical(y[val_idx], len(EMOTIONS))
+    steps_per_epoch = int(np.ceil(len(X_train) / p.batch_size))
+
+    gpus = _list_gpus()
+    use_mixed = p.mixed_precision and bool(gpus)
+    settings = {
+        "profile": p.name, "profile_settings": p.asdict(), "split": split,
+        "test_corpus": test_corpus, "seed": seed,
+        "features": feature_settings.asdict(), **_versions(),
+        "hardware": describe_hardware(), "mixed_precision_used": use_mixed,
+        "data_root": str(catalogue.attrs.get("root", "")),
+        "corpora": sorted(catalogue["corpus"].unique().tolist()),
+        "n_train": int(len(train_idx)), "n_train_images": int(len(X_train)),
+        "n_val": int(len(val_idx)), "n_test": int(len(test_idx)),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _atomic_json(run_dir / "settings.json", settings)
+
+    old_policy = keras.mixed_precision.dtype_policy().name
+    if use_mixed:
+        keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        if resuming:
+            state = json.loads(state_file.read_text())
+            trainer = keras.models.load_model(ckpt / "last.keras")
+            initial_epoch = state["epoch"] + 1
+            _truncate_history(run_dir / "history.csv", initial_epoch)
+        else:
+            trainer, _ = _build_trainer(p, X.shape[1:], seed)
+            _compile(trainer, p, steps_per_epoch)
+            state = {"epoch": -1, "best_epoch": -1, "best_val_accuracy": -1.0, "wait": 0,
+                     "train_seconds": 0.0}
+            initial_epoch = 0
+        state["seconds_before"] = state.get("train_seconds", 0.0)
+        done = (p.patience is not None and state["wait"] >= p.patience) or \
+            initial_epoch >= p.epochs
+        t_start = time.perf_counter()
+        cbs = _run_callbacks(run_dir, state, p.patience, t_start)
+        if verbose == 1:
+            cbs.append(_epoch_bar(p.epochs, initial_epoch))
+        cbs += list(callbacks or [])
+        if not done:
+            trainer.fit(X_train, Y_train, batch_size=p.batch_size, epochs=p.epochs,
+                        initial_epoch=initial_epoch, validation_data=(X[val_idx], Y_val),
+                        shuffle=True, callbacks=cbs, verbose=2 if verbose >= 2 else 0)
+        fser = _inner_fser(trainer)
+        fser.load_weights(ckpt / "best.weights.h5")
+        val_probs = np.asarray(fser.predict(X[val_idx], batch_size=256, verbose=0))
+        test_probs = np.asarray(fser.predict(X[test_idx], batch_size=256, verbose=0))
+        fser.save(run_dir / "model.keras")
+    finally:
+        keras.mixed_precision.set_dtype_policy(old_policy)
+
+    val_pred = _predictions(catalogue.iloc[val_idx], val_probs)
+    test_pred = _predictions(catalogue.iloc[test_idx], test_probs)
+    val_pred.to_csv(run_dir / "val_predictions.csv", index=False)
+    test_pred.to_csv(run_dir / "test_predictions.csv", index=False)
+    history = pd.read_csv(run_dir / "history.csv")
+    epochs_run = int(state["epoch"] + 1)
+    seconds = float(state["train_seconds"])
+    metrics = {
+        "val_accuracy": float((val_pred["predicted"] == val_pred["emotion"]).mean()),
+        "test_accuracy": float((test_pred["predicted"] == test_pred["emotion"]).mean()),
+        "best_epoch": int(state["best_epoch"] + 1),
+        "epochs_run": epochs_run,
+        "stopped_early": bool(epochs_run < p.epochs),
+        "train_seconds": seconds,
+        "seconds_per_epoch": seconds / max(1, epochs_run),
+        "images_per_second": len(X_train) * epochs_run / seconds if seconds else float("nan"),
+        "n_train_images": int(len(X_train)), "n_val": int(len(val_idx)),
+        "n_test": int(len(test_idx)),
+    }
+    try:
+        ax = plot_history(history)
+        ax[0].figure.savefig(run_dir / "learning_curves.png", dpi=90, bbox_inches="tight")
+        import matplotlib.pyplot as plt
+
+        plt.close(ax[0].figure)
+    except Exception as exc:  # a figure must never cost a finished run
+        metrics["plot_error"] = str(exc)
+    _atomic_json(run_dir / "metrics.json", metrics)
+    return run_dir
+
+
+def _truncate_history(path: Path, n_epochs: int) -> None:
+    """Drop log rows written after the last checkpoint (an interruption between the two)."""
+    if path.exists():
+        history = pd.read_csv(path)
+        if len(history) > n_epochs:
+            history.iloc[:n_epochs].to_csv(path, index=False)
+
+
+def load_or_train(catalogue: pd.DataFrame, X: np.ndarray | None = None, **kwargs) -> Path:
+    """The run folder of a finished run with these settings, training it if needed.
+
+    Takes the keyword arguments of :func:`train_model`. A folder counts as finished
+    when it holds ``metrics.json``; an unfinished one is resumed.
+    """
+    p = get_training_profile(kwargs.get("profile", "ci"), **(kwargs.get("overrides") or {}))
+    out = kwargs.get("out")
+    run_dir = Path(out) if out is not None else get_runs_dir() / run_name(
+        p, kwargs.get("split", "paper"), kwargs.get("test_corpus"), tag=kwargs.get("tag"))
+    if (run_dir / "metrics.json").exists():
+        return run_dir
+    return train_model(catalogue, X, **kwargs)
+
+
+def load_run(run_dir) -> dict:
+    """Read a run folder.
+
+    Returns
+    -------
+    run : dict
+        ``settings`` and ``metrics`` (dicts), ``history``, ``split``, ``predictions``
+        (test set) and ``val_predictions`` (DataFrames), and ``path``.
+
+    Raises
+    ------
+    FserError
+        The folder is missing or the run has not finished.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "metrics.json").exists():
+        raise FserError(f"'{run_dir}' holds no finished run (no metrics.json)")
+    return {
+        "path": run_dir,
+        "settings": json.loads((run_dir / "settings.json").read_text()),
+        "metrics": json.loads((run_dir / "metrics.json").read_text()),
+        "history": pd.read_csv(run_dir / "history.csv"),
+        "split": pd.read_csv(run_dir / "split.csv"),
+        "predictions": pd.read_csv(run_dir / "test_predictions.csv"),
+        "val_predictions": pd.read_csv(run_dir / "val_predictions.csv"),
+    }
+
+
+def load_run_model(run_dir):
+    """The trained network of a run folder (``model.keras``) as a Keras model."""
+    import keras
+
+    from . import augment  # noqa: F401  (registers SpecAugment for deserialisation)
+
+    path = Path(run_dir) / "model.keras"
+    if not path.exists():
+        raise FserError(f"no trained model in '{run_dir}' (missing model.keras)")
+    return keras.models.load_model(path)
+
+
+def plot_history(history: pd.DataFrame, *, ax=None, best_epoch: int | None = None):
+    """Learning curves: loss and accuracy per epoch, training and validation.
+
+    Parameters
+    ----------
+    history : pd.DataFrame
+        ``history.csv`` of a run (columns ``epoch``, ``loss``, ``accuracy``,
+        ``val_loss``, ``val_accuracy``).
+    ax : sequence of 2 matplotlib Axes or None
+    best_epoch : int >= 1 or None
+        Marks the epoch whose weights were kept.
+
+    Returns
+    -------
+    ax : np.ndarray of 2 matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(10, 3.4))
+    ax = np.ravel(ax)
+    epoch = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
+    for a, key, title in ((ax[0], "loss", "loss (cross-entropy)"), (ax[1], "accuracy", "accuracy")):
+        a.plot(epoch, history[key], label="training")
+        if f"val_{key}" in history:
+            a.plot(epoch, history[f"val_{key}"], label="validation")
+        if best_epoch is not None:
+            a.axvline(best_epoch, color="grey", linestyle=":", label="kept")
+        a.set_xlabel("epoch")
+        a.set_title(title)
+        a.grid(alpha=0.3)
+    ax[1].legend(loc="lower right")
+    return ax
