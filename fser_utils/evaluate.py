@@ -562,9 +562,11 @@ def plot_group_accuracy(table: pd.DataFrame, by: str, *, ax=None, reference: dic
               for g, n in zip(table[by], table["n"] if "n" in table else table[by])]
     ax.set_xticks(x, labels)
     for i, (label, value) in enumerate((reference or {}).items()):
-        ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}", label=f"{label} ({value:.2f} %)")
-    if reference:
-        ax.legend(fontsize=8, loc="lower right")
+        ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}",
+                   label=f"{label} ({value:.2f} %)")
+    if reference:  # below the axes: inside, it would hide bars or reference lines
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+                  ncol=len(reference), frameon=False)
     ax.set_ylim(0, 100)
     ax.set_ylabel("accuracy [%]")
     if title:

@@ -215,7 +215,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     errors : pd.DataFrame [shape=(n_bad, 2)]
         ``path`` and ``reason`` (one line), one row per file that could not be scored.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bar: fser predict runs mostly in a terminal
 
     from .features import compute_feature_image, load_audio
 

@@ -22,6 +22,7 @@ __all__ = [
     "compute_unseen_table",
     "compute_run_table",
     "compute_group_gap",
+    "compute_split_overlap",
     "judge_claim",
     "judge_difference",
     "compute_claims_table",
@@ -200,6 +201,44 @@ def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_bo
             "acc_b": 100 * correct[1].mean(), "n_a": len(correct[0]), "n_b": len(correct[1]),
             "difference": 100 * (correct[0].mean() - correct[1].mean()),
             "low": float(low), "high": float(high)}
+
+
+def compute_split_overlap(split: pd.DataFrame, catalogue: pd.DataFrame) -> dict:
+    """How much of each test clip the training set has already heard.
+
+    A random split of clips leaves, for most test clips, the same speaker in the
+    training set, often saying the same sentence with the same emotion (another
+    take or intensity). A model can then score well by recognising the speaker and
+    the recording rather than the emotion.
+
+    Parameters
+    ----------
+    split : pd.DataFrame
+        A run's ``split.csv`` (columns ``relpath``, ``speaker``, ``emotion``, ``part``).
+    catalogue : pd.DataFrame
+        With ``relpath`` and ``sentence``, to find clips of the same sentence.
+
+    Returns
+    -------
+    overlap : dict
+        ``n_test`` and, in percent of the test clips, ``speaker_seen`` (their
+        speaker is in the training set), ``speaker_emotion_seen`` (the speaker with
+        the same emotion) and ``twin_seen`` (the speaker saying the same sentence with
+        the same emotion).
+    """
+    df = split.merge(catalogue[["relpath", "sentence"]], on="relpath", how="left")
+    df["sentence"] = df["sentence"].fillna("?").astype(str)
+    train, test = df[df["part"] == "train"], df[df["part"] == "test"]
+    if test.empty:
+        raise FserError("the split has no test clip")
+
+    def seen(cols):
+        keys = set(map(tuple, train[cols].astype(str).to_numpy()))
+        return 100 * float(np.mean([tuple(k) in keys for k in test[cols].astype(str).to_numpy()]))
+
+    return {"n_test": len(test), "speaker_seen": seen(["speaker"]),
+            "speaker_emotion_seen": seen(["speaker", "emotion"]),
+            "twin_seen": seen(["speaker", "sentence", "emotion"])}
 
 
 def judge_claim(claimed: float, low: float, high: float, *, baseline: float | None = None,

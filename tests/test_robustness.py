@@ -91,3 +91,17 @@ def test_run_table(tmp_path):
     assert list(table["run"]) == ["ci-paper", "ci-speaker"]
     assert table.loc[0, "accuracy"] == pytest.approx(100 * (pa.emotion == pa.predicted).mean())
     assert (table["ci_low"] <= table["accuracy"]).all()
+
+
+def test_split_overlap():
+    from fser_utils.robustness import compute_split_overlap
+
+    split = pd.DataFrame({"relpath": list("abcdef"), "speaker": ["s1", "s1", "s2", "s1", "s2", "s3"],
+                          "emotion": ["anger", "sadness", "anger", "anger", "sadness", "anger"],
+                          "part": ["train", "train", "train", "test", "test", "test"]})
+    cat = pd.DataFrame({"relpath": list("abcdef"), "sentence": ["x", "x", "y", "x", "y", "x"]})
+    ov = compute_split_overlap(split, cat)
+    assert ov["n_test"] == 3
+    assert ov["speaker_seen"] == pytest.approx(200 / 3)  # d (s1), e (s2); not f (s3)
+    assert ov["speaker_emotion_seen"] == pytest.approx(100 / 3)  # only d: s1 + anger
+    assert ov["twin_seen"] == pytest.approx(100 / 3)  # d: s1, x, anger = a
