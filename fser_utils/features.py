@@ -24,9 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.fft
-import scipy.signal
 import soundfile as sf
 
 from .config import get_cache_dir
@@ -230,19 +228,30 @@ def compute_spectrum(y: np.ndarray, *, sr: int):
     return scipy.fft.fftshift(freqs), scipy.fft.fftshift(np.abs(spectrum))
 
 
-@lru_cache(maxsize=16)
+#: window, mel filter bank and colour table per setting; worker processes receive them
+#: ready-made (see _extract_batch) so that they never import librosa or matplotlib
+_TABLES: dict = {}
+
+
 def _window(window: str, n_fft: int) -> np.ndarray:
-    # periodic ("fftbins") window, exactly as librosa.filters.get_window builds it
-    return scipy.signal.get_window(window, n_fft, fftbins=True).astype(np.float32)
+    key = ("window", window, n_fft)
+    if key not in _TABLES:
+        import scipy.signal
+
+        # periodic ("fftbins") window, exactly as librosa.filters.get_window builds it
+        _TABLES[key] = scipy.signal.get_window(window, n_fft, fftbins=True).astype(np.float32)
+    return _TABLES[key]
 
 
-@lru_cache(maxsize=16)
 def _mel_basis_t(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
     """librosa's (Slaney) mel filter bank, transposed: [shape=(1 + n_fft // 2, n_mels)]."""
-    import librosa
+    key = ("mel", sr, n_fft, n_mels)
+    if key not in _TABLES:
+        import librosa
 
-    return np.ascontiguousarray(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).T,
-                                dtype=np.float32)
+        _TABLES[key] = np.ascontiguousarray(
+            librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).T, dtype=np.float32)
+    return _TABLES[key]
 
 
 def _power_frames(y: np.ndarray, *, n_fft: int, hop_length: int, window: str) -> np.ndarray:
@@ -329,16 +338,29 @@ def compute_melspectrogram(y: np.ndarray, *, sr: int, n_fft: int = 512, hop_leng
 
 # --- images ----------------------------------------------------------------------
 
-@lru_cache(maxsize=8)
 def _colour_table(cmap: str) -> np.ndarray:
     """(256, 3) uint8 colours of ``cmap``: grey level k -> RGB, as in an 8-bit PNG."""
-    import matplotlib
+    key = ("lut", cmap)
+    if key not in _TABLES:
+        import matplotlib
 
-    try:
-        colours = matplotlib.colormaps[cmap](np.linspace(0.0, 1.0, 256))[:, :3]
-    except KeyError:
-        raise FserError(f"unknown matplotlib colour map '{cmap}'") from None
-    return np.round(colours * 255).astype(np.uint8)
+        try:
+            colours = matplotlib.colormaps[cmap](np.linspace(0.0, 1.0, 256))[:, :3]
+        except KeyError:
+            raise FserError(f"unknown matplotlib colour map '{cmap}'") from None
+        _TABLES[key] = np.round(colours * 255).astype(np.uint8)
+    return _TABLES[key]
+
+
+def _tables_for(settings: "FeatureSettings") -> dict:
+    """The precomputed tables one setting needs (to ship to worker processes)."""
+    s = settings
+    _window(s.window, s.n_fft)
+    _mel_basis_t(s.sr, s.n_fft, s.n_mels)
+    if s.channels == 3:
+        _colour_table(s.cmap)
+    wanted = {("window", s.window, s.n_fft), ("mel", s.sr, s.n_fft, s.n_mels), ("lut", s.cmap)}
+    return {k: v for k, v in _TABLES.items() if k in wanted}
 
 
 @lru_cache(maxsize=512)
@@ -415,8 +437,26 @@ def compute_feature_image(y: np.ndarray, *, sr: int,
 
 # --- a corpus at a time, cached -------------------------------------------------------
 
-def _extract_batch(paths, settings):
+def _one_blas_thread():
+    """Single-threaded BLAS: the products here are small, and on a busy machine
+    BLAS threads competing with other processes slow them down many times over."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # comes with scikit-learn; without it, leave BLAS as it is
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _extract_batch(paths, settings, tables=None):
     """Worker task: images (uint8) and failure reasons for a list of files."""
+    _TABLES.update(tables or {})
+    with _one_blas_thread():
+        return _extract_files(paths, settings)
+
+
+def _extract_files(paths, settings):
     shape = settings.shape
     out = np.zeros((len(paths),) + shape, dtype=np.uint8)
     reasons = []
@@ -497,11 +537,12 @@ def _compute_many(paths, settings, *, n_jobs, progress):
     # enough for a smooth progress bar and load balancing
     size = 32
     starts = list(range(0, n, size))
+    tables = _tables_for(settings)
     if n_jobs == 1 or n <= size:
         results = (_extract_batch(paths[s:s + size], settings) for s in starts)
     else:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_extract_batch)(paths[s:s + size], settings) for s in starts)
+            delayed(_extract_batch)(paths[s:s + size], settings, tables) for s in starts)
     with tqdm(total=n, desc="features", unit="clip", disable=not progress,
               file=sys.stderr, mininterval=1.0) as bar:
         for s, (batch, why) in zip(starts, results):
@@ -511,7 +552,7 @@ def _compute_many(paths, settings, *, n_jobs, progress):
     return images, reasons
 
 
-def load_features(catalogue: pd.DataFrame, settings: FeatureSettings | None = None, *,
+def load_features(catalogue: "pd.DataFrame", settings: FeatureSettings | None = None, *,
                   skip_bad: bool = False, n_jobs: int | None = -1, cache: bool = True,
                   progress: bool = True):
     """Image features of every clip of a catalogue, computed in parallel and cached.
@@ -545,6 +586,8 @@ def load_features(catalogue: pd.DataFrame, settings: FeatureSettings | None = No
         ``skipped`` (DataFrame with ``path`` and ``reason``), ``settings`` (dict),
         ``n_computed`` (clips extracted in this call), ``seconds`` and ``cache_file``.
     """
+    import pandas as pd
+
     t0 = time.perf_counter()
     settings = settings or FeatureSettings()
     if "path" not in catalogue.columns:
