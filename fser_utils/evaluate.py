@@ -182,7 +182,8 @@ def _proba(pred: pd.DataFrame, classes=EMOTIONS) -> np.ndarray:
     return pred[[f"p_{c}" for c in classes]].to_numpy(dtype=float)
 
 
-def compute_classification_report(y_true, y_pred, proba=None, *, classes=EMOTIONS) -> pd.DataFrame:
+def compute_classification_report(y_true, y_pred, proba=None, *,
+                                  classes=EMOTIONS) -> pd.DataFrame:
     """The paper's Table 2: per-class precision, recall, F1, support and ROC AUC.
 
     Parameters
@@ -243,7 +244,8 @@ def compute_classification_report(y_true, y_pred, proba=None, *, classes=EMOTION
 
 
 # --- Table 3 ---------------------------------------------------------------------------
-def compute_confusion_matrix(y_true, y_pred, *, classes=EMOTIONS, normalize: bool = True) -> pd.DataFrame:
+def compute_confusion_matrix(y_true, y_pred, *, classes=EMOTIONS,
+                             normalize: bool = True) -> pd.DataFrame:
     """The paper's Table 3: the confusion matrix, rows true class, columns predicted.
 
     Parameters
@@ -443,7 +445,8 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
                               "below)" if c == "emodb" else "")}
             for w, c, f, a, p in PAPER_TABLE4]
     run = describe_run(settings) if settings else "this repository's run"
-    per = compute_group_accuracy(predictions, "corpus", n_boot=n_boot, seed=seed).set_index("corpus")
+    per = compute_group_accuracy(predictions, "corpus", n_boot=n_boot, seed=seed)
+    per = per.set_index("corpus")
     for c in corpora:
         row = {"work": "this repository", "corpus": _CORPUS_TITLES.get(c, c),
                "features": "mel-spectrogram"}
@@ -489,6 +492,7 @@ def plot_confusion_matrix(matrix: pd.DataFrame, *, ax=None, fmt: str = ".1f", cm
                 cbar_kws={"label": "% of true class"}, annot_kws={"size": 8}, ax=ax)
     ax.set_xlabel("predicted emotion")
     ax.set_ylabel("true emotion")
+    ax.tick_params(axis="y", rotation=0)
     if title:
         ax.set_title(title)
     return ax

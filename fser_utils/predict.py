@@ -193,7 +193,8 @@ def _row(proba: np.ndarray, classes) -> pd.Series:
 
 
 def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
-                  batch_size: int = 64, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  batch_size: int = 64,
+                  progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score audio files and folders; bad files are reported, the others still scored.
 
     Parameters

@@ -31,7 +31,8 @@ def test_baselines():
 
 
 def test_unseen_table():
-    cat = pd.DataFrame({"corpus": ["urdu"] * 4 + ["nemo"] * 2, "language": ["Urdu"] * 4 + ["Polish"] * 2,
+    cat = pd.DataFrame({"corpus": ["urdu"] * 4 + ["nemo"] * 2,
+                        "language": ["Urdu"] * 4 + ["Polish"] * 2,
                         "style": ["natural"] * 4 + ["acted"] * 2,
                         "emotion": ["anger", "anger", "sadness", "neutral", "fear?", "surprise"]})
     cat["emotion"] = cat["emotion"].where(cat["emotion"] != "fear?", "anxiety")
@@ -64,8 +65,10 @@ def test_verdict_rules():
     assert judge_claim(95, 90, 96) == "holds"
     assert judge_claim(95, 96, 99) == "holds"  # we measure more than claimed
     assert judge_claim(95, 80, 90) == "does not hold"
-    assert judge_claim(95, 40, 50, baseline=30) == "does not hold (above the majority-class baseline)"
-    assert judge_claim(95, 20, 35, baseline=30) == "does not hold (not above the majority-class baseline)"
+    assert judge_claim(95, 40, 50, baseline=30) == \
+        "does not hold (above the majority-class baseline)"
+    assert judge_claim(95, 20, 35, baseline=30) == \
+        "does not hold (not above the majority-class baseline)"
     assert judge_claim(95, 90, 99, testable=False) == "not testable here"
     assert judge_claim(95, np.nan, np.nan) == "not testable here"
     assert judge_difference(-3, 2) == "holds"
@@ -96,7 +99,8 @@ def test_run_table(tmp_path):
 def test_split_overlap():
     from fser_utils.robustness import compute_split_overlap
 
-    split = pd.DataFrame({"relpath": list("abcdef"), "speaker": ["s1", "s1", "s2", "s1", "s2", "s3"],
+    split = pd.DataFrame({"relpath": list("abcdef"),
+                          "speaker": ["s1", "s1", "s2", "s1", "s2", "s3"],
                           "emotion": ["anger", "sadness", "anger", "anger", "sadness", "anger"],
                           "part": ["train", "train", "train", "test", "test", "test"]})
     cat = pd.DataFrame({"relpath": list("abcdef"), "sentence": ["x", "x", "y", "x", "y", "x"]})
