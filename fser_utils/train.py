@@ -118,7 +118,7 @@ class TrainingProfile:
 
 PROFILES = {
     # seconds on a CPU, for tests and CI: a subset, no augmentation, Adam
-    "ci": TrainingProfile("ci", epochs=8, batch_size=32, optimizer="adam",
+    "ci": TrainingProfile("ci", epochs=10, batch_size=16, optimizer="adam",
                           learning_rate=1e-3, augment="none", max_train=640),
     # the best a 2-core CPU does in about ten minutes: Adam, cosine decay, Algorithm 1's
     # transforms drawn afresh every epoch, early stopping on validation accuracy

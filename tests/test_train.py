@@ -1,0 +1,203 @@
+"""Training runs: the ci profile learns, runs resume, folders hold what they promise."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fser_utils.corpora import EMOTIONS
+from fser_utils.errors import FserError
+
+
+@pytest.fixture(scope="module")
+def demo(demo_root):
+    from fser_utils.catalogue import load_catalogue
+    from fser_utils.features import load_features
+
+    cat = load_catalogue(demo_root, corpora=("demo",))
+    X, kept = load_features(cat, progress=False, cache=False, n_jobs=1)
+    return kept, X
+
+
+@pytest.fixture(scope="module")
+def ci_run(demo, tmp_path_factory):
+    from fser_utils.train import train_model
+
+    kept, X = demo
+    return train_model(kept, X, profile="ci", out=tmp_path_factory.mktemp("runs") / "ci",
+                       verbose=0)
+
+
+def test_ci_run_beats_chance(ci_run):
+    from fser_utils.train import load_run
+
+    run = load_run(ci_run)
+    chance = 1 / len(EMOTIONS)
+    assert run["metrics"]["test_accuracy"] > 2 * chance
+    assert run["metrics"]["val_accuracy"] > 2 * chance
+
+
+def test_run_folder_contents(ci_run, demo):
+    from fser_utils.train import PROFILES, load_run, load_run_model
+
+    kept, X = demo
+    for name in ("settings.json", "split.csv", "history.csv", "model.keras", "metrics.json",
+                 "test_predictions.csv", "val_predictions.csv", "learning_curves.png",
+                 "checkpoints/last.keras", "checkpoints/state.json"):
+        assert (ci_run / name).exists(), name
+    run = load_run(ci_run)
+    s = run["settings"]
+    assert s["profile"] == "ci" and s["split"] == "paper" and s["seed"] == 42
+    assert s["profile_settings"]["epochs"] == PROFILES["ci"].epochs
+    assert s["keras_backend"] == "tensorflow" and "hardware" in s and s["features"]
+    assert s["n_train"] + s["n_val"] + s["n_test"] == len(kept)
+    assert set(run["split"].columns) >= {"relpath", "corpus", "speaker", "sex", "emotion", "part"}
+    assert len(run["history"]) == run["metrics"]["epochs_run"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run["history"].columns)
+    pred = run["predictions"]
+    assert list(pred.columns) == ["relpath", "corpus", "language", "speaker", "sex", "emotion",
+                                  "predicted"] + [f"p_{e}" for e in EMOTIONS]
+    np.testing.assert_allclose(pred.filter(like="p_").sum(axis=1), 1, atol=1e-4)
+    # the test set is exactly the split's test part
+    test = run["split"].loc[run["split"]["part"] == "test", "relpath"]
+    assert sorted(test) == sorted(pred["relpath"])
+    acc = (pred["predicted"] == pred["emotion"]).mean()
+    assert acc == pytest.approx(run["metrics"]["test_accuracy"])
+    # the saved model reproduces the stored probabilities
+    model = load_run_model(ci_run)
+    rows = kept.index[kept["relpath"].isin(pred["relpath"].iloc[:4])]
+    order = kept.loc[rows, "relpath"].tolist()
+    p = np.asarray(model.predict(X[rows], verbose=0))
+    stored = pred.set_index("relpath").loc[order].filter(like="p_").to_numpy()
+    np.testing.assert_allclose(p, stored, atol=1e-5)
+
+
+def test_load_or_train_reuses_a_finished_run(ci_run, demo):
+    from fser_utils.train import load_or_train
+
+    kept, X = demo
+    before = (ci_run / "metrics.json").stat().st_mtime_ns
+    assert load_or_train(kept, X, profile="ci", out=ci_run) == ci_run
+    assert (ci_run / "metrics.json").stat().st_mtime_ns == before
+
+
+def test_resume_after_interruption(demo, tmp_path):
+    import keras
+
+    from fser_utils.train import load_run, train_model
+
+    kept, X = demo
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    ov = {"epochs": 4, "max_train": 64}
+    with pytest.raises(KeyboardInterrupt):
+        train_model(kept, X, profile="ci", out=out, verbose=0, overrides=ov,
+                    callbacks=[Interrupt()])
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 1 and not (out / "metrics.json").exists()
+    assert len(pd.read_csv(out / "history.csv")) == 2
+
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(epoch)
+
+    train_model(kept, X, profile="ci", out=out, verbose=0, overrides=ov, callbacks=[Record()])
+    assert seen == [2, 3]  # continued, not restarted
+    run = load_run(out)
+    assert run["history"]["epoch"].tolist() == [0, 1, 2, 3]
+    assert run["metrics"]["epochs_run"] == 4
+
+
+def test_resume_refuses_another_split(demo, tmp_path):
+    import keras
+
+    from fser_utils.train import train_model
+
+    kept, X = demo
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    ov = {"epochs": 2, "max_train": 32}
+    with pytest.raises(KeyboardInterrupt):
+        train_model(kept, X, profile="ci", out=tmp_path, verbose=0, overrides=ov,
+                    callbacks=[Interrupt()])
+    with pytest.raises(FserError, match="another split"):
+        train_model(kept, X, profile="ci", out=tmp_path, verbose=0, overrides=ov, seed=1)
+
+
+def test_same_seed_same_history(demo, tmp_path):
+    from fser_utils.train import train_model
+
+    kept, X = demo
+    ov = {"epochs": 2, "max_train": 48}
+    a = train_model(kept, X, profile="ci", out=tmp_path / "a", verbose=0, overrides=ov)
+    b = train_model(kept, X, profile="ci", out=tmp_path / "b", verbose=0, overrides=ov)
+    ha, hb = pd.read_csv(a / "history.csv"), pd.read_csv(b / "history.csv")
+    pd.testing.assert_frame_equal(ha, hb)
+    assert (a / "split.csv").read_text() == (b / "split.csv").read_text()
+
+
+@pytest.mark.parametrize("name", ["paper", "fast", "cpu"])
+def test_every_profile_runs(demo, tmp_path, name):
+    """One short epoch of each profile (offline 20x augmentation for 'paper')."""
+    from fser_utils.train import load_run, train_model
+
+    kept, X = demo
+    run = load_run(train_model(kept, X, profile=name, out=tmp_path, verbose=0,
+                               overrides={"epochs": 1, "max_train": 16}))
+    copies = 21 if name == "paper" else 1
+    assert run["metrics"]["n_train_images"] == 16 * copies
+    assert run["settings"]["profile_settings"]["name"] == name
+
+
+def test_profiles_and_errors(demo):
+    from fser_utils.train import PROFILES, get_training_profile, run_name, train_model
+
+    assert set(PROFILES) == {"ci", "cpu", "paper", "fast"}
+    paper = PROFILES["paper"]
+    assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.epochs,
+            paper.augment, paper.n_copies) == ("sgd", 1e-3, 64, 400, "offline", 20)
+    assert run_name("cpu", "corpus", "emodb") == "cpu-corpus-emodb"
+    assert run_name("cpu", "paper") == "cpu-paper"
+    with pytest.raises(FserError, match="unknown profile 'gpu'"):
+        get_training_profile("gpu")
+    with pytest.raises(FserError, match="unknown profile setting"):
+        get_training_profile("ci", epochz=3)
+    kept, X = demo
+    with pytest.raises(FserError, match="unknown split"):
+        train_model(kept, X, split="random")
+    with pytest.raises(FserError, match="feature images"):
+        train_model(kept, X[:-1])
+
+
+def test_cli_errors(capsys):
+    from fser_utils.cli import main
+
+    assert main(["train", "--profile", "nope"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "fser: error: unknown profile 'nope' (choose from: ci, cpu, paper, fast)")
+    assert main(["train", "--split", "corpus"]) == 2
+    assert "needs --test-corpus" in capsys.readouterr().err
+
+
+def test_cli_train(demo_root, tmp_path, capsys, monkeypatch):
+    from fser_utils import corpora
+    from fser_utils.cli import main
+
+    # the CLI trains on the paper's corpora; point it at the demo corpus instead
+    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+    status = main(["train", "--profile", "ci", "--root", str(demo_root), "--out",
+                   str(tmp_path / "run"), "--epochs", "1", "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert f"run written to {tmp_path / 'run'}" in out and "test accuracy" in out
