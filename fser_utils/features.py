@@ -38,6 +38,7 @@ __all__ = [
     "compute_spectrogram",
     "compute_melspectrogram",
     "compute_feature_image",
+    "compute_feature_steps",
     "fix_length",
     "describe_frames",
     "load_features",
@@ -398,6 +399,36 @@ def _image_uint8(y: np.ndarray, settings: "FeatureSettings") -> np.ndarray:
     if s.channels == 1:
         return grey[..., None]
     return _colour_table(s.cmap)[grey]
+
+
+def compute_feature_steps(y: np.ndarray, *, sr: int,
+                          settings: FeatureSettings | None = None) -> dict:
+    """Every intermediate stage of :func:`compute_feature_image`, to show or check them.
+
+    Returns
+    -------
+    steps : dict
+        ``"signal"`` the (length-fixed) signal at ``settings.sr`` [shape=(n,)];
+        ``"mel_db"`` [shape=(n_mels, n_frames)] in dB, row 0 the lowest band;
+        ``"scaled"`` the same mapped to ``[0, 1]`` (``1 + mel_db / top_db``);
+        ``"grey"`` the resized 8-bit image [shape=(size, size)] as float32 in ``[0, 1]``,
+        row 0 the highest band; ``"image"`` the final image (what
+        :func:`compute_feature_image` returns).
+    """
+    s = settings or FeatureSettings()
+    y = np.asarray(y, dtype=np.float32)
+    if sr != s.sr:
+        import soxr
+
+        y = soxr.resample(y, sr, s.sr, quality="HQ").astype(np.float32, copy=False)
+    if s.length_policy == "fixed":
+        y = fix_length(y, sr=s.sr, duration=s.duration)
+    mel_db = compute_melspectrogram(y, sr=s.sr, n_fft=s.n_fft, hop_length=s.hop_length,
+                                    n_mels=s.n_mels, window=s.window, top_db=s.top_db)
+    grey = _grey_levels(mel_db, top_db=s.top_db, image_size=s.image_size)
+    image = grey[..., None] if s.channels == 1 else _colour_table(s.cmap)[grey]
+    return {"signal": y, "mel_db": mel_db, "scaled": np.clip(1 + mel_db / s.top_db, 0, 1),
+            "grey": _to_unit(grey), "image": _to_unit(image)}
 
 
 def _to_unit(images: np.ndarray) -> np.ndarray:

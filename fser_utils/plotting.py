@@ -205,7 +205,7 @@ def _grid(n_rows, n_cols, axes, size):
 
 
 def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: int = 4,
-                      seed: int = 0, axes=None, size: float = 1.1):
+                      seed: int = 0, axes=None, size: float = 1.1, row_labels: bool = True):
     """A few feature images per class: one row per class, one column per example.
 
     Parameters
@@ -220,6 +220,8 @@ def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: i
     axes : array of Axes [shape=(len(classes), n_per_class)] or None
     size : float [inches]
         Side of one image when a new figure is made.
+    row_labels : bool
+        Name each row (class and its number of images) on its left.
 
     Returns
     -------
@@ -236,15 +238,17 @@ def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: i
                 plot_feature_image(X[chosen[j]], ax=ax)
             else:
                 ax.axis("off")
-        row[0].axis("on")
-        row[0].set_xticks([])
-        row[0].set_yticks([])
-        row[0].set_ylabel(f"{cls}\n({idx.size})", fontsize=8, rotation=0, ha="right",
-                          va="center")
+        if row_labels:
+            row[0].axis("on")
+            row[0].set_xticks([])
+            row[0].set_yticks([])
+            row[0].set_ylabel(f"{cls}\n({idx.size})", fontsize=8, rotation=0, ha="right",
+                              va="center")
     return axes
 
 
-def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, axes=None, size: float = 1.4):
+def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, axes=None, size: float = 1.4,
+                     relative: bool = False, cmap: str = "RdBu_r"):
     """The mean feature image of each class, in one row.
 
     Parameters
@@ -254,20 +258,39 @@ def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, axes=None, size
     classes : sequence of str
     axes : sequence of Axes [shape=(len(classes),)] or None
     size : float [inches]
+    relative : bool
+        Draw each class mean *minus the mean of all images* (channels averaged), on a
+        diverging colour map shared by all panels: where a class is brighter (red) or
+        darker (blue) than average.
+    cmap : str
+        Colour map of the relative view.
 
     Returns
     -------
     means : np.ndarray [shape=(len(classes), h, w, c)]
-        What was drawn (NaN for a class with no image).
+        What was drawn (NaN for a class with no image); with ``relative`` the
+        differences, shape ``(len(classes), h, w)``.
     """
     labels = np.asarray(labels, dtype=object)
     axes = _grid(1, len(classes), axes, size)[0]
     means = np.full((len(classes),) + X.shape[1:], np.nan, dtype=np.float32)
-    for k, (ax, cls) in enumerate(zip(axes, classes)):
+    counts = []
+    for k, cls in enumerate(classes):
         idx = np.flatnonzero(labels == cls)
+        counts.append(idx.size)
         if idx.size:
             means[k] = X[idx].mean(axis=0)
-            plot_feature_image(means[k], ax=ax, title=f"{cls} ({idx.size})")
-        else:
+    if relative:
+        means = means.mean(axis=-1) - X.mean(axis=(0, -1))
+        limit = float(np.nanmax(np.abs(means))) if np.isfinite(means).any() else 1.0
+    for k, (ax, cls) in enumerate(zip(axes, classes)):
+        if not counts[k]:
             ax.axis("off")
+        elif relative:
+            ax.imshow(means[k], cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{cls} ({counts[k]})", fontsize=8)
+        else:
+            plot_feature_image(means[k], ax=ax, title=f"{cls} ({counts[k]})")
     return means

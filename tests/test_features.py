@@ -14,6 +14,7 @@ from fser_utils.features import (
     SILENCE_PEAK,
     FeatureSettings,
     compute_feature_image,
+    compute_feature_steps,
     compute_melspectrogram,
     compute_spectrogram,
     compute_spectrum,
@@ -387,3 +388,14 @@ def test_cli_features_reports_skipped(tmp_path, cache_dir, capsys, bad_files):
                  "--skip-bad"]) == 0
     out = capsys.readouterr().out
     assert "skipped:   1" in out and "s01_calm_01.wav" in out and "all silence" in out
+
+
+@pytest.mark.parametrize("policy", ["resize", "fixed"])
+def test_feature_steps_end_in_the_image(policy):
+    s = FeatureSettings(length_policy=policy, duration=1.5)
+    y = step_tone(2.0, sr=16000)
+    steps = compute_feature_steps(y, sr=16000, settings=s)
+    np.testing.assert_array_equal(steps["image"], compute_feature_image(y, sr=16000, settings=s))
+    assert steps["mel_db"].shape[0] == 128 and steps["grey"].shape == (64, 64)
+    assert steps["scaled"].min() >= 0 and steps["scaled"].max() == 1
+    assert steps["signal"].size == (round(1.5 * SR) if policy == "fixed" else round(2.0 * SR))

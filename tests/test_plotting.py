@@ -77,6 +77,10 @@ def test_feature_grid_and_means():
     means = plot_class_means(X, labels, classes=("anger", "calm", "surprise"))
     np.testing.assert_allclose(means[0], X[:10].mean(axis=0), rtol=1e-6)
     assert np.isnan(means[2]).all()
+    diffs = plot_class_means(X, labels, classes=("anger", "calm", "surprise"), relative=True)
+    assert diffs.shape == (3, 8, 8)
+    np.testing.assert_allclose(diffs[0], X[:10].mean(axis=(0, 3)) - X.mean(axis=(0, 3)),
+                               atol=1e-6)
 
 
 def test_feature_grid_uses_given_axes():
@@ -85,4 +89,7 @@ def test_feature_grid_uses_given_axes():
     got = plot_feature_grid(X, ["anger"] * 3 + ["calm"] * 3, classes=("anger", "calm"),
                             n_per_class=3, axes=axes)
     assert got[1, 2] is axes[1, 2]
+    plot_feature_grid(X, ["anger"] * 6, classes=("anger", "calm"), n_per_class=3,
+                      axes=axes, row_labels=False)
+    assert axes[0, 0].get_ylabel() == "anger\n(3)"  # left as the first call drew it
 
