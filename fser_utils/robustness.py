@@ -23,6 +23,7 @@ __all__ = [
     "compute_run_table",
     "compute_group_gap",
     "compute_split_overlap",
+    "describe_architecture",
     "judge_claim",
     "judge_difference",
     "compute_claims_table",
@@ -239,6 +240,50 @@ def compute_split_overlap(split: pd.DataFrame, catalogue: pd.DataFrame) -> dict:
     return {"n_test": len(test), "speaker_seen": seen(["speaker"]),
             "speaker_emotion_seen": seen(["speaker", "emotion"]),
             "twin_seen": seen(["speaker", "sentence", "emotion"])}
+
+
+_ARCH_KEYS = ("filters", "kernel_size", "strides", "padding", "units", "rate", "pool_size",
+              "activation")
+
+
+def describe_architecture(run_dir) -> list[str]:
+    """The layers of a run's ``model.keras`` with their sizes, read without Keras.
+
+    Two runs compared side by side must use the same network; the training
+    profile does not record it, so it is read from the saved model's
+    ``config.json``.
+
+    Returns
+    -------
+    layers : list of str
+        One entry per layer (nested models flattened), e.g.
+        ``"Conv2D filters=32 kernel_size=[3, 3] activation=relu"``.
+    """
+    import json
+    import zipfile
+    from pathlib import Path
+
+    path = Path(run_dir) / "model.keras"
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
+        raise FserError(f"cannot read the model configuration of '{path}': {exc}") from None
+
+    out = []
+
+    def walk(layer):
+        cfg = layer.get("config", {})
+        inner = cfg.get("layers") if isinstance(cfg, dict) else None
+        if inner:
+            for sub in inner:
+                walk(sub)
+            return
+        sizes = " ".join(f"{k}={cfg[k]}" for k in _ARCH_KEYS if k in cfg)
+        out.append(f"{layer.get('class_name', '?')} {sizes}".strip())
+
+    walk(config)
+    return out
 
 
 def judge_claim(claimed: float, low: float, high: float, *, baseline: float | None = None,

@@ -160,3 +160,14 @@ def test_model_resolution(tmp_path, tiny_run, monkeypatch, capsys):
     (tmp_path / "nomodel").mkdir()
     assert main(["predict", "x.wav", "--model", str(tmp_path / "nomodel")]) == 2
     assert "has no model.keras" in capsys.readouterr().err
+
+
+def test_describe_architecture(tiny_run, tmp_path):
+    from fser_utils.robustness import describe_architecture
+
+    layers = describe_architecture(tiny_run)
+    assert layers[0].startswith("InputLayer")
+    assert any(x.startswith("Conv2D filters=2 kernel_size=[3, 3] strides=[4, 4]") for x in layers)
+    assert layers[-1].startswith("Dense units=8")
+    with pytest.raises(FserError, match="cannot read the model"):
+        describe_architecture(tmp_path)
