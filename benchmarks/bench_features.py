@@ -3,9 +3,11 @@
 Measures, in one run and on the same files:
 
 - cold extraction: :func:`fser_utils.features.load_features` with an empty cache
-  (parallel, joblib), repeated ``--repeats`` times with the cache cleared each time;
+  (parallel, joblib), repeated ``--repeats`` times with the cache cleared each time,
+  each followed by one naive loop (below), so that both see the same machine load;
 - warm load: the same call once the cache exists (median of ``--repeats``), for the
   paper's corpora (EmoDB, EMOVO, SAVEE, RAVDESS: those present) and for all clips;
+- the package in one process (``n_jobs=1``, no cache), wall-clock and CPU time;
 - naive loop: one process, ``librosa.load`` + ``librosa.feature.melspectrogram`` +
   ``librosa.power_to_db`` + the same image conversion, file after file, on all clips
   with BLAS limited to one thread (its fastest form on a shared machine: with the
@@ -45,6 +47,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def sched_autogroup() -> str:
+    """Whether Linux shares CPU time per session (then extra workers share one portion)."""
+    try:
+        return {"1": "on", "0": "off"}[
+            Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()]
+    except (OSError, KeyError):
+        return "unknown"
+
+
 def naive_image(path, settings):
     """The straightforward way: librosa end to end, then the package's image conversion."""
     import librosa
@@ -63,7 +74,8 @@ def naive_image(path, settings):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", help="data root (default: $FSER_DATA)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="cold extractions and naive loops (warm loads: at least 3)")
     parser.add_argument("--jobs", type=int, default=-1)
     parser.add_argument("--naive-sample", type=int, default=300,
                         help="random clips for the naive loop with default BLAS threads")
@@ -88,9 +100,15 @@ def main(argv=None) -> int:
     cache_root = Path(tempfile.mkdtemp(prefix="fser-bench-"))
     os.environ["FSER_CACHE"] = str(cache_root)
     results = {"cold_seconds": [], "warm_paper_seconds": [], "warm_all_seconds": [],
-               "naive_seconds": [], "naive_default_threads_seconds": []}
+               "naive_seconds": [], "naive_default_threads_seconds": [],
+               "serial_seconds": [], "serial_cpu_seconds": [], "naive_cpu_seconds": []}
     load_before = os.getloadavg()
     try:
+        from threadpoolctl import threadpool_limits
+
+        naive_image(cat["path"][0], settings)  # imports and librosa's first-call set-up
+        # cold extraction and the naive loop alternate, so that both see the same
+        # (shared, varying) load on the machine
         for rep in range(args.repeats):
             shutil.rmtree(cache_root / "features", ignore_errors=True)
             t0 = time.perf_counter()
@@ -98,6 +116,19 @@ def main(argv=None) -> int:
             results["cold_seconds"].append(time.perf_counter() - t0)
             assert kept.attrs["n_computed"] == n_all and len(X) == n_all
             print(f"cold extraction {rep + 1}: {results['cold_seconds'][-1]:.2f} s")
+            t0, c0 = time.perf_counter(), time.process_time()
+            load_features(cat, settings, n_jobs=1, cache=False, progress=False)
+            results["serial_seconds"].append(time.perf_counter() - t0)
+            results["serial_cpu_seconds"].append(time.process_time() - c0)
+            t0, c0 = time.perf_counter(), time.process_time()
+            with threadpool_limits(limits=1, user_api="blas"):
+                naive = [naive_image(path, settings) for path in cat["path"]]
+            results["naive_seconds"].append(time.perf_counter() - t0)
+            results["naive_cpu_seconds"].append(time.process_time() - c0)
+            print(f"package, one process: {results['serial_seconds'][-1]:.2f} s "
+                  f"({results['serial_cpu_seconds'][-1]:.2f} s CPU); naive loop: "
+                  f"{results['naive_seconds'][-1]:.2f} s ({results['naive_cpu_seconds'][-1]:.2f}"
+                  f" s CPU) for {n_all} clips")
         for rep in range(max(3, args.repeats)):
             t0 = time.perf_counter()
             Xp, kept = load_features(paper, settings, n_jobs=args.jobs, progress=False)
@@ -109,18 +140,7 @@ def main(argv=None) -> int:
             assert kept.attrs["n_computed"] == 0
         print(f"warm load: {statistics.median(results['warm_paper_seconds']):.3f} s "
               f"(paper corpora), {statistics.median(results['warm_all_seconds']):.3f} s (all)")
-
-        from threadpoolctl import threadpool_limits
-
         naive_idx = np.arange(n_all)
-        naive_image(cat["path"][0], settings)  # imports and librosa's first-call set-up
-        for rep in range(min(2, args.repeats)):
-            t0 = time.perf_counter()
-            with threadpool_limits(limits=1, user_api="blas"):
-                naive = [naive_image(path, settings) for path in cat["path"]]
-            results["naive_seconds"].append(time.perf_counter() - t0)
-            print(f"naive loop {rep + 1}: {results['naive_seconds'][-1]:.2f} s "
-                  f"for {n_all} clips (one BLAS thread)")
         sample = np.random.default_rng(0).choice(n_all, size=min(args.naive_sample, n_all),
                                                  replace=False)
         t0 = time.perf_counter()
@@ -142,7 +162,8 @@ def main(argv=None) -> int:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "hardware": {"cpu": cpu_model(), "nproc": os.cpu_count(),
                      "python": platform.python_version(), "numpy": np.__version__,
-                     "librosa": librosa.__version__, "platform": platform.platform()},
+                     "librosa": librosa.__version__, "platform": platform.platform(),
+                     "sched_autogroup": sched_autogroup()},
         "settings": settings.asdict(), "n_jobs": args.jobs, "repeats": args.repeats,
         "n_clips": n_all, "n_clips_paper": len(paper),
         "clips_per_corpus": cat["corpus"].value_counts().to_dict(),
@@ -156,9 +177,17 @@ def main(argv=None) -> int:
             "cold": round(cold_rate, 1),
             "warm_paper": round(len(paper) / med["warm_paper_seconds"], 1),
             "warm_all": round(n_all / med["warm_all_seconds"], 1),
+            "serial": round(n_all / med["serial_seconds"], 1),
             "naive": round(naive_rate, 1),
             "naive_default_threads": round(len(sample) / med["naive_default_threads_seconds"], 1)},
         "speedup_cold_vs_naive": round(cold_rate / naive_rate, 2),
+        "speedup_per_repeat": [round(n / c, 2) for n, c in
+                               zip(results["naive_seconds"], results["cold_seconds"])],
+        # CPU time does not depend on how busy the shared machine is: the work per clip
+        "cpu_ms_per_clip": {"package": round(1000 * med["serial_cpu_seconds"] / n_all, 3),
+                            "naive": round(1000 * med["naive_cpu_seconds"] / n_all, 3)},
+        "cpu_ratio_naive_vs_package": round(med["naive_cpu_seconds"]
+                                            / med["serial_cpu_seconds"], 2),
         "naive_vs_ours_grey_levels": {"max_abs_difference": int(diff.max()),
                                       "share_of_values_differing": float((diff > 0).mean())},
         "targets": {"cold_at_least_3x_naive": bool(cold_rate / naive_rate >= 3),
@@ -167,6 +196,7 @@ def main(argv=None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: out[k] for k in ("clips_per_second", "speedup_cold_vs_naive",
+                                          "cpu_ms_per_clip", "cpu_ratio_naive_vs_package",
                                           "naive_vs_ours_grey_levels", "targets")}, indent=2))
     print(f"written to {args.out}")
     return 0

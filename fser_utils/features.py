@@ -159,22 +159,27 @@ def load_audio(path, *, sr: int = 22050, n_fft: int = 512) -> np.ndarray:
         :data:`SILENCE_PEAK`).
     """
     try:
-        data, native_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        data, native_sr = sf.read(str(path), dtype="float32", always_2d=False)
     except Exception as exc:  # libsndfile raises several types for broken files
         raise FserError(f"cannot decode audio file '{path}': {exc}") from None
     if data.size == 0:
         raise FserError(f"audio file '{path}' is empty (0 samples)")
-    if not np.isfinite(data).all():
+    # NaN and infinities propagate into the extremes: two reductions check everything
+    low, high = float(data.min()), float(data.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
         raise FserError(f"audio file '{path}' contains NaN or infinite samples")
-    y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    y = data.mean(axis=1, dtype=np.float32) if data.ndim > 1 else data
     if native_sr != sr:
         import soxr  # librosa's default resampler; imported late to keep workers light
 
         y = soxr.resample(y, native_sr, sr, quality="HQ").astype(np.float32, copy=False)
+        low, high = float(y.min()), float(y.max())
+    elif data.ndim > 1:
+        low, high = float(y.min()), float(y.max())
     if y.size < n_fft:
         raise FserError(f"audio file '{path}' is shorter than one analysis window "
                         f"({y.size} < n_fft={n_fft} samples at {sr} Hz)")
-    if np.abs(y).max() < SILENCE_PEAK:
+    if max(-low, high) < SILENCE_PEAK:
         raise FserError(f"audio file '{path}' is all silence (peak below {SILENCE_PEAK:.1e})")
     return np.ascontiguousarray(y, dtype=np.float32)
 
@@ -268,15 +273,16 @@ def _power_frames(y: np.ndarray, *, n_fft: int, hop_length: int, window: str) ->
     padded = np.zeros(max((n_frames - 1) * hop_length + n_fft, y.size + 2 * half),
                       dtype=np.float32)
     padded[half:half + y.size] = y
-    if hop_length == n_fft:  # the paper's setting: frames tile the signal, no copy needed
+    if hop_length == n_fft:  # the paper's setting: frames tile the signal, window in place
         frames = padded[:n_frames * n_fft].reshape(n_frames, n_fft)
+        frames *= _window(window, n_fft)
     else:
         frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:n_frames]
-    spec = scipy.fft.rfft(frames * _window(window, n_fft), axis=1)
-    power = np.empty(spec.shape, dtype=np.float32)
-    np.multiply(spec.real, spec.real, out=power)
-    power += spec.imag * spec.imag
-    return power
+        frames = frames * _window(window, n_fft)
+    spec = scipy.fft.rfft(frames, axis=1, overwrite_x=True)
+    pairs = spec.view(np.float32)  # (re, im) side by side
+    pairs *= pairs
+    return pairs[:, 0::2] + pairs[:, 1::2]
 
 
 def compute_spectrogram(y: np.ndarray, *, sr: int, n_fft: int = 512, hop_length: int = 512,
