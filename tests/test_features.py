@@ -399,3 +399,13 @@ def test_feature_steps_end_in_the_image(policy):
     assert steps["mel_db"].shape[0] == 128 and steps["grey"].shape == (64, 64)
     assert steps["scaled"].min() >= 0 and steps["scaled"].max() == 1
     assert steps["signal"].size == (round(1.5 * SR) if policy == "fixed" else round(2.0 * SR))
+
+
+def test_joblib_backend_can_be_swapped(small_catalogue, cache_dir):
+    # what a Dask or Ray cluster plugs into: joblib's parallel_config
+    from joblib import parallel_config
+
+    X1, _ = load_features(small_catalogue, n_jobs=1, cache=False, progress=False)
+    with parallel_config(backend="threading"):
+        X2, _ = load_features(small_catalogue, n_jobs=2, cache=False, progress=False)
+    np.testing.assert_array_equal(X1, X2)
