@@ -188,6 +188,8 @@ def main(argv=None) -> int:
             "naive": round(naive_rate, 1),
             "naive_default_threads": round(len(sample) / med["naive_default_threads_seconds"], 1)},
         "speedup_cold_vs_naive": round(cold_rate / naive_rate, 2),
+        "speedup_cold_vs_naive_default_threads": round(
+            cold_rate * med["naive_default_threads_seconds"] / len(sample), 2),
         "speedup_per_repeat": [round(n / c, 2) for n, c in
                                zip(results["naive_seconds"], results["cold_seconds"])],
         # CPU time does not depend on how busy the shared machine is: the work per clip
