@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: bump when the image computation changes, so that old caches are not reused
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 #: a clip whose peak stays below one step of 16-bit audio carries no signal at all
 SILENCE_PEAK = 2.0 ** -15
