@@ -27,7 +27,6 @@ import datetime
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
 from pathlib import Path

@@ -201,3 +201,15 @@ def test_cli_train(demo_root, tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert status == 0, out
     assert f"run written to {tmp_path / 'run'}" in out and "test accuracy" in out
+
+
+def test_load_or_train_retrains_a_stale_run(demo, tmp_path, capsys):
+    from fser_utils.train import load_or_train, load_run
+
+    kept, X = demo
+    ov = {"epochs": 1, "max_train": 16}
+    load_or_train(kept, X, profile="ci", out=tmp_path, verbose=0, overrides=ov)
+    assert len(load_run(tmp_path)["history"]) == 1
+    load_or_train(kept, X, profile="ci", out=tmp_path, verbose=0, overrides={**ov, "epochs": 2})
+    assert "trained with other settings (profile_settings)" in capsys.readouterr().out
+    assert load_run(tmp_path)["history"]["epoch"].tolist() == [0, 1]
