@@ -640,6 +640,8 @@ def load_features(catalogue: "pd.DataFrame", settings: FeatureSettings | None = 
         The catalogue rows kept, in order, index reset. ``kept.attrs`` adds
         ``skipped`` (DataFrame with ``path`` and ``reason``), ``settings`` (dict),
         ``n_computed`` (clips extracted in this call), ``seconds`` and ``cache_file``.
+        (pandas refuses to ``pd.concat`` frames whose ``attrs`` hold different
+        DataFrames: clear ``attrs`` of pieces of ``kept`` before concatenating them.)
     """
     import pandas as pd
 
