@@ -663,16 +663,19 @@ def load_features(catalogue: "pd.DataFrame", settings: FeatureSettings | None = 
     reasons = [""] * len(paths)
     todo = list(range(len(paths)))
     if store is not None:
-        where = {p: i for i, p in enumerate(store["paths"].tolist())}
-        todo = []
+        where = {p: j for j, p in enumerate(store["paths"].tolist())}
+        sizes, mtimes = store["sizes"].tolist(), store["mtimes"].tolist()
+        hits, rows, todo = [], [], []
         for i, (p, (size, mtime)) in enumerate(zip(paths, stamps)):
             j = where.get(p)
-            if (j is not None and size >= 0 and store["sizes"][j] == size
-                    and store["mtimes"][j] == mtime):
-                images[i] = store["images"][j]
-                reasons[i] = str(store["reasons"][j])
+            if j is not None and size >= 0 and sizes[j] == size and mtimes[j] == mtime:
+                hits.append(i)
+                rows.append(j)
             else:
                 todo.append(i)
+        images[hits] = store["images"][rows]
+        for i, j in zip(hits, rows):
+            reasons[i] = str(store["reasons"][j])
     if todo:
         new_images, new_reasons = _compute_many([paths[i] for i in todo], settings,
                                                 n_jobs=n_jobs, progress=progress)
