@@ -49,6 +49,21 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def git_commit() -> str:
+    """The commit the benchmark ran on (with '+changes' if the tree was modified)."""
+    import subprocess
+
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                             capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fser_utils",
+                                "benchmarks/bench_features.py"], cwd=HERE.parent, text=True,
+                               capture_output=True, check=True).stdout.strip()
+        return rev + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def sched_autogroup() -> str:
     """Whether Linux shares CPU time per session (then extra workers share one portion)."""
     try:
@@ -167,6 +182,7 @@ def main(argv=None) -> int:
     naive_rate = n_all / med["naive_seconds"]
     out = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
         "hardware": {"cpu": cpu_model(), "nproc": os.cpu_count(),
                      "python": platform.python_version(), "numpy": np.__version__,
                      "librosa": librosa.__version__, "platform": platform.platform(),
