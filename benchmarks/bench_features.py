@@ -50,13 +50,13 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str:
-    """The commit the benchmark ran on (with '+changes' if the tree was modified)."""
+    """The commit the benchmark ran on ('+changes': the measured code was modified)."""
     import subprocess
 
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fser_utils",
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fser_utils/features.py",
                                 "benchmarks/bench_features.py"], cwd=HERE.parent, text=True,
                                capture_output=True, check=True).stdout.strip()
         return rev + ("+changes" if dirty else "")
