@@ -26,8 +26,10 @@ chapters: $(BIN)/python
 	FSER_EMBED_AUDIO=0 FSER_PROFILE=$${FSER_PROFILE:-cpu} $(BIN)/jupyter nbconvert --to notebook --execute \
 	  --inplace --ExecutePreprocessor.timeout=-1 book/*.ipynb
 
+# needs FSER_DATA pointing at the corpora; writes benchmarks/results/*.json
 benchmark: $(BIN)/python
 	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_training.py
 
 clean:
 	rm -rf _build
