@@ -8,12 +8,14 @@ verdict is typed in by hand.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from .corpora import EMOTIONS, get_corpus
 from .errors import FserError
-from .evaluate import compute_bootstrap_ci, describe_run, load_predictions
+from .evaluate import compute_bootstrap_ci, load_predictions
 
 __all__ = [
     "VERDICTS",
@@ -152,12 +154,12 @@ def compute_run_table(runs: dict, *, n_boot: int = 2000, seed: int = 0) -> pd.Da
     """
     rows = []
     for label, run_dir in runs.items():
-        pred, settings = load_predictions(run_dir)
+        pred, _ = load_predictions(run_dir)
         acc = compute_bootstrap_ci(pred["emotion"], pred["predicted"], n_boot=n_boot, seed=seed)
         f1 = compute_bootstrap_ci(pred["emotion"], pred["predicted"], metric="macro_f1",
                                   n_boot=n_boot, seed=seed)
         rows.append({
-            "protocol": label, "run": describe_run(settings).split(":")[0][4:],
+            "protocol": label, "run": Path(run_dir).name,
             "test_corpora": ", ".join(sorted(pred["corpus"].unique())), "n_test": len(pred),
             "accuracy": acc["estimate"], "ci_low": acc["low"], "ci_high": acc["high"],
             "macro_f1": f1["estimate"], "f1_low": f1["low"], "f1_high": f1["high"],

@@ -47,7 +47,7 @@ __all__ = [
     "load_or_train",
     "load_run",
     "load_run_model",
-    "compute_run_table",
+    "compute_training_table",
     "AUGMENTATION_ARMS",
     "train_augmentation_ablation",
     "plot_history",
@@ -674,7 +674,7 @@ def load_run_model(run_dir):
     return keras.models.load_model(path)
 
 
-def compute_run_table(runs) -> pd.DataFrame:
+def compute_training_table(runs) -> pd.DataFrame:
     """One row per finished run: accuracies with their standard errors, epochs, time.
 
     Parameters
