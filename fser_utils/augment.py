@@ -25,6 +25,8 @@ __all__ = [
     "SpecAugment",
     "build_augmenter",
     "compute_augmented_images",
+    "compute_batch_augmentation",
+    "make_batch_sequence",
     "plot_gallery",
 ]
 
@@ -242,3 +244,108 @@ def plot_gallery(images, *, titles=None, ncols: int = 7, ax=None):
         if titles is not None:
             a.set_title(titles[i], fontsize=8)
     return ax
+
+
+# --- batch augmentation for spectrogram and MFCC arrays (numpy, any backend) -------------
+
+def _time_freq_axes(x: np.ndarray) -> tuple[int, int]:
+    """(time axis, frequency axis) of a batch: (n, F, T, 1) spectrograms or (n, T, C) MFCCs."""
+    return (2, 1) if x.ndim == 4 else (1, 2)
+
+
+def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator,
+                               specaugment: bool = True, mixup: float = 0.0,
+                               time_shift: float = 0.0, freq_mask: int = 8,
+                               time_mask: int = 25, n_masks: int = 2):
+    """Augment one batch: random time shift, SpecAugment masks, then mixup.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n, F, T, 1) or (n, T, C)]
+        Normalised features (0 is the mean level, so masks write 0).
+    y : np.ndarray [shape=(n, n_classes)]
+        One-hot (or soft) labels.
+    rng : np.random.Generator
+    specaugment : bool
+        ``n_masks`` frequency bands of up to ``freq_mask`` bins and ``n_masks`` time
+        bands of up to ``time_mask`` frames, per example.
+    mixup : float >= 0
+        Beta(mixup, mixup) mixing weight with a shuffled copy of the batch; 0 = off.
+    time_shift : float in [0, 1)
+        Circular shift by up to this fraction of the frames, either way.
+
+    Returns
+    -------
+    x_aug, y_aug : np.ndarray
+        New arrays; the inputs are not modified.
+    """
+    x = np.array(x, dtype=np.float32, copy=True)
+    y = np.asarray(y, dtype=np.float32)
+    t_ax, f_ax = _time_freq_axes(x)
+    n, n_t, n_f = len(x), x.shape[t_ax], x.shape[f_ax]
+    if time_shift > 0:
+        shifts = rng.integers(-int(time_shift * n_t), int(time_shift * n_t) + 1, size=n)
+        for i, s in enumerate(shifts):
+            x[i] = np.roll(x[i], int(s), axis=t_ax - 1)
+    if specaugment:
+        for i in range(n):
+            for axis, width, size in ((f_ax, freq_mask, n_f), (t_ax, time_mask, n_t)):
+                for _ in range(n_masks):
+                    w = int(rng.integers(0, min(width, size) + 1))
+                    start = int(rng.integers(0, size - w + 1))
+                    index = [slice(None)] * (x.ndim - 1)
+                    index[axis - 1] = slice(start, start + w)
+                    x[i][tuple(index)] = 0.0
+    if mixup > 0 and n > 1:
+        lam = rng.beta(mixup, mixup, size=n).astype(np.float32)
+        lam = np.maximum(lam, 1 - lam)  # the original stays the larger part
+        perm = rng.permutation(n)
+        shape = (n,) + (1,) * (x.ndim - 1)
+        x = lam.reshape(shape) * x + (1 - lam.reshape(shape)) * x[perm]
+        y = lam[:, None] * y + (1 - lam[:, None]) * y[perm]
+    return x, y
+
+
+def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,
+                        initial_epoch: int = 0, **augment):
+    """A ``keras.utils.PyDataset`` of shuffled, augmented batches, new each epoch.
+
+    The random state of epoch ``e`` depends only on ``seed`` and ``e``, so a resumed
+    run sees the same batches as an uninterrupted one.
+
+    Parameters
+    ----------
+    x, y : np.ndarray
+        Training features and one-hot labels.
+    batch_size : int > 0
+    seed : int
+    initial_epoch : int >= 0
+        The epoch the first pass belongs to (resuming).
+    **augment
+        Keyword arguments of :func:`compute_batch_augmentation`.
+    """
+    keras = _keras()
+
+    class BatchSequence(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = initial_epoch
+            self._order()
+
+        def _order(self):
+            self.rng = np.random.default_rng([seed, self.epoch])
+            self.order = self.rng.permutation(len(x))
+
+        def __len__(self):
+            return int(np.ceil(len(x) / batch_size))
+
+        def __getitem__(self, i):
+            idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
+            batch_rng = np.random.default_rng([seed, self.epoch, i])
+            return compute_batch_augmentation(x[idx], y[idx], rng=batch_rng, **augment)
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._order()
+
+    return BatchSequence()

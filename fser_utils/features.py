@@ -130,6 +130,19 @@ class FeatureSettings:
         """Shape of one image: ``(image_size, image_size, channels)``."""
         return (self.image_size, self.image_size, self.channels)
 
+    #: the feature kind's name in :data:`fser_utils.feature_kinds.FEATURE_KINDS`
+    kind = "mel-image"
+    #: images are cached as 8-bit
+    dtype = np.uint8
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        """The cached form of one clip's image: uint8 [shape=self.shape]."""
+        return _image_uint8(y, self)
+
+    def finish(self, images: np.ndarray) -> np.ndarray:
+        """Cached uint8 images -> float32 in [0, 1], what the network eats."""
+        return _to_unit(images)
+
 
 # --- audio -----------------------------------------------------------------------
 
@@ -513,12 +526,12 @@ def _extract_batch(paths, settings, tables=None):
 
 def _extract_files(paths, settings):
     shape = settings.shape
-    out = np.zeros((len(paths),) + shape, dtype=np.uint8)
+    out = np.zeros((len(paths),) + shape, dtype=settings.dtype)
     reasons = []
     for i, path in enumerate(paths):
         try:
             y = load_audio(path, sr=settings.sr, n_fft=settings.n_fft)
-            out[i] = _image_uint8(y, settings)
+            out[i] = settings.compute(y)
             reasons.append("")
         except FserError as exc:
             reasons.append(str(exc))
@@ -551,7 +564,7 @@ def _read_cache(file: Path, settings: FeatureSettings):
         n = len(store["paths"])
         ok = (str(store["key"]) == settings.key()
               and store["images"].shape == (n,) + settings.shape
-              and store["images"].dtype == np.uint8
+              and store["images"].dtype == np.dtype(settings.dtype)
               and all(len(store[k]) == n for k in ("sizes", "mtimes", "reasons"))
               and int(store["crc"]) == zlib.crc32(store["images"].tobytes()))
         if not ok:
@@ -584,7 +597,7 @@ def _compute_many(paths, settings, *, n_jobs, progress):
     from tqdm import tqdm
 
     n = len(paths)
-    images = np.zeros((n,) + settings.shape, dtype=np.uint8)
+    images = np.zeros((n,) + settings.shape, dtype=settings.dtype)
     reasons = [""] * n
     if n == 0:
         return images, reasons
@@ -592,7 +605,7 @@ def _compute_many(paths, settings, *, n_jobs, progress):
     # enough for a smooth progress bar and load balancing
     size = 32
     starts = list(range(0, n, size))
-    tables = _tables_for(settings)
+    tables = _tables_for(settings) if isinstance(settings, FeatureSettings) else {}
     if n_jobs == 1 or n <= size:
         results = (_extract_batch(paths[s:s + size], settings) for s in starts)
     else:
@@ -659,7 +672,7 @@ def load_features(catalogue: "pd.DataFrame", settings: FeatureSettings | None = 
     file = get_feature_cache_path(settings)
     store = _read_cache(file, settings) if cache else None
 
-    images = np.zeros((len(paths),) + settings.shape, dtype=np.uint8)
+    images = np.zeros((len(paths),) + settings.shape, dtype=settings.dtype)
     reasons = [""] * len(paths)
     todo = list(range(len(paths)))
     if store is not None:
@@ -691,7 +704,7 @@ def load_features(catalogue: "pd.DataFrame", settings: FeatureSettings | None = 
         raise FserError(f"{reasons[bad[0]]}{more}; pass skip_bad=True (fser features "
                         "--skip-bad) to leave such files out and list them")
     good = np.array([not why for why in reasons], dtype=bool)
-    X = _to_unit(images[good])
+    X = settings.finish(images[good])
     kept = catalogue.loc[good].reset_index(drop=True)
     kept.attrs = dict(catalogue.attrs)
     kept.attrs.update(

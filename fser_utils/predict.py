@@ -52,47 +52,79 @@ class Predictor:
     settings: object
     classes: tuple = EMOTIONS
 
+    @property
+    def model_name(self) -> str:
+        """The registered name of the run's model (``fser`` for older runs)."""
+        return _run_model_name(self.run_dir) or "fser"
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities [shape=(n, len(classes))] of images [shape=(n, *settings.shape)]."""
-        proba = np.asarray(self.model.predict(X, verbose=0), dtype=float)
+        """Class probabilities [shape=(n, len(classes))] of features [shape=(n, *settings.shape)]."""
+        if hasattr(self.model, "predict_proba"):  # a scikit-learn pipeline
+            from .classical import expand_proba
+
+            proba = expand_proba(self.model, X, len(self.classes))
+        else:
+            proba = np.asarray(self.model.predict(X, verbose=0), dtype=float)
         if proba.ndim != 2 or proba.shape[1] != len(self.classes):
             raise FserError(f"model of '{self.run_dir}' gives {proba.shape[-1]} outputs, "
                             f"expected {len(self.classes)}")
         return proba
 
 
-def find_model_run(runs_dir=None) -> Path:
-    """The newest run folder (by the time its model was saved) that holds ``model.keras``.
+def _model_files(run_dir: Path) -> list[Path]:
+    return [f for f in (run_dir / "model.keras", run_dir / "model.joblib") if f.is_file()]
+
+
+def find_model_run(runs_dir=None, *, model: str | None = None) -> Path:
+    """The run to score with: the newest run of the default model, else the newest run.
 
     Parameters
     ----------
     runs_dir : path-like or None
         Default :func:`fser_utils.config.get_runs_dir`.
+    model : str or None
+        Registered model name to prefer; default
+        :data:`fser_utils.registry.DEFAULT_MODEL` (the best on unseen speakers).
 
     Raises
     ------
     FserError
         If no run folder has a model.
     """
+    from .registry import DEFAULT_MODEL
+
     runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
-    models = sorted(runs_dir.glob("*/model.keras"), key=lambda p: p.stat().st_mtime)
-    if not models:
+    found = [(f.stat().st_mtime, f.parent) for d in runs_dir.glob("*") if d.is_dir()
+             for f in _model_files(d)]
+    if not found:
         raise FserError(f"no trained model under '{runs_dir}': train one with 'fser train' "
                         "or pass --model RUN_DIR")
-    return models[-1].parent
+    wanted = model or DEFAULT_MODEL
+    preferred = [(t, d) for t, d in found if _run_model_name(d) == wanted]
+    return max(preferred or found, key=lambda pair: pair[0])[1]
+
+
+def _run_model_name(run_dir: Path) -> str:
+    try:
+        model = json.loads((run_dir / "settings.json").read_text()).get("model", {})
+    except (OSError, ValueError):
+        return ""
+    return model.get("name", "fser") if isinstance(model, dict) else ""
 
 
 def _feature_settings(run_dir: Path):
-    from .features import FeatureSettings
+    from .feature_kinds import feature_settings_from_dict
 
     path = run_dir / "settings.json"
     if not path.is_file():
         raise FserError(f"run folder '{run_dir}' has no settings.json")
-    settings = json.loads(path.read_text())
+    try:
+        settings = json.loads(path.read_text())
+    except ValueError as exc:
+        raise FserError(f"'{path}' is not valid JSON: {exc}") from None
     for key in ("features", "feature_settings"):
         if isinstance(settings.get(key), dict):
-            fields = set(FeatureSettings.__dataclass_fields__)
-            return FeatureSettings(**{k: v for k, v in settings[key].items() if k in fields})
+            return feature_settings_from_dict(settings[key])
     raise FserError(f"'{path}' does not record the feature settings of the run")
 
 
@@ -112,8 +144,8 @@ def load_predictor(run_dir=None) -> Predictor:
     run_dir = Path(run_dir) if run_dir is not None else find_model_run()
     if not run_dir.is_dir():
         raise FserError(f"run folder '{run_dir}' does not exist")
-    if not (run_dir / "model.keras").is_file():
-        raise FserError(f"run folder '{run_dir}' has no model.keras")
+    if not _model_files(run_dir):
+        raise FserError(f"run folder '{run_dir}' has no model.keras or model.joblib")
     settings = _feature_settings(run_dir)
     try:
         from .train import load_run_model
@@ -125,7 +157,7 @@ def load_predictor(run_dir=None) -> Predictor:
         else:
             import keras
 
-            model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+            model = keras.saving.load_model(_model_files(run_dir)[0], compile=False)
     except FserError:
         raise
     except Exception as exc:  # Keras raises many types for a broken file
@@ -171,7 +203,7 @@ def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series
         ``emotion`` (the most probable class), ``confidence`` and ``p_<class>`` for
         every class, probabilities in [0, 1].
     """
-    from .features import SILENCE_PEAK, compute_feature_image
+    from .features import SILENCE_PEAK
 
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 2:
@@ -181,8 +213,9 @@ def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series
         raise FserError(f"signal is too short ({y.size / sr:.3f} s) for one analysis window")
     if not np.isfinite(y).all() or np.abs(y).max() < SILENCE_PEAK:
         raise FserError("signal is silent or contains NaN/infinite samples")
-    image = compute_feature_image(y, sr=sr, settings=s)
-    proba = predictor.predict_proba(image[None])[0]
+    from .feature_kinds import compute_features
+
+    proba = predictor.predict_proba(compute_features(y, sr=sr, settings=s)[None])[0]
     return _row(proba, predictor.classes)
 
 
@@ -218,7 +251,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     """
     from tqdm import tqdm  # text bar: fser predict runs mostly in a terminal
 
-    from .features import compute_feature_image, load_audio
+    from .features import load_audio
 
     predictor = predictor or load_predictor(run_dir)
     s = predictor.settings
@@ -232,7 +265,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
             continue
         try:
             y = load_audio(path, sr=s.sr, n_fft=s.n_fft)
-            images.append(compute_feature_image(y, sr=s.sr, settings=s))
+            images.append(s.finish(s.compute(y)[None])[0])
             ok.append(str(path))
         except FserError as exc:
             errors.append((str(path), str(exc)))

@@ -75,9 +75,12 @@ class TrainingProfile:
     weight_decay : float >= 0
         AdamW only.
     label_smoothing : float in [0, 1)
-    augment : {"none", "offline", "online"}
+    augment : {"none", "offline", "online", "batch"}
         ``offline``: ``n_copies`` transformed copies of every training image made
-        before training (the paper); ``online``: a fresh random copy every epoch.
+        before training (the paper); ``online``: a fresh random copy every epoch
+        (image transforms as Keras layers); ``batch``: time shift, SpecAugment and
+        mixup on each batch of spectrogram or MFCC arrays
+        (:func:`fser_utils.augment.compute_batch_augmentation`).
     n_copies : int >= 0
         Copies per image for ``offline``.
     width_shift, height_shift, zoom : float in [0, 1)
@@ -92,6 +95,10 @@ class TrainingProfile:
         Use at most this many training images (a seeded random subset), for quick runs.
     mixed_precision : bool
         float16 compute on a GPU (ignored on a CPU, where it is slower).
+    mixup : float >= 0
+        Beta parameter of mixup for ``augment="batch"`` (0: off).
+    time_shift : float in [0, 1)
+        Largest circular time shift for ``augment="batch"``, as a fraction of the frames.
     """
 
     name: str
@@ -114,6 +121,8 @@ class TrainingProfile:
     patience: int | None = None
     max_train: int | None = None
     mixed_precision: bool = False
+    mixup: float = 0.0
+    time_shift: float = 0.0
 
     def asdict(self) -> dict:
         return dataclasses.asdict(self)
@@ -141,6 +150,19 @@ PROFILES = {
                             weight_decay=1e-4, label_smoothing=0.1, augment="online",
                             flip=False, specaugment=True, patience=40,
                             mixed_precision=True),
+    # the log-mel CNN's recipe (chapter 9): AdamW, warm-up then cosine decay, label
+    # smoothing, time shift + SpecAugment + mixup on every batch
+    "cnn": TrainingProfile("cnn", epochs=40, batch_size=32, optimizer="adamw",
+                           learning_rate=2e-3, schedule="cosine", warmup_epochs=3,
+                           weight_decay=1e-2, label_smoothing=0.1, augment="batch",
+                           specaugment=True, mixup=0.2, time_shift=0.1),
+    # the TCN's recipe (chapter 9): as "cnn", longer, for a smaller and faster model
+    "tcn": TrainingProfile("tcn", epochs=80, batch_size=32, optimizer="adamw",
+                           learning_rate=2e-3, schedule="cosine", warmup_epochs=3,
+                           weight_decay=1e-2, label_smoothing=0.1, augment="batch",
+                           specaugment=True, mixup=0.2, time_shift=0.1),
+    # scikit-learn models fit once; the profile only records that
+    "classical": TrainingProfile("classical", epochs=1, augment="none"),
 }
 
 
@@ -166,10 +188,11 @@ def get_training_profile(profile="ci", **overrides) -> TrainingProfile:
 
 
 def run_name(profile, split: str = "paper", test_corpus: str | None = None, *,
-             tag: str | None = None) -> str:
-    """Default run folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``."""
+             tag: str | None = None, model: str = "fser") -> str:
+    """Default run folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``;
+    models other than FSER lead, e.g. ``tcn-tcn-speaker``."""
     name = profile.name if isinstance(profile, TrainingProfile) else str(profile)
-    parts = [name, split] + ([test_corpus] if test_corpus else []) + ([tag] if tag else [])
+    parts = ([] if model == "fser" else [model]) + [name, split] + ([test_corpus] if test_corpus else []) + ([tag] if tag else [])
     return "-".join(parts)
 
 
@@ -217,12 +240,6 @@ def _list_gpus() -> list[str]:
     return []
 
 
-def _model_settings() -> dict:
-    from .model import FSER_DEFAULTS
-
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in FSER_DEFAULTS.items()}
-
-
 def _versions() -> dict:
     import keras
 
@@ -259,23 +276,29 @@ def _make_optimizer(p: TrainingProfile, steps_per_epoch: int):
     raise FserError(f"unknown optimizer '{p.optimizer}' (sgd, adam or adamw)")
 
 
-def _build_trainer(p: TrainingProfile, input_shape, seed: int):
-    """The FSER network, wrapped with on-the-fly augmentation if the profile asks for it."""
+def _build_trainer(p: TrainingProfile, input_shape, seed: int, *, spec="fser",
+                   params: dict | None = None):
+    """The model, wrapped with on-the-fly image augmentation if the profile asks for it.
+
+    Returns ``(trainer, network)``: what is fitted, and the network inside it.
+    """
     import keras
 
-    from .augment import build_augmenter
-    from .model import build_fser
+    from .registry import get_model_spec
 
-    fser = build_fser(input_shape=input_shape, n_classes=len(EMOTIONS))
+    spec = get_model_spec(spec)
+    network = spec.build(input_shape=tuple(input_shape), n_classes=len(EMOTIONS),
+                         **{**spec.params, **(params or {})})
     if p.augment != "online":
-        trainer = fser
-    else:
-        augmenter = build_augmenter(width_shift=p.width_shift, height_shift=p.height_shift,
-                                    zoom=p.zoom, flip=p.flip, specaugment=p.specaugment,
-                                    seed=seed)
-        inputs = keras.Input(shape=input_shape, name="image")
-        trainer = keras.Model(inputs, fser(augmenter(inputs)), name="fser_trainer")
-    return trainer, fser
+        return network, network
+    from .augment import build_augmenter
+
+    augmenter = build_augmenter(width_shift=p.width_shift, height_shift=p.height_shift,
+                                zoom=p.zoom, flip=p.flip, specaugment=p.specaugment,
+                                seed=seed)
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    trainer = keras.Model(inputs, network(augmenter(inputs)), name="trainer")
+    return trainer, network
 
 
 def _compile(trainer, p: TrainingProfile, steps_per_epoch: int):
@@ -287,11 +310,10 @@ def _compile(trainer, p: TrainingProfile, steps_per_epoch: int):
         metrics=["accuracy"])
 
 
-def _inner_fser(trainer):
-    try:
-        return trainer.get_layer("fser")
-    except ValueError:
-        return trainer
+def _inner_network(trainer):
+    """The network inside a trainer that wraps it with augmentation layers."""
+    # the trainer is input -> augmenter -> network, so the network is its last layer
+    return trainer.layers[-1] if trainer.name in ("trainer", "fser_trainer") else trainer
 
 
 def _atomic_json(path: Path, data) -> None:
@@ -324,7 +346,7 @@ def _run_callbacks(run_dir: Path, state: dict, patience, t_start: float):
             val = float(logs.get("val_accuracy", np.nan))
             if state["best_epoch"] < 0 or val > state["best_val_accuracy"]:
                 state.update(best_val_accuracy=val, best_epoch=epoch, wait=0)
-                _inner_fser(self.model).save_weights(ckpt / "best.weights.h5")
+                _inner_network(self.model).save_weights(ckpt / "best.weights.h5")
             else:
                 state["wait"] += 1
             state["epoch"] = epoch
@@ -410,39 +432,49 @@ def _labels(catalogue: pd.DataFrame) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, profile="ci",
-                split: str = "paper", test_corpus: str | None = None, out=None,
+def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, model="fser",
+                profile=None, split: str = "paper", test_corpus: str | None = None, out=None,
                 seed: int = 42, resume: bool = True, verbose: int = 1,
-                feature_settings=None, overrides: dict | None = None, tag: str | None = None,
+                feature_settings=None, overrides: dict | None = None,
+                model_params: dict | None = None, tag: str | None = None,
                 callbacks=None) -> Path:
-    """Train FSER on a catalogue and write a run folder (see the module docstring).
+    """Train a registered model on a catalogue and write a run folder (module docstring).
+
+    The steps are short functions of their own: prepare the features
+    (:func:`_prepare_features`), open the run folder and its split (:func:`_open_run`),
+    fit (:func:`_fit_keras` or :func:`_fit_sklearn`), write the results
+    (:func:`_write_results`).
 
     Parameters
     ----------
     catalogue : pd.DataFrame [shape=(n, ...)]
         From :func:`fser_utils.catalogue.load_catalogue`; with ``X`` given, the rows
         must be aligned with it (``kept`` of :func:`fser_utils.features.load_features`).
-    X : np.ndarray [shape=(n, 64, 64, 3)] in [0, 1] or None
-        Feature images; ``None`` computes them with ``load_features``.
-    profile : str or TrainingProfile
-        ``"ci"``, ``"cpu"``, ``"paper"`` or ``"fast"`` (see :data:`PROFILES`).
+    X : np.ndarray [shape=(n, *feature_settings.shape)] or None
+        Features as the model eats them; ``None`` computes them with ``load_features``.
+    model : str or ModelSpec
+        A key of :data:`fser_utils.registry.MODELS` (``"fser"``: the paper's CNN).
+    profile : str, TrainingProfile or None
+        See :data:`PROFILES`; ``None`` takes the model's own profile.
     split : {"paper", "speaker", "corpus"}
         See :func:`fser_utils.splits.make_split`.
     test_corpus : str or None
         The corpus held out by ``split="corpus"``.
     out : path-like or None
-        Run folder; defaults to ``get_runs_dir() / run_name(profile, split, test_corpus, tag=tag)``.
+        Run folder; defaults to ``get_runs_dir() / run_name(...)``.
     seed : int
         Seeds the split, the weights, the augmentation and the batch order.
     resume : bool
-        Continue an interrupted run found in ``out`` from its last finished epoch;
-        ``False`` starts afresh (removing that run's checkpoints and history).
+        Continue an interrupted run found in ``out`` from its last finished epoch, if it
+        was started with the same configuration; ``False`` starts afresh.
     verbose : int
         0 silent, 1 one progress bar over epochs, 2 Keras' bar over steps.
-    feature_settings : FeatureSettings or None
-        Recorded in ``settings.json`` (and used when ``X`` is None).
+    feature_settings : settings of a feature kind, or None
+        Defaults to the model's feature kind with its default settings.
     overrides : dict or None
         Profile fields to change, e.g. ``{"flip": False}``; see :class:`TrainingProfile`.
+    model_params : dict or None
+        Keyword arguments for the model's builder, over its registered defaults.
     tag : str or None
         Appended to the default run name (for variants made with ``overrides``).
     callbacks : list of keras.callbacks.Callback or None
@@ -456,37 +488,86 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, profile
     Raises
     ------
     FserError
-        Unknown profile or split, a run folder holding another split, features not
-        aligned with the catalogue.
+        Unknown model, profile or split; a run folder holding another configuration;
+        features not aligned with the catalogue.
     """
-    import keras
+    config = make_run_config(model=model, profile=profile, split=split,
+                             test_corpus=test_corpus, seed=seed, overrides=overrides,
+                             model_params=model_params, feature_settings=feature_settings)
+    X, catalogue = _prepare_features(catalogue, X, config["feature_settings"], verbose)
+    run_dir = Path(out) if out is not None else get_runs_dir() / run_name(
+        config["profile"], split, test_corpus, tag=tag, model=config["spec"].name)
+    part, resuming = _open_run(run_dir, catalogue, config, resume)
+    data = _split_arrays(catalogue, X, part, config)
+    settings = _settings_record(catalogue, config, data)
+    _atomic_json(run_dir / "settings.json", settings)
+    fit = _fit_sklearn if config["spec"].family == "sklearn" else _fit_keras
+    result = fit(run_dir, data, config, resuming=resuming, verbose=verbose,
+                 callbacks=callbacks)
+    _write_results(run_dir, catalogue, data, result, config)
+    return run_dir
 
-    p = get_training_profile(profile, **(overrides or {}))
-    if p.augment not in ("none", "offline", "online"):
-        raise FserError(f"unknown augmentation mode '{p.augment}' (none, offline, online)")
+
+def make_run_config(*, model="fser", profile=None, split="paper", test_corpus=None, seed=42,
+                    overrides=None, model_params=None, feature_settings=None) -> dict:
+    """Everything that defines a run, resolved and checked before any audio is read.
+
+    Returns
+    -------
+    config : dict
+        ``spec`` (ModelSpec), ``profile`` (TrainingProfile), ``params`` (builder
+        keyword arguments), ``feature_settings``, ``split``, ``test_corpus``, ``seed``;
+        ``key`` is the JSON-able part that decides whether a run folder can be reused.
+    """
+    from .feature_kinds import get_feature_settings
+    from .registry import get_model_spec
+    from .splits import SPLIT_KINDS
+
+    spec = get_model_spec(model)
+    p = get_training_profile(spec.profile if profile is None else profile,
+                             **(overrides or {}))
+    if p.augment not in ("none", "offline", "online", "batch"):
+        raise FserError(f"unknown augmentation mode '{p.augment}' (none, offline, online, batch)")
+    if split not in SPLIT_KINDS:
+        raise FserError(f"unknown split '{split}' (choose from: {', '.join(SPLIT_KINDS)})")
+    if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise FserError(f"the seed must be an integer in [0, 2**32), got {seed!r}")
+    fs = feature_settings if feature_settings is not None else get_feature_settings(spec.features)
+    params = {**spec.params, **(model_params or {})}
+    key = {"model": spec.name, "model_params": params, "profile_settings": p.asdict(),
+           "features": fs.asdict(), "split": split, "test_corpus": test_corpus,
+           "seed": int(seed)}
+    return {"spec": spec, "profile": p, "params": params, "feature_settings": fs,
+            "split": split, "test_corpus": test_corpus, "seed": int(seed), "key": key}
+
+
+def _prepare_features(catalogue, X, feature_settings, verbose):
     if X is None:
         from .features import load_features
 
         X, catalogue = load_features(catalogue, feature_settings, progress=verbose > 0)
-    if feature_settings is None:
-        from .features import FeatureSettings
-
-        feature_settings = FeatureSettings()
     catalogue = catalogue.reset_index(drop=True)
     X = np.asarray(X, dtype=np.float32)
     if len(X) != len(catalogue):
-        raise FserError(f"{len(X)} feature images for {len(catalogue)} catalogue rows")
-    run_dir = Path(out) if out is not None else get_runs_dir() / run_name(
-        p, split, test_corpus, tag=tag)
+        raise FserError(f"{len(X)} feature arrays for {len(catalogue)} catalogue rows")
+    if X.shape[1:] != tuple(feature_settings.shape):
+        raise FserError(f"features of shape {X.shape[1:]} do not match the feature settings "
+                        f"{tuple(feature_settings.shape)}")
+    return X, catalogue
+
+
+def _open_run(run_dir: Path, catalogue, config, resume: bool):
+    """Make the split and the run folder; decide whether an interrupted run is resumed."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FserError(f"'{run_dir}' exists and is not a folder")
     ckpt = run_dir / "checkpoints"
     ckpt.mkdir(parents=True, exist_ok=True)
-
-    setup(seed)
-    part = make_split(catalogue, kind=split, seed=seed, test_corpus=test_corpus)
-    check_split(catalogue, part, kind=split)
+    setup(config["seed"])
+    part = make_split(catalogue, kind=config["split"], seed=config["seed"],
+                      test_corpus=config["test_corpus"])
+    check_split(catalogue, part, kind=config["split"])
     split_table = _split_table(catalogue, part)
-    state_file = ckpt / "state.json"
-    resuming = resume and state_file.exists() and (ckpt / "last.keras").exists()
+    resuming = resume and (ckpt / "state.json").exists() and (ckpt / "last.keras").exists()
     if resuming:
         old = pd.read_csv(run_dir / "split.csv")
         same = (len(old) == len(split_table)
@@ -495,12 +576,28 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, profile
         if not same:
             raise FserError(f"the run in '{run_dir}' was trained on another split; "
                             "pass resume=False (or --no-resume) or another output folder")
+        old_key = _read_json(run_dir / "settings.json").get("config_key")
+        if old_key is not None and old_key != json.loads(json.dumps(config["key"])):
+            raise FserError(f"the interrupted run in '{run_dir}' was started with another "
+                            "configuration; use another output folder or --no-resume")
     else:
-        for name in ("history.csv", "metrics.json", "state.json"):
+        for name in ("history.csv", "metrics.json", "state.json", "classical.json"):
             for f in (run_dir / name, ckpt / name):
                 f.unlink(missing_ok=True)
         split_table.to_csv(run_dir / "split.csv", index=False)
+    return part, resuming
 
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _split_arrays(catalogue, X, part, config) -> dict:
+    """Training, validation and test arrays (training augmented offline if asked)."""
+    p, seed = config["profile"], config["seed"]
     y = _labels(catalogue)
     train_idx = _subset_train(part, catalogue["emotion"].astype(str), p.max_train, seed)
     val_idx = np.flatnonzero(part.to_numpy() == "val")
@@ -513,38 +610,55 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, profile
                                     zoom=p.zoom, flip=p.flip, specaugment=p.specaugment,
                                     seed=seed)
         X_train, source = compute_augmented_images(X_train, n_copies=p.n_copies,
-                                                   augmenter=augmenter, progress=verbose > 0)
+                                                   augmenter=augmenter, progress=True)
         y_train = y_train[source]
-    Y_train = keras.utils.to_categorical(y_train, len(EMOTIONS))
-    Y_val = keras.utils.to_categorical(y[val_idx], len(EMOTIONS))
-    steps_per_epoch = int(np.ceil(len(X_train) / p.batch_size))
+    return {"X_train": X_train, "y_train": y_train, "train_idx": train_idx,
+            "X_val": X[val_idx], "y_val": y[val_idx], "val_idx": val_idx,
+            "X_test": X[test_idx], "y_test": y[test_idx], "test_idx": test_idx}
 
-    gpus = _list_gpus()
-    use_mixed = p.mixed_precision and bool(gpus)
-    settings = {
-        "profile": p.name, "profile_settings": p.asdict(), "split": split,
-        "test_corpus": test_corpus, "seed": seed,
-        "features": feature_settings.asdict(), "model": _model_settings(), **_versions(),
+
+def _settings_record(catalogue, config, data) -> dict:
+    p = config["profile"]
+    use_mixed = p.mixed_precision and bool(_list_gpus())
+    return {
+        "model": {"name": config["spec"].name, "family": config["spec"].family,
+                  "features": config["spec"].features, **config["params"]},
+        "profile": p.name, "profile_settings": p.asdict(), "split": config["split"],
+        "test_corpus": config["test_corpus"], "seed": config["seed"],
+        "features": config["feature_settings"].asdict(), **_versions(),
         "hardware": describe_hardware(), "mixed_precision_used": use_mixed,
         "data_root": str(catalogue.attrs.get("root", "")),
         "corpora": sorted(catalogue["corpus"].unique().tolist()),
-        "n_train": int(len(train_idx)), "n_train_images": int(len(X_train)),
-        "n_val": int(len(val_idx)), "n_test": int(len(test_idx)),
+        "n_train": int(len(data["train_idx"])), "n_train_images": int(len(data["X_train"])),
+        "n_val": int(len(data["val_idx"])), "n_test": int(len(data["test_idx"])),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "config_key": json.loads(json.dumps(config["key"], default=_json_default)),
     }
-    _atomic_json(run_dir / "settings.json", settings)
 
+
+def _fit_keras(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbose: int,
+               callbacks=None) -> dict:
+    """Fit (or resume) a Keras model; returns probabilities and the training state."""
+    import keras
+
+    p, seed, ckpt = config["profile"], config["seed"], run_dir / "checkpoints"
+    n_classes = len(EMOTIONS)
+    Y_train = data["y_train"] if data["y_train"].ndim == 2 else \
+        keras.utils.to_categorical(data["y_train"], n_classes)
+    Y_val = keras.utils.to_categorical(data["y_val"], n_classes)
+    steps_per_epoch = int(np.ceil(len(data["X_train"]) / p.batch_size))
     old_policy = keras.mixed_precision.dtype_policy().name
-    if use_mixed:
+    if p.mixed_precision and _list_gpus():
         keras.mixed_precision.set_dtype_policy("mixed_float16")
     try:
         if resuming:
-            state = json.loads(state_file.read_text())
-            trainer = keras.models.load_model(ckpt / "last.keras")
+            state = json.loads((ckpt / "state.json").read_text())
+            trainer = load_model_file(ckpt / "last.keras")
             initial_epoch = state["epoch"] + 1
             _truncate_history(run_dir / "history.csv", initial_epoch)
         else:
-            trainer, _ = _build_trainer(p, X.shape[1:], seed)
+            trainer, _ = _build_trainer(p, data["X_train"].shape[1:], seed,
+                                        spec=config["spec"], params=config["params"])
             _compile(trainer, p, steps_per_epoch)
             state = {"epoch": -1, "best_epoch": -1, "best_val_accuracy": -1.0, "wait": 0,
                      "train_seconds": 0.0}
@@ -552,52 +666,113 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, profile
         state["seconds_before"] = state.get("train_seconds", 0.0)
         done = (p.patience is not None and state["wait"] >= p.patience) or \
             initial_epoch >= p.epochs
-        t_start = time.perf_counter()
-        cbs = _run_callbacks(run_dir, state, p.patience, t_start)
+        cbs = _run_callbacks(run_dir, state, p.patience, time.perf_counter())
         if verbose == 1:
             cbs.append(_epoch_bar(p.epochs, initial_epoch))
         cbs += list(callbacks or [])
         if not done:
-            trainer.fit(X_train, Y_train, batch_size=p.batch_size, epochs=p.epochs,
-                        initial_epoch=initial_epoch, validation_data=(X[val_idx], Y_val),
-                        shuffle=True, callbacks=cbs, verbose=2 if verbose >= 2 else 0)
-        fser = _inner_fser(trainer)
-        fser.load_weights(ckpt / "best.weights.h5")
-        val_probs = np.asarray(fser.predict(X[val_idx], batch_size=256, verbose=0))
-        test_probs = np.asarray(fser.predict(X[test_idx], batch_size=256, verbose=0))
-        fser.save(run_dir / "model.keras")
+            if p.augment == "batch":
+                from .augment import make_batch_sequence
+
+                train = make_batch_sequence(
+                    data["X_train"], Y_train, batch_size=p.batch_size, seed=seed,
+                    initial_epoch=initial_epoch, specaugment=p.specaugment, mixup=p.mixup,
+                    time_shift=p.time_shift)
+                fit_args = {}
+            else:
+                train, fit_args = data["X_train"], {"y": Y_train, "batch_size": p.batch_size,
+                                                     "shuffle": True}
+            trainer.fit(train, epochs=p.epochs, initial_epoch=initial_epoch,
+                        validation_data=(data["X_val"], Y_val), callbacks=cbs,
+                        verbose=2 if verbose >= 2 else 0, **fit_args)
+        network = _inner_network(trainer)
+        network.load_weights(ckpt / "best.weights.h5")
+        val_probs = np.asarray(network.predict(data["X_val"], batch_size=256, verbose=0))
+        test_probs = np.asarray(network.predict(data["X_test"], batch_size=256, verbose=0))
+        network.save(run_dir / "model.keras")
     finally:
         keras.mixed_precision.set_dtype_policy(old_policy)
+    return {"val_probs": val_probs, "test_probs": test_probs, "state": state,
+            "n_params": int(network.count_params()), "predict": network.predict}
 
-    val_pred = _predictions(catalogue.iloc[val_idx], val_probs)
-    test_pred = _predictions(catalogue.iloc[test_idx], test_probs)
+
+def _fit_sklearn(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbose: int,
+                 callbacks=None) -> dict:
+    """Fit a scikit-learn model, choosing ``C`` on validation; write ``model.joblib``."""
+    import joblib
+
+    from .classical import expand_proba, fit_classical
+
+    n_classes = len(EMOTIONS)
+    t0 = time.perf_counter()
+    model, history = fit_classical(config["spec"].build, data["X_train"], data["y_train"],
+                                   data["X_val"], data["y_val"], n_classes=n_classes,
+                                   seed=config["seed"])
+    seconds = time.perf_counter() - t0
+    pd.DataFrame([{"epoch": i, **row} for i, row in enumerate(history)]).to_csv(
+        run_dir / "history.csv", index=False)
+    tmp = run_dir / "model.tmp.joblib"
+    joblib.dump(model, tmp)
+    os.replace(tmp, run_dir / "model.joblib")
+    best = int(np.argmax([row["val_accuracy"] for row in history]))
+    state = {"epoch": len(history) - 1, "best_epoch": best, "train_seconds": seconds,
+             "chosen": history[best]}
+    svc = model[-1]
+    return {"val_probs": expand_proba(model, data["X_val"], n_classes),
+            "test_probs": expand_proba(model, data["X_test"], n_classes), "state": state,
+            "n_params": int(svc.support_vectors_.size + svc.dual_coef_.size),
+            "predict": lambda X, **_: expand_proba(model, X, n_classes)}
+
+
+def _scoring_ms(catalogue, data, config, predict, n: int = 40) -> float:
+    """Median milliseconds to score one clip from its file: decode, features, model."""
+    from .features import load_audio
+
+    fs = config["feature_settings"]
+    rows = catalogue.iloc[data["test_idx"][:n]]
+    times = []
+    for path in rows["path"]:
+        t0 = time.perf_counter()
+        y = load_audio(path, sr=fs.sr, n_fft=fs.n_fft)
+        x = fs.finish(fs.compute(y)[None])
+        predict(x, verbose=0)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1000) if times else float("nan")
+
+
+def _write_results(run_dir: Path, catalogue, data, result, config) -> None:
+    p, state = config["profile"], result["state"]
+    val_pred = _predictions(catalogue.iloc[data["val_idx"]], result["val_probs"])
+    test_pred = _predictions(catalogue.iloc[data["test_idx"]], result["test_probs"])
     val_pred.to_csv(run_dir / "val_predictions.csv", index=False)
     test_pred.to_csv(run_dir / "test_predictions.csv", index=False)
     history = pd.read_csv(run_dir / "history.csv")
     epochs_run = int(state["epoch"] + 1)
     seconds = float(state["train_seconds"])
+    n_images = len(data["X_train"])
     metrics = {
         "val_accuracy": float((val_pred["predicted"] == val_pred["emotion"]).mean()),
         "test_accuracy": float((test_pred["predicted"] == test_pred["emotion"]).mean()),
         "best_epoch": int(state["best_epoch"] + 1),
         "epochs_run": epochs_run,
-        "stopped_early": bool(epochs_run < p.epochs),
+        "stopped_early": bool(config["spec"].family == "keras" and epochs_run < p.epochs),
         "train_seconds": seconds,
         "seconds_per_epoch": seconds / max(1, epochs_run),
-        "images_per_second": len(X_train) * epochs_run / seconds if seconds else float("nan"),
-        "n_train_images": int(len(X_train)), "n_val": int(len(val_idx)),
-        "n_test": int(len(test_idx)),
+        "images_per_second": n_images * epochs_run / seconds if seconds else float("nan"),
+        "n_train_images": int(n_images), "n_val": int(len(data["val_idx"])),
+        "n_test": int(len(data["test_idx"])), "n_params": result["n_params"],
+        "scoring_ms_per_clip": _scoring_ms(catalogue, data, config, result["predict"]),
     }
-    try:
-        ax = plot_history(history)
-        ax[0].figure.savefig(run_dir / "learning_curves.png", dpi=90, bbox_inches="tight")
-        import matplotlib.pyplot as plt
+    if config["spec"].family == "keras":
+        try:
+            ax = plot_history(history)
+            ax[0].figure.savefig(run_dir / "learning_curves.png", dpi=90, bbox_inches="tight")
+            import matplotlib.pyplot as plt
 
-        plt.close(ax[0].figure)
-    except Exception as exc:  # a figure must never cost a finished run
-        metrics["plot_error"] = str(exc)
+            plt.close(ax[0].figure)
+        except Exception as exc:  # a figure must never cost a finished run
+            metrics["plot_error"] = str(exc)
     _atomic_json(run_dir / "metrics.json", metrics)
-    return run_dir
 
 
 def _truncate_history(path: Path, n_epochs: int) -> None:
@@ -612,22 +787,23 @@ def load_or_train(catalogue: pd.DataFrame, X: np.ndarray | None = None, **kwargs
     """The run folder of a finished run with these settings, training it if needed.
 
     Takes the keyword arguments of :func:`train_model`. A folder counts as finished
-    when it holds ``metrics.json``; an unfinished one is resumed. A finished run made
-    with another recipe (profile settings, network, split or seed differ, e.g. after a
-    profile was changed) is not reused: it is trained again from scratch, with a note.
+    when it holds ``metrics.json``; an unfinished one is resumed. A finished run whose
+    configuration (model and its parameters, profile, features, split, seed) differs
+    from the one asked for is not reused: it is trained again from scratch, with a note.
     """
-    p = get_training_profile(kwargs.get("profile", "ci"), **(kwargs.get("overrides") or {}))
+    keys = ("model", "profile", "split", "test_corpus", "seed", "overrides", "model_params",
+            "feature_settings")
+    config = make_run_config(**{k: kwargs[k] for k in keys if k in kwargs})
     out = kwargs.get("out")
-    split = kwargs.get("split", "paper")
     run_dir = Path(out) if out is not None else get_runs_dir() / run_name(
-        p, split, kwargs.get("test_corpus"), tag=kwargs.get("tag"))
+        config["profile"], config["split"], config["test_corpus"], tag=kwargs.get("tag"),
+        model=config["spec"].name)
     if (run_dir / "metrics.json").exists():
-        old = json.loads((run_dir / "settings.json").read_text())
-        wanted = {"profile_settings": p.asdict(), "model": _model_settings(), "split": split,
-                  "test_corpus": kwargs.get("test_corpus"), "seed": kwargs.get("seed", 42)}
-        stale = sorted(k for k, v in wanted.items() if old.get(k) != v)
-        if not stale:
+        old = _read_json(run_dir / "settings.json").get("config_key")
+        wanted = json.loads(json.dumps(config["key"], default=_json_default))
+        if old == wanted:
             return run_dir
+        stale = sorted(k for k in wanted if (old or {}).get(k) != wanted[k])
         print(f"note: {run_dir} was trained with other settings ({', '.join(stale)}); "
               "training it again")
         kwargs["resume"] = False
@@ -662,16 +838,26 @@ def load_run(run_dir) -> dict:
     }
 
 
-def load_run_model(run_dir):
-    """The trained network of a run folder (``model.keras``) as a Keras model."""
+def load_model_file(path):
+    """A saved Keras model, with the package's custom layers registered first."""
     import keras
 
-    from . import augment  # noqa: F401  (registers SpecAugment for deserialisation)
+    from . import augment, networks  # noqa: F401  (register SpecAugment, Reverse, ...)
 
-    path = Path(run_dir) / "model.keras"
+    return keras.models.load_model(path)
+
+
+def load_run_model(run_dir):
+    """The trained model of a run folder: ``model.keras`` (Keras) or ``model.joblib``."""
+    run_dir = Path(run_dir)
+    if (run_dir / "model.joblib").exists():
+        import joblib
+
+        return joblib.load(run_dir / "model.joblib")
+    path = run_dir / "model.keras"
     if not path.exists():
         raise FserError(f"no trained model in '{run_dir}' (missing model.keras)")
-    return keras.models.load_model(path)
+    return load_model_file(path)
 
 
 def compute_training_table(runs) -> pd.DataFrame:

@@ -162,7 +162,7 @@ def test_every_profile_runs(demo, tmp_path, name):
 def test_profiles_and_errors(demo):
     from fser_utils.train import PROFILES, get_training_profile, run_name, train_model
 
-    assert set(PROFILES) == {"ci", "cpu", "paper", "fast"}
+    assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "tcn", "classical"}
     paper = PROFILES["paper"]
     assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.epochs,
             paper.augment, paper.n_copies) == ("sgd", 1e-3, 64, 400, "offline", 20)
@@ -175,7 +175,7 @@ def test_profiles_and_errors(demo):
     kept, X = demo
     with pytest.raises(FserError, match="unknown split"):
         train_model(kept, X, split="random")
-    with pytest.raises(FserError, match="feature images"):
+    with pytest.raises(FserError, match="feature arrays"):
         train_model(kept, X[:-1])
 
 
@@ -184,7 +184,8 @@ def test_cli_errors(capsys):
 
     assert main(["train", "--profile", "nope"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "fser: error: unknown profile 'nope' (choose from: ci, cpu, paper, fast)")
+        "fser: error: unknown profile 'nope' (choose from: ci, cpu, paper, fast, cnn, tcn, "
+        "classical)")
     assert main(["train", "--split", "corpus"]) == 2
     assert "needs --test-corpus" in capsys.readouterr().err
 

@@ -15,7 +15,8 @@ def register(sub) -> None:
                     "files are still scored.")
     parser.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders")
     parser.add_argument("--model", metavar="RUN_DIR",
-                        help="run folder holding model.keras (default: the newest under runs/)")
+                        help="run folder holding a trained model (default: the newest run of "
+                             "the default model under the runs folder, else the newest run)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of a table")
     parser.set_defaults(func=run_predict)
 
@@ -25,13 +26,13 @@ def run_predict(args) -> int:
 
     predictor = load_predictor(args.model)
     # stderr, so that --json output stays machine-readable
-    print(f"fser: model: {predictor.run_dir}", file=sys.stderr)
+    print(f"fser: model: {predictor.model_name}, run: {predictor.run_dir}", file=sys.stderr)
     scores, errors = predict_files(args.inputs, predictor=predictor)
     for row in errors.itertuples():
         print(f"fser: error: {row.reason}", file=sys.stderr)
     if args.json:
         payload = {
-            "model": str(predictor.run_dir),
+            "model": predictor.model_name, "run": str(predictor.run_dir),
             "predictions": [
                 {"path": r["path"], "emotion": r["emotion"], "confidence": r["confidence"],
                  "probabilities": {c: r[f"p_{c}"] for c in predictor.classes}}

@@ -1,0 +1,153 @@
+"""Models side by side: one table and one figure over runs of the same splits and seeds.
+
+Every run of a comparison is an ordinary run folder (:func:`fser_utils.train.train_model`).
+Runs are grouped by model and protocol (split, and the held-out corpus for
+leave-one-corpus-out); each group's seeds are averaged.
+
+Intervals. A group's 95 % interval combines the two sources of doubt: the finite test
+set (each run's bootstrap standard error) and the spread between seeds (the seeds'
+standard deviation), as ``mean +- 1.96 * sqrt(sd_seeds**2 / k + mean(se_run**2) / k)``
+for ``k`` seeds. With a single seed it is the test-set interval alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .corpora import EMOTIONS
+from .evaluate import PAPER_ACCURACY, compute_bootstrap_ci
+
+__all__ = ["ANCHORS", "compute_comparison_runs", "compute_comparison_table",
+           "plot_comparison"]
+
+#: published results drawn on the comparison figure, each with its protocol
+ANCHORS = (
+    {"label": "FSER paper (claimed)", "accuracy": PAPER_ACCURACY,
+     "protocol": "random split, 4 corpora incl. SAVEE, 400 epochs"},
+    {"label": "TIM-Net, RAVDESS", "accuracy": 90.07,
+     "protocol": "random 10-fold, one corpus, test-set selection removed"},
+    {"label": "TIM-Net, EmoDB", "accuracy": 90.28,
+     "protocol": "random 10-fold, one corpus, test-set selection removed"},
+    {"label": "EmoBox, RAVDESS, Whisper-large-v3", "accuracy": 75.9,
+     "protocol": "speakers held out, frozen pretrained encoder"},
+    {"label": "EmoBox, RAVDESS, small from scratch", "accuracy": 65.0,
+     "protocol": "speakers held out, UAR"},
+)
+
+
+def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:
+    """One row per run: model, protocol, seed, accuracy and macro F1 with standard errors.
+
+    Parameters
+    ----------
+    run_dirs : iterable of path-like
+        Finished run folders.
+    n_boot : int > 0
+        Bootstrap resamples for each run's standard errors.
+    """
+    from .train import load_run
+
+    rows = []
+    for run_dir in run_dirs:
+        run = load_run(run_dir)
+        s, m, pred = run["settings"], run["metrics"], run["predictions"]
+        model = s.get("model", {})
+        name = model.get("name", "fser") if isinstance(model, dict) else "fser"
+        protocol = s["split"] + (f"-{s['test_corpus']}" if s.get("test_corpus") else "")
+        row = {"model": name, "protocol": protocol, "seed": s["seed"], "run": str(run["path"])}
+        for metric in ("accuracy", "macro_f1"):
+            ci = compute_bootstrap_ci(pred["emotion"], pred["predicted"], metric=metric,
+                                      n_boot=n_boot)
+            row[metric] = ci["estimate"]
+            row[f"{metric}_se"] = (ci["high"] - ci["low"]) / (2 * 1.96)
+        row.update(val_accuracy=100 * m["val_accuracy"], n_test=m["n_test"],
+                   params=m.get("n_params"), train_minutes=m["train_seconds"] / 60,
+                   scoring_ms=m.get("scoring_ms_per_clip"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compute_comparison_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Average the seeds of each model and protocol (see the module docstring).
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        From :func:`compute_comparison_runs`.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        Index (model, protocol); columns ``seeds``, ``accuracy``, ``accuracy_low``,
+        ``accuracy_high``, ``macro_f1``, ``macro_f1_low``, ``macro_f1_high``,
+        ``val_accuracy``, ``params``, ``train_minutes`` and ``scoring_ms`` (medians).
+    """
+    out = {}
+    for key, g in runs.groupby(["model", "protocol"], sort=False):
+        k = len(g)
+        row = {"seeds": k}
+        for metric in ("accuracy", "macro_f1"):
+            mean = g[metric].mean()
+            between = g[metric].std(ddof=1) if k > 1 else 0.0
+            half = 1.96 * np.sqrt(between ** 2 / k + (g[f"{metric}_se"] ** 2).mean() / k)
+            row.update({metric: mean, f"{metric}_low": mean - half,
+                        f"{metric}_high": mean + half})
+        row.update(val_accuracy=g["val_accuracy"].mean(), params=g["params"].iloc[0],
+                   train_minutes=g["train_minutes"].median(),
+                   scoring_ms=g["scoring_ms"].median())
+        out[key] = row
+    table = pd.DataFrame.from_dict(out, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "protocol"])
+    return table
+
+
+def plot_comparison(table: pd.DataFrame, *, ax=None, anchors=ANCHORS,
+                    protocols=("paper", "speaker")):
+    """Test accuracy against training time, one marker per model and protocol.
+
+    Published results (``anchors``) are horizontal lines labelled with their protocol,
+    since their training times on this CPU are unknown.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        From :func:`compute_comparison_table`.
+    ax : matplotlib Axes or None
+    anchors : sequence of dict
+        ``label``, ``accuracy`` [%], ``protocol``.
+    protocols : sequence of str
+        Which protocols to draw.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 5.5))
+    markers = dict(zip(protocols, "os^vD"))
+    models = list(dict.fromkeys(table.index.get_level_values("model")))
+    colours = dict(zip(models, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for (model, protocol), r in table.iterrows():
+        if protocol not in markers:
+            continue
+        err = [[r["accuracy"] - r["accuracy_low"]], [r["accuracy_high"] - r["accuracy"]]]
+        ax.errorbar(r["train_minutes"], r["accuracy"], yerr=err, fmt=markers[protocol],
+                    color=colours[model], capsize=3, markersize=8,
+                    label=f"{model}, {protocol} split")
+    for i, a in enumerate(anchors):
+        ax.axhline(a["accuracy"], color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
+        ax.annotate(f"{a['label']}: {a['accuracy']:.1f} % ({a['protocol']})",
+                    (0.01, a["accuracy"]), xycoords=("axes fraction", "data"),
+                    fontsize=7, va="bottom", color="dimgrey")
+    ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
+    ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
+                xycoords=("axes fraction", "data"), fontsize=7, va="bottom")
+    ax.set_xscale("log")
+    ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
+    ax.set_ylabel("test accuracy [%] (mean over seeds, 95 % interval)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax

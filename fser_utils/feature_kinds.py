@@ -1,0 +1,303 @@
+"""Feature kinds beyond the paper's picture, and the registry that names them all.
+
+A *feature kind* is a frozen settings class with a stable ``key()``, the ``shape`` and
+``dtype`` of one clip's array, and two methods: ``compute(y)`` (mono signal at
+``sr`` -> stored array) and ``finish(arrays)`` (stored arrays -> what a model eats).
+:func:`fser_utils.features.load_features` extracts, caches and checks any of them the
+same way, so adding a kind is one class plus one line in :data:`FEATURE_KINDS`.
+
+=============  =====================================================  ================
+name           what                                                   shape
+=============  =====================================================  ================
+mel-image      the paper's 64 x 64 RGB picture of a mel-spectrogram   (64, 64, 3)
+logmel         log-mel spectrogram, 64 bands x 4 s at 20 ms steps     (64, 200, 1)
+mfcc           39 MFCCs x 4 s at 32 ms steps (as TIM-Net feeds)       (125, 39)
+egemaps        openSMILE eGeMAPSv02 functionals                       (88,)
+compare        openSMILE ComParE_2016 functionals                     (6373,)
+=============  =====================================================  ================
+
+Both spectral kinds first trim leading and trailing silence (RAVDESS clips open with
+about a second of it), then centre the speech in a fixed window, so one column is
+always the same span of time and the model sees speech, not padding.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FserError
+from .features import FeatureSettings, fix_length
+
+__all__ = ["compute_features", "LogMelSettings", "MfccSettings", "SmileSettings", "FEATURE_KINDS",
+           "get_feature_settings", "feature_settings_from_dict"]
+
+#: bump when a computation below changes, so that old caches are not reused
+KINDS_VERSION = 1
+
+
+class _Kind:
+    """Shared behaviour of the settings classes below (all frozen dataclasses)."""
+
+    kind = ""
+
+    def asdict(self) -> dict:
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+    def key(self) -> str:
+        blob = json.dumps({**self.asdict(), "_version": KINDS_VERSION}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def finish(self, arrays: np.ndarray) -> np.ndarray:
+        return np.asarray(arrays, dtype=np.float32)
+
+
+def _trim(y: np.ndarray, top_db: float) -> np.ndarray:
+    import librosa
+
+    trimmed, _ = librosa.effects.trim(y, top_db=top_db, frame_length=1024, hop_length=256)
+    # a clip that is all "silence" at this threshold is kept whole rather than emptied
+    return trimmed if trimmed.size >= 1024 else y
+
+
+@dataclass(frozen=True)
+class LogMelSettings(_Kind):
+    """Single-channel log-mel spectrogram at a fixed duration.
+
+    Parameters
+    ----------
+    sr : int > 0 [Hz]
+    n_fft : int > 0 [samples]
+        Window and FFT length (32 ms at 16 kHz).
+    hop_length : int > 0 [samples]
+        20 ms at 16 kHz.
+    n_mels : int > 0
+    fmin, fmax : float [Hz]
+    duration : float > 0 [s]
+        Window the trimmed speech is centred in (padded with silence or cropped).
+    trim_db : float > 0 [dB]
+        Threshold below the peak for trimming leading and trailing silence.
+    top_db : float > 0 [dB]
+        Floor below the clip's peak.
+    """
+
+    sr: int = 16000
+    n_fft: int = 512
+    hop_length: int = 320
+    n_mels: int = 64
+    fmin: float = 50.0
+    fmax: float = 8000.0
+    duration: float = 4.0
+    trim_db: float = 35.0
+    top_db: float = 80.0
+    kind = "logmel"
+
+    @property
+    def n_frames(self) -> int:
+        return int(round(self.duration * self.sr)) // self.hop_length
+
+    @property
+    def shape(self) -> tuple:
+        return (self.n_mels, self.n_frames, 1)
+
+    dtype = np.float16
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        """``(n_mels, n_frames, 1)`` dB relative to the peak, in ``[-top_db, 0]``."""
+        import librosa
+
+        y = fix_length(_trim(y, self.trim_db), sr=self.sr, duration=self.duration)
+        S = librosa.feature.melspectrogram(y=y, sr=self.sr, n_fft=self.n_fft,
+                                           hop_length=self.hop_length, n_mels=self.n_mels,
+                                           fmin=self.fmin, fmax=self.fmax, center=True)
+        S_db = librosa.power_to_db(S, ref=np.max, top_db=self.top_db)
+        return S_db[:, :self.n_frames, None].astype(np.float16)
+
+    def finish(self, arrays: np.ndarray) -> np.ndarray:
+        # dB in [-80, 0] -> roughly zero-mean, unit-scale input for the network
+        return (np.asarray(arrays, dtype=np.float32) + 40.0) / 40.0
+
+
+@dataclass(frozen=True)
+class MfccSettings(_Kind):
+    """MFCC sequence at a fixed duration: time first, coefficients as channels.
+
+    Parameters
+    ----------
+    sr : int > 0 [Hz]
+    n_mfcc : int > 0
+        39, as TIM-Net uses (plain coefficients, no deltas).
+    n_fft, hop_length : int > 0 [samples]
+        64 ms windows, 32 ms steps at 16 kHz.
+    n_mels : int > 0
+    duration, trim_db : see :class:`LogMelSettings`
+    """
+
+    sr: int = 16000
+    n_mfcc: int = 39
+    n_fft: int = 1024
+    hop_length: int = 512
+    n_mels: int = 64
+    duration: float = 4.0
+    trim_db: float = 35.0
+    kind = "mfcc"
+
+    @property
+    def n_frames(self) -> int:
+        return int(round(self.duration * self.sr)) // self.hop_length
+
+    @property
+    def shape(self) -> tuple:
+        return (self.n_frames, self.n_mfcc)
+
+    dtype = np.float16
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        import librosa
+
+        y = fix_length(_trim(y, self.trim_db), sr=self.sr, duration=self.duration)
+        M = librosa.feature.mfcc(y=y, sr=self.sr, n_mfcc=self.n_mfcc, n_fft=self.n_fft,
+                                 hop_length=self.hop_length, n_mels=self.n_mels)
+        return M[:, :self.n_frames].T.astype(np.float16)
+
+    def finish(self, arrays: np.ndarray) -> np.ndarray:
+        # c0 spans hundreds, the others tens: one global scale keeps their ratios
+        return np.asarray(arrays, dtype=np.float32) / 100.0
+
+
+_SMILE: dict = {}
+
+
+@dataclass(frozen=True)
+class SmileSettings(_Kind):
+    """openSMILE functionals of the whole clip (one vector per clip).
+
+    Parameters
+    ----------
+    feature_set : {"eGeMAPSv02", "ComParE_2016"}
+    sr : int > 0 [Hz]
+        Clips are resampled to this rate before openSMILE sees them.
+    """
+
+    feature_set: str = "eGeMAPSv02"
+    sr: int = 16000
+    kind = "smile"
+    n_fft = 400  # the shortest clip openSMILE can describe: one 25 ms frame
+
+    _SIZES = {"eGeMAPSv02": 88, "ComParE_2016": 6373}
+
+    def __post_init__(self):
+        if self.feature_set not in self._SIZES:
+            raise FserError(f"unknown openSMILE feature set '{self.feature_set}' "
+                            f"(choose from: {', '.join(self._SIZES)})")
+
+    @property
+    def shape(self) -> tuple:
+        return (self._SIZES[self.feature_set],)
+
+    dtype = np.float32
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        import sys
+
+        if "tensorflow" in sys.modules and self.feature_set not in _SMILE:
+            # openSMILE's native library crashes (malloc) when first loaded into a
+            # process that already holds TensorFlow: run it in a helper process instead
+            if "pool" not in _SMILE:
+                import concurrent.futures
+                import multiprocessing
+
+                _SMILE["pool"] = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            return _SMILE["pool"].submit(_smile_values, y, self.sr, self.feature_set).result()
+        return _smile_values(y, self.sr, self.feature_set)
+
+
+def _smile_values(y: np.ndarray, sr: int, feature_set: str) -> np.ndarray:
+    smile = _SMILE.get(feature_set)
+    if smile is None:
+        try:
+            import opensmile
+        except ImportError:
+            raise FserError("the openSMILE features need the 'opensmile' package "
+                            "(pip install opensmile)") from None
+        smile = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                                feature_level=opensmile.FeatureLevel.Functionals)
+        _SMILE[feature_set] = smile
+    values = smile.process_signal(y, sr).to_numpy(dtype=np.float32).ravel()
+    if not np.isfinite(values).all():
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    return values
+
+
+def _mel_image(**kw):
+    return FeatureSettings(**kw)
+
+
+#: name -> settings factory (called with keyword overrides of its fields)
+FEATURE_KINDS = {
+    "mel-image": _mel_image,
+    "logmel": LogMelSettings,
+    "mfcc": MfccSettings,
+    "egemaps": lambda **kw: SmileSettings(**{"feature_set": "eGeMAPSv02", **kw}),
+    "compare": lambda **kw: SmileSettings(**{"feature_set": "ComParE_2016", **kw}),
+}
+
+
+def get_feature_settings(name: str, **overrides):
+    """Settings of a registered feature kind, with some fields replaced.
+
+    Raises
+    ------
+    FserError
+        Unknown kind or field.
+    """
+    if name not in FEATURE_KINDS:
+        raise FserError(f"unknown feature kind '{name}' (choose from: {', '.join(FEATURE_KINDS)})")
+    try:
+        return FEATURE_KINDS[name](**overrides)
+    except TypeError as exc:
+        raise FserError(f"bad settings for feature kind '{name}': {exc}") from None
+
+
+def feature_settings_from_dict(data: dict):
+    """Rebuild settings from :meth:`asdict` output (as a run's ``settings.json`` keeps it)."""
+    data = dict(data)
+    kind = data.pop("kind", "mel-image")
+    classes = {"logmel": LogMelSettings, "mfcc": MfccSettings, "smile": SmileSettings,
+               "mel-image": FeatureSettings}
+    if kind not in classes:
+        raise FserError(f"unknown feature kind '{kind}' in the run's settings")
+    cls = classes[kind]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in fields})
+    except TypeError as exc:
+        raise FserError(f"bad feature settings in the run: {exc}") from None
+
+
+def compute_features(y: np.ndarray, *, sr: int, settings) -> np.ndarray:
+    """One clip's features as a model eats them, for any feature kind.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono signal, resampled to ``settings.sr`` if ``sr`` differs.
+    sr : int > 0 [Hz]
+    settings : settings of a feature kind (see :data:`FEATURE_KINDS`)
+
+    Returns
+    -------
+    x : np.ndarray [shape=settings.shape, dtype=float32]
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise FserError(f"expected a mono signal of shape (n,), got shape {y.shape}")
+    if sr != settings.sr:
+        import soxr
+
+        y = soxr.resample(y, sr, settings.sr, quality="HQ").astype(np.float32, copy=False)
+    return settings.finish(settings.compute(y)[None])[0]

@@ -1,0 +1,124 @@
+"""The model registry: every network or classifier the package can train, by name.
+
+A :class:`ModelSpec` ties a builder to the feature kind it reads and the training
+profile it is meant for. ``fser train --model NAME`` and
+:func:`fser_utils.train.train_model` look the name up here, so adding a model is one
+:func:`register_model` call plus its builder::
+
+    register_model(ModelSpec("tiny", build_tiny, features="mel-image", profile="ci"))
+
+Builders of the ``keras`` family take ``input_shape`` and ``n_classes`` (keyword-only)
+and return an uncompiled ``keras.Model`` ending in a softmax; builders of the
+``sklearn`` family take the same and return an unfitted estimator with
+``predict_proba``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .errors import FserError
+
+__all__ = ["ModelSpec", "MODELS", "DEFAULT_MODEL", "register_model", "get_model_spec"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registered model.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (``fser train --model NAME``).
+    build : callable
+        ``build(input_shape=..., n_classes=..., **params)``.
+    features : str
+        Feature kind (a key of :data:`fser_utils.feature_kinds.FEATURE_KINDS`).
+    profile : str
+        Its default training profile (a key of :data:`fser_utils.train.PROFILES`).
+    family : {"keras", "sklearn"}
+    params : dict
+        Default keyword arguments of ``build``, recorded with every run.
+    description : str
+    """
+
+    name: str
+    build: Callable
+    features: str
+    profile: str
+    family: str = "keras"
+    params: dict = field(default_factory=dict)
+    description: str = ""
+
+    def asdict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["build"] = f"{self.build.__module__}.{self.build.__qualname__}"
+        return out
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add (or replace) a model in :data:`MODELS`; returns it."""
+    if spec.family not in ("keras", "sklearn"):
+        raise FserError(f"model family must be 'keras' or 'sklearn', got '{spec.family}'")
+    MODELS[spec.name] = spec
+    return spec
+
+
+def get_model_spec(name) -> ModelSpec:
+    """The registered model called ``name`` (a :class:`ModelSpec` is returned as is)."""
+    if isinstance(name, ModelSpec):
+        return name
+    if name not in MODELS:
+        raise FserError(f"unknown model '{name}' (choose from: {', '.join(MODELS)})")
+    return MODELS[name]
+
+
+# --- the built-in entries; builders import their frameworks only when called -----------
+
+def _build_fser(**kw):
+    from .model import build_fser
+
+    return build_fser(**kw)
+
+
+def _build_logmel_cnn(**kw):
+    from .networks import build_logmel_cnn
+
+    return build_logmel_cnn(**kw)
+
+
+def _build_tcn(**kw):
+    from .networks import build_tcn
+
+    return build_tcn(**kw)
+
+
+def _build_svm(**kw):
+    from .classical import build_svm
+
+    return build_svm(**kw)
+
+
+register_model(ModelSpec(
+    "fser", _build_fser, features="mel-image", profile="cpu",
+    description="the paper's CNN on 64 x 64 RGB mel images"))
+register_model(ModelSpec(
+    "logmel-cnn", _build_logmel_cnn, features="logmel", profile="cnn",
+    description="batch-normalised CNN with global pooling on 64-band log-mel"))
+register_model(ModelSpec(
+    "tcn", _build_tcn, features="mfcc", profile="tcn",
+    description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
+register_model(ModelSpec(
+    "svm-egemaps", _build_svm, features="egemaps", profile="classical", family="sklearn",
+    description="RBF SVM on 88 eGeMAPSv02 functionals"))
+register_model(ModelSpec(
+    "svm-compare", _build_svm, features="compare", profile="classical", family="sklearn",
+    description="RBF SVM on 6373 ComParE_2016 functionals"))
+
+#: what ``fser train`` trains and ``fser predict`` uses without ``--model``: the model
+#: with the best test accuracy on unseen speakers in chapter 9's comparison
+DEFAULT_MODEL = "logmel-cnn"

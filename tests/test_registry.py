@@ -1,0 +1,217 @@
+"""Models and feature kinds plug in as one registry entry; every registered model trains."""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fser_utils.errors import FserError
+
+
+def build_tiny(*, input_shape, n_classes, units: int = 8):
+    """The smallest Keras classifier: flatten, one hidden layer, softmax."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Dense(units, activation="relu")(x)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x))
+
+
+@dataclass(frozen=True)
+class RmsSettings:
+    """A toy feature kind: frame RMS energy over 1 s, 32 frames."""
+
+    sr: int = 8000
+    n_fft: int = 256
+    kind = "rms"
+    shape = (32, 1)
+    dtype = np.float32
+
+    def asdict(self):
+        return {"kind": self.kind, "sr": self.sr, "n_fft": self.n_fft}
+
+    def key(self):
+        return "rms-test"
+
+    def compute(self, y):
+        frames = np.resize(y, 32 * 250).reshape(32, 250)
+        return np.sqrt((frames ** 2).mean(axis=1, keepdims=True)).astype(np.float32)
+
+    def finish(self, arrays):
+        return np.asarray(arrays, dtype=np.float32) * 10
+
+
+@pytest.fixture(scope="module")
+def demo_cat(demo_root):
+    from fser_utils.catalogue import load_catalogue
+
+    return load_catalogue(demo_root, corpora=("demo",))
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    from fser_utils import feature_kinds, registry
+
+    monkeypatch.setitem(feature_kinds.FEATURE_KINDS, "rms", RmsSettings)
+    spec = registry.ModelSpec("tiny", build_tiny, features="mel-image", profile="ci",
+                              params={"units": 4})
+    monkeypatch.setitem(registry.MODELS, "tiny", spec)
+    return spec
+
+
+def test_new_model_and_feature_kind_train_through_the_api(demo_cat, tiny, tmp_path,
+                                                           monkeypatch):
+    from fser_utils.feature_kinds import get_feature_settings
+    from fser_utils.train import load_run, train_model
+
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+    run = load_run(train_model(demo_cat, model="tiny", out=tmp_path / "a", verbose=0,
+                               overrides={"epochs": 2}))
+    assert run["settings"]["model"] == {"name": "tiny", "family": "keras",
+                                        "features": "mel-image", "units": 4}
+    assert run["settings"]["profile"] == "ci" and run["metrics"]["epochs_run"] == 2
+    run = load_run(train_model(demo_cat, model="tiny", out=tmp_path / "b", verbose=0,
+                               feature_settings=get_feature_settings("rms"),
+                               model_params={"units": 6}, overrides={"epochs": 1}))
+    assert run["settings"]["features"]["kind"] == "rms"
+    assert run["settings"]["model"]["units"] == 6
+    assert run["metrics"]["n_params"] == 32 * 6 + 6 + 6 * 8 + 8
+
+
+def test_new_model_and_feature_kind_train_through_the_cli(demo_root, tiny, tmp_path,
+                                                           monkeypatch, capsys):
+    from fser_utils import corpora
+    from fser_utils.cli import main
+    from fser_utils.train import load_run
+
+    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+    status = main(["train", "--model", "tiny", "--features", "rms", "--root", str(demo_root),
+                   "--out", str(tmp_path / "run"), "--epochs", "1", "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "(model tiny)" in out
+    assert load_run(tmp_path / "run")["settings"]["features"]["kind"] == "rms"
+
+
+def test_unknown_names_are_one_line_errors(capsys):
+    from fser_utils.cli import main
+
+    assert main(["train", "--model", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("fser: error: unknown model 'nope' (choose from:")
+    assert main(["train", "--features", "nope"]) == 2
+    assert "unknown feature kind 'nope'" in capsys.readouterr().err
+    for seed in ("-5", "4294967296"):
+        assert main(["train", "--seed", seed]) == 2
+        assert "the seed must be an integer in [0, 2**32)" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def every_model_runs(demo_cat, tmp_path_factory):
+    """One tiny run of every registered model on the demo corpus (what CI can afford)."""
+    import os
+
+    from fser_utils.registry import MODELS
+    from fser_utils.train import train_model
+
+    base = tmp_path_factory.mktemp("every")
+    old = os.environ.get("FSER_CACHE")
+    os.environ["FSER_CACHE"] = str(base / "cache")
+    try:
+        runs = {}
+        for name, spec in MODELS.items():
+            ov = None if spec.family == "sklearn" else {"epochs": 1, "max_train": 48}
+            runs[name] = train_model(demo_cat, model=name, out=base / name, verbose=0,
+                                     overrides=ov)
+    finally:
+        if old is None:
+            os.environ.pop("FSER_CACHE")
+        else:
+            os.environ["FSER_CACHE"] = old
+    return runs
+
+
+def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
+    from fser_utils.predict import load_predictor, predict_files
+    from fser_utils.registry import MODELS
+    from fser_utils.train import load_run
+
+    assert set(every_model_runs) == set(MODELS)
+    for name, run_dir in every_model_runs.items():
+        run = load_run(run_dir)
+        assert run["settings"]["model"]["name"] == name
+        assert run["metrics"]["n_params"] > 0 and run["metrics"]["scoring_ms_per_clip"] > 0
+        pred = run["predictions"]
+        np.testing.assert_allclose(pred.filter(like="p_").sum(axis=1), 1, atol=1e-4)
+        predictor = load_predictor(run_dir)
+        assert predictor.model_name == name
+        scores, errors = predict_files(demo_cat["path"][:3], predictor=predictor)
+        assert len(scores) == 3 and errors.empty
+
+
+def test_svm_chooses_c_on_validation(every_model_runs):
+    from fser_utils.classical import C_GRID
+    from fser_utils.train import load_run
+
+    run = load_run(every_model_runs["svm-egemaps"])
+    history = run["history"]
+    assert history["C"].tolist() == list(C_GRID)
+    assert run["metrics"]["best_epoch"] == int(history["val_accuracy"].idxmax()) + 1
+
+
+def test_comparison_table_and_figure(every_model_runs):
+    from fser_utils.compare import (compute_comparison_runs, compute_comparison_table,
+                                    plot_comparison)
+
+    runs = compute_comparison_runs(every_model_runs.values(), n_boot=100)
+    assert len(runs) == len(every_model_runs)
+    twice = pd.concat([runs, runs.assign(seed=7, accuracy=runs["accuracy"] + 10)])
+    table = compute_comparison_table(twice)
+    assert (table["seeds"] == 2).all()
+    row = table.iloc[0]
+    assert row["accuracy"] == pytest.approx(runs["accuracy"].iloc[0] + 5)
+    assert row["accuracy_low"] < row["accuracy"] < row["accuracy_high"]
+    # the spread between seeds widens the interval beyond the test-set part alone
+    single = compute_comparison_table(runs).iloc[0]
+    assert (row["accuracy_high"] - row["accuracy_low"]) > \
+        (single["accuracy_high"] - single["accuracy_low"]) / np.sqrt(2)
+    ax = plot_comparison(table)
+    assert len(ax.lines) >= 5
+
+
+def test_resume_refuses_another_configuration(demo_cat, tiny, tmp_path, monkeypatch):
+    import keras
+
+    from fser_utils.train import train_model
+
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_model(demo_cat, model="tiny", out=tmp_path, verbose=0, callbacks=[Stop()])
+    with pytest.raises(FserError, match="started with another configuration"):
+        train_model(demo_cat, model="tiny", profile="cpu", out=tmp_path, verbose=0)
+
+
+def test_batch_augmentation():
+    from fser_utils.augment import compute_batch_augmentation
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 16, 40, 1)).astype(np.float32) + 5
+    y = np.eye(8)[[0, 1, 2, 3, 4, 5]]
+    xa, ya = compute_batch_augmentation(x, y, rng=np.random.default_rng(1), mixup=0.4,
+                                        time_shift=0.1, freq_mask=4, time_mask=6)
+    assert xa.shape == x.shape and ya.shape == y.shape
+    np.testing.assert_allclose(ya.sum(axis=1), 1, atol=1e-6)
+    assert (ya.max(axis=1) >= 0.5 - 1e-6).all()
+    x2, _ = compute_batch_augmentation(x[:, :, :, 0].transpose(0, 2, 1), y,
+                                       rng=np.random.default_rng(2))
+    assert x2.shape == (6, 40, 16) and (x2 == 0).any()  # MFCC layout: masks applied
+    again, _ = compute_batch_augmentation(x, y, rng=np.random.default_rng(1), mixup=0.4,
+                                          time_shift=0.1, freq_mask=4, time_mask=6)
+    np.testing.assert_array_equal(xa, again)
+    assert x.min() > 0  # the input is left alone
