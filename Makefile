@@ -3,7 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: book test chapters benchmark clean
+.PHONY: book test chapters benchmark comparison clean
+
+# chapter 9's comparison: every model x split x seed, one `fser train` each (hours on a
+# 2-core CPU; finished runs are skipped), then the small result files into results/beyond
+MODELS ?= fser logmel-cnn tcn svm-egemaps svm-compare
+SPLITS ?= paper speaker
+SEEDS  ?= 42 1 2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +36,12 @@ chapters: $(BIN)/python
 benchmark: $(BIN)/python
 	$(BIN)/python benchmarks/bench_features.py
 	$(BIN)/python benchmarks/bench_training.py
+
+comparison: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	for m in $(MODELS); do for s in $(SPLITS); do for n in $(SEEDS); do \
+	  $(BIN)/fser train --model $$m --split $$s --seed $$n --quiet || exit 1; done; done; done
+	$(BIN)/python -m fser_utils.compare --export
 
 clean:
 	rm -rf _build

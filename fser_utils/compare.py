@@ -17,7 +17,7 @@ import pandas as pd
 from .corpora import EMOTIONS
 from .evaluate import PAPER_ACCURACY, compute_bootstrap_ci
 
-__all__ = ["ANCHORS", "compute_comparison_runs", "compute_comparison_table",
+__all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs", "compute_comparison_table",
            "plot_comparison"]
 
 #: published results drawn on the comparison figure, each with its protocol
@@ -33,6 +33,13 @@ ANCHORS = (
     {"label": "EmoBox, RAVDESS, small from scratch", "accuracy": 65.0,
      "protocol": "speakers held out, UAR"},
 )
+
+
+def get_results_dir() -> "Path":
+    """Where the comparison's stored runs live: ``results/beyond`` in the repository."""
+    from .config import REPO_ROOT
+
+    return REPO_ROOT / "results" / "beyond"
 
 
 def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:
@@ -54,17 +61,72 @@ def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:
         model = s.get("model", {})
         name = model.get("name", "fser") if isinstance(model, dict) else "fser"
         protocol = s["split"] + (f"-{s['test_corpus']}" if s.get("test_corpus") else "")
-        row = {"model": name, "protocol": protocol, "seed": s["seed"], "run": str(run["path"])}
-        for metric in ("accuracy", "macro_f1"):
-            ci = compute_bootstrap_ci(pred["emotion"], pred["predicted"], metric=metric,
-                                      n_boot=n_boot)
-            row[metric] = ci["estimate"]
-            row[f"{metric}_se"] = (ci["high"] - ci["low"]) / (2 * 1.96)
+        row = _run_row(name, protocol, s["seed"], str(run["path"]), pred, n_boot)
         row.update(val_accuracy=100 * m["val_accuracy"], n_test=m["n_test"],
                    params=m.get("n_params"), train_minutes=m["train_seconds"] / 60,
                    scoring_ms=m.get("scoring_ms_per_clip"))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _run_row(model, protocol, seed, run, pred, n_boot):
+    row = {"model": model, "protocol": protocol, "seed": seed, "run": run}
+    for metric in ("accuracy", "macro_f1"):
+        ci = compute_bootstrap_ci(pred["emotion"], pred["predicted"], metric=metric,
+                                  n_boot=n_boot)
+        row[metric] = ci["estimate"]
+        row[f"{metric}_se"] = (ci["high"] - ci["low"]) / (2 * 1.96)
+    return row
+
+
+def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble",
+                          n_boot: int = 1000) -> pd.DataFrame:
+    """Rows for an ensemble that averages the members' class probabilities.
+
+    For every protocol and seed where all ``members`` have a run (same split, so the
+    same test clips), the ensemble predicts the class of highest mean probability. Its
+    parameters, training time and scoring time are the members' sums. Nothing is
+    tuned: the members and the plain average are fixed in advance.
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        From :func:`compute_comparison_runs`.
+    members : sequence of str
+        Model names.
+
+    Returns
+    -------
+    rows : pd.DataFrame
+        In the format of :func:`compute_comparison_runs`; empty if no protocol and seed
+        has all members.
+    """
+    from .train import load_run
+
+    rows = []
+    for (protocol, seed), g in runs.groupby(["protocol", "seed"], sort=False):
+        g = g.set_index("model")
+        if not set(members) <= set(g.index):
+            continue
+        loaded = {m: load_run(g.loc[m, "run"]) for m in members}
+        preds = {m: r["predictions"].set_index("relpath") for m, r in loaded.items()}
+        first = preds[members[0]]
+        cols = [f"p_{e}" for e in EMOTIONS]
+        proba = np.mean([preds[m].loc[first.index, cols].to_numpy() for m in members], axis=0)
+        pred = first[["emotion"]].copy()
+        pred["predicted"] = np.asarray(EMOTIONS)[proba.argmax(axis=1)]
+        val = {m: r["val_predictions"].set_index("relpath") for m, r in loaded.items()}
+        vfirst = val[members[0]]
+        vproba = np.mean([val[m].loc[vfirst.index, cols].to_numpy() for m in members], axis=0)
+        row = _run_row(name, protocol, seed, "+".join(g.loc[m, "run"] for m in members),
+                       pred, n_boot)
+        row.update(val_accuracy=100 * float((np.asarray(EMOTIONS)[vproba.argmax(axis=1)]
+                                             == vfirst["emotion"].to_numpy()).mean()),
+                   n_test=len(pred), params=int(g.loc[list(members), "params"].sum()),
+                   train_minutes=float(g.loc[list(members), "train_minutes"].sum()),
+                   scoring_ms=float(g.loc[list(members), "scoring_ms"].sum()))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=runs.columns)
 
 
 def compute_comparison_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -151,3 +213,28 @@ def plot_comparison(table: pd.DataFrame, *, ax=None, anchors=ANCHORS,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     return ax
+
+
+def export_comparison_runs(runs_dir=None, dest=None) -> list:
+    """Copy the small files of every finished run under ``runs_dir`` into ``dest``.
+
+    Returns the exported folders. Defaults: :func:`fser_utils.config.get_runs_dir` and
+    :func:`get_results_dir`.
+    """
+    from pathlib import Path
+
+    from .config import get_runs_dir
+    from .train import export_run_results
+
+    runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
+    dest = Path(dest) if dest is not None else get_results_dir()
+    return [export_run_results(d, dest / d.name)
+            for d in sorted(runs_dir.iterdir()) if (d / "metrics.json").is_file()]
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--export"]:
+        for folder in export_comparison_runs():
+            print(folder)

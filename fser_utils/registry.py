@@ -20,7 +20,8 @@ from typing import Callable
 
 from .errors import FserError
 
-__all__ = ["ModelSpec", "MODELS", "DEFAULT_MODEL", "register_model", "get_model_spec"]
+__all__ = ["ModelSpec", "MODELS", "DEFAULT_MODEL", "register_model", "get_model_spec",
+           "describe_models"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,15 @@ def get_model_spec(name) -> ModelSpec:
     if name not in MODELS:
         raise FserError(f"unknown model '{name}' (choose from: {', '.join(MODELS)})")
     return MODELS[name]
+
+
+def describe_models():
+    """The registry as a table: one row per model (features, profile, family, description)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"model": m.name, "features": m.features, "profile": m.profile,
+                          "family": m.family, "description": m.description}
+                         for m in MODELS.values()]).set_index("model")
 
 
 # --- the built-in entries; builders import their frameworks only when called -----------

@@ -157,7 +157,7 @@ PROFILES = {
                            weight_decay=1e-2, label_smoothing=0.1, augment="batch",
                            specaugment=True, mixup=0.2, time_shift=0.1),
     # the TCN's recipe (chapter 9): as "cnn", longer, for a smaller and faster model
-    "tcn": TrainingProfile("tcn", epochs=80, batch_size=32, optimizer="adamw",
+    "tcn": TrainingProfile("tcn", epochs=40, batch_size=32, optimizer="adamw",
                            learning_rate=2e-3, schedule="cosine", warmup_epochs=3,
                            weight_decay=1e-2, label_smoothing=0.1, augment="batch",
                            specaugment=True, mixup=0.2, time_shift=0.1),
@@ -836,6 +836,27 @@ def load_run(run_dir) -> dict:
         "predictions": pd.read_csv(run_dir / "test_predictions.csv"),
         "val_predictions": pd.read_csv(run_dir / "val_predictions.csv"),
     }
+
+
+#: the small files of a run: enough to show and evaluate it without retraining
+RESULT_FILES = ("settings.json", "metrics.json", "history.csv", "split.csv",
+                "test_predictions.csv", "val_predictions.csv")
+
+
+def export_run_results(run_dir, dest) -> Path:
+    """Copy a finished run's small result files (no model, no checkpoints) to ``dest``.
+
+    The copy is itself a run folder that :func:`load_run` reads, so the book can show
+    a long run stored in the repository.
+    """
+    import shutil
+
+    run_dir, dest = Path(run_dir), Path(dest)
+    load_run(run_dir)  # refuses an unfinished run
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in RESULT_FILES:
+        shutil.copy2(run_dir / name, dest / name)
+    return dest
 
 
 def load_model_file(path):

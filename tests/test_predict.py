@@ -129,13 +129,13 @@ def test_cli_json(tiny_run, audio_dir, bad_files, capsys):
     out, err = capsys.readouterr()
     assert status == 1
     payload = json.loads(out)
-    assert payload["model"] == str(tiny_run)
+    assert payload["run"] == str(tiny_run) and payload["model"] == "fser"
     (pred,) = payload["predictions"]
     assert set(pred["probabilities"]) == set(EMOTIONS)
     assert pred["emotion"] in EMOTIONS
     assert sum(pred["probabilities"].values()) == pytest.approx(1, abs=1e-5)
     assert len(payload["errors"]) == 1 and "silence" in payload["errors"][0]["reason"]
-    assert f"model: {tiny_run}" in err
+    assert f"model: fser, run: {tiny_run}" in err
 
 
 def test_cli_table_all_good(tiny_run, audio_dir, capsys):

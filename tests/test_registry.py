@@ -215,3 +215,21 @@ def test_batch_augmentation():
                                           time_shift=0.1, freq_mask=4, time_mask=6)
     np.testing.assert_array_equal(xa, again)
     assert x.min() > 0  # the input is left alone
+
+
+def test_ensemble_averages_member_probabilities(every_model_runs):
+    from fser_utils.compare import compute_comparison_runs, compute_ensemble_runs
+    from fser_utils.train import load_run
+
+    runs = compute_comparison_runs(every_model_runs.values(), n_boot=50)
+    members = ["svm-egemaps", "svm-compare"]
+    ens = compute_ensemble_runs(runs, members, n_boot=50)
+    assert len(ens) == 1 and ens["model"].iloc[0] == "ensemble"
+    assert ens["params"].iloc[0] == runs.set_index("model").loc[members, "params"].sum()
+    a, b = (load_run(every_model_runs[m])["predictions"] for m in members)
+    cols = [c for c in a.columns if c.startswith("p_")]
+    mean = (a[cols].to_numpy() + b[cols].to_numpy()) / 2
+    expected = 100 * (np.asarray([c[2:] for c in cols])[mean.argmax(axis=1)]
+                      == a["emotion"].to_numpy()).mean()
+    assert ens["accuracy"].iloc[0] == pytest.approx(expected)
+    assert compute_ensemble_runs(runs, ["svm-egemaps", "nope"]).empty

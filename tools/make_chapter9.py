@@ -1,0 +1,156 @@
+"""Writes book/09_beyond.ipynb (cells only; outputs come from executing it)."""
+import nbformat as nbf
+
+md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+cells = [
+md("""# 9. Beyond FSER: the strongest honest recognizer we can train here
+
+## Overview
+Chapters 5 to 7 measured the paper's network at a budget a laptop affords and found it far
+below the 95 % the paper reports. This chapter asks the other question: **how good can a
+speech emotion recognizer trained from scratch on these three corpora become, honestly?**
+We compare four kinds of model on exactly the same splits and seeds:
+
+1. the paper's CNN on 64 x 64 colour pictures of mel-spectrograms (chapter 5);
+2. a modern CNN on the single-channel log-mel spectrogram itself;
+3. a temporal convolutional network on MFCCs, in the spirit of TIM-Net {cite}`ye2023timnet`;
+4. the classical baseline: openSMILE's acoustic functionals {cite}`eyben2010opensmile` and a
+   support-vector machine.
+
+Every hyper-parameter choice below was made on validation data; the test part of each split
+is predicted once, by the model kept on validation accuracy.
+
+## Prerequisites
+Chapter 5 (splits, run folders, training profiles) and chapter 6 (intervals). The runs shown
+here are stored in the repository (`results/beyond/`, small CSV and JSON files, no models),
+so the chapter renders without retraining; the command that made each run is printed with it.
+"""),
+code("""import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from fser_utils import evaluate as ev
+from fser_utils.compare import (ANCHORS, compute_comparison_runs, compute_comparison_table,
+                                get_results_dir, plot_comparison)
+from fser_utils.registry import DEFAULT_MODEL, describe_models
+from fser_utils.train import PROFILES, load_run, plot_history
+
+pd.set_option("display.precision", 1)"""),
+md("""## 1. The models
+Each model is one entry of the package's model registry, tied to the feature kind it reads
+and the training recipe it is meant for (`fser train --model NAME` picks all three):"""),
+code("""describe_models()"""),
+md("""Why each of them should help:
+
+* **Log-mel CNN** (`logmel-cnn`). The paper squeezes a clip of any length into 64 x 64
+  pixels and paints it through a colour map; a 3-s clip then loses most of its time
+  resolution, and the colour map turns one loudness value into three correlated channels.
+  Here the network reads 64 mel bands x 200 frames of 20 ms, after trimming the silence
+  that opens every RAVDESS clip. Batch normalisation lets it train quickly at a high
+  learning rate; global pooling over time (mean and maximum) makes it indifferent to
+  *where* in the window the cue sits, and keeps the classifier tiny.
+* **TCN on MFCCs** (`tcn`). Emotion lives in how pitch, energy and timbre *evolve*.
+  Dilated causal convolutions see 2, 4, 8, ... frames back, forwards and backwards in
+  time, and the network weighs the time scales it needs. This is our own, smaller
+  re-implementation of TIM-Net's idea, not its authors' code.
+* **openSMILE + SVM** (`svm-egemaps`, `svm-compare`). Decades of affective computing
+  distilled into statistics of pitch, loudness, jitter, shimmer and spectral shape over the
+  whole clip: 88 of them in eGeMAPS, 6373 in ComParE. No learning of features at all,
+  which makes it the yardstick any network has to beat.
+
+The networks are trained with the same kind of recipe: AdamW {cite}`loshchilov2019adamw`,
+a short warm-up and cosine decay, label smoothing, and on every batch a random time shift,
+SpecAugment masks {cite}`park2019specaugment` and mixup {cite}`zhang2018mixup`. The SVM's
+regularisation `C` is picked on the validation part from a small grid."""),
+code("""recipes = pd.DataFrame({name: PROFILES[name].asdict() for name in ("cpu", "cnn", "tcn")}).T
+recipes[["epochs", "batch_size", "optimizer", "learning_rate", "schedule", "weight_decay",
+         "label_smoothing", "augment", "specaugment", "mixup", "time_shift"]]"""),
+md("""## 2. One comparison
+Every model is trained on the same two splits of chapter 5, with the same seeds: the
+paper's random split (clips of one speaker on both sides) and the speaker split (test
+speakers never heard in training). Each row below averages its seeds; the interval adds
+the spread between seeds to the test-set uncertainty of each run (see
+`fser_utils.compare`). Training time is wall-clock on this book's 2-core CPU; scoring time
+is the median time to score one clip from its file (decode, features, model)."""),
+code("""runs = compute_comparison_runs(sorted(get_results_dir().glob("*/")))
+table = compute_comparison_table(runs)
+table[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1", "macro_f1_low",
+       "macro_f1_high", "val_accuracy", "params", "train_minutes", "scoring_ms"]]"""),
+md("""Each run is reproducible with one command, e.g. for the first seed of each model:"""),
+code("""for run_dir in runs["run"]:
+    s = load_run(run_dir)["settings"]
+    if s["seed"] == 42:
+        print(f"fser train --model {s['model']['name']} --split {s['split']} --seed {s['seed']}")"""),
+code("""ax = plot_comparison(table)
+ax.set_title("Honest test accuracy against training time, with published anchors")
+plt.show()"""),
+md("""How to read the figure: the horizontal lines are *other protocols*. The FSER paper's
+95.05 % used a random split over four corpora and a test set that may have had twins of the
+training clips (chapter 7); TIM-Net's 90 % are per-corpus 10-fold random splits; EmoBox's
+numbers hold speakers out on RAVDESS alone, one with a large pretrained encoder. None of
+them is the same experiment as ours, so the lines place our points, they do not score them."""),
+md("""## 3. Against the targets
+The issue that opened this chapter set two targets for a model trained from scratch here in
+under 30 minutes: 90 % on the paper split and 70 % on the speaker split."""),
+code("""best = table.reset_index()
+for protocol, target in (("paper", 90.0), ("speaker", 70.0)):
+    rows = best[best["protocol"] == protocol]
+    if rows.empty:
+        print(f"{protocol} split: no run stored")
+        continue
+    top = rows.loc[rows["accuracy"].idxmax()]
+    verdict = "met" if top["accuracy_low"] >= target else (
+        "not met" if top["accuracy_high"] < target else "undecided (interval spans it)")
+    print(f"{protocol} split: best {top['model']} {top['accuracy']:.1f} % "
+          f"({top['accuracy_low']:.1f}-{top['accuracy_high']:.1f}), "
+          f"{top['train_minutes']:.1f} min; target {target:.0f} %: {verdict}")"""),
+md("""## 4. The best model on unseen speakers
+The package's default model (what `fser train` trains and `fser predict` uses when no
+model is named) is the one with the best test accuracy on the speaker split. Its per-class
+and per-corpus picture:"""),
+code("""speaker = runs[runs["protocol"] == "speaker"].groupby("model")["accuracy"].mean()
+print("best on unseen speakers:", speaker.idxmax(), f"({speaker.max():.1f} %)")
+print("default model of the package:", DEFAULT_MODEL)
+chosen = runs[(runs["model"] == speaker.idxmax()) & (runs["protocol"] == "speaker")]
+pred = pd.concat([load_run(r)["predictions"] for r in chosen["run"]], ignore_index=True)
+print(f"{len(chosen)} seed(s), {len(pred)} test predictions pooled")"""),
+code("""fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+matrix = ev.compute_confusion_matrix(pred["emotion"], pred["predicted"])
+ev.plot_confusion_matrix(matrix, ax=axes[0])
+axes[0].set_title("unseen speakers: % of each true class")
+by_corpus = ev.compute_group_accuracy(pred, "corpus", n_boot=1000)
+ev.plot_group_accuracy(by_corpus, "corpus", ax=axes[1], title="accuracy per corpus")
+plt.tight_layout()
+plt.show()
+by_corpus"""),
+md("""## 5. How the networks learned
+Validation accuracy per epoch of the first seed of each network on each split. A curve
+still rising at its last epoch says the budget, not the model, set the result."""),
+code("""nets = runs[(runs["seed"] == 42) & runs["model"].isin(["logmel-cnn", "tcn", "fser"])]
+fig, axes = plt.subplots(1, max(1, len(nets)), figsize=(4.2 * max(1, len(nets)), 3.2),
+                         squeeze=False)
+for ax, (_, r) in zip(axes[0], nets.iterrows()):
+    h = load_run(r["run"])["history"]
+    ax.plot(h["epoch"] + 1, 100 * h["accuracy"], label="training (augmented)")
+    ax.plot(h["epoch"] + 1, 100 * h["val_accuracy"], label="validation")
+    ax.set_title(f"{r['model']}, {r['protocol']}")
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
+axes[0][0].set_ylabel("accuracy [%]")
+axes[0][0].legend()
+plt.tight_layout()
+plt.show()"""),
+md("""## Summary
+* Four model families were trained on the same splits and seeds; the table and the figure
+  above are computed from the stored runs, and each run is one `fser train` command.
+* The section *Against the targets* states plainly whether the 90 % (paper split) and
+  70 % (speaker split) targets were reached.
+* Published anchors are drawn, each labelled with its protocol; none of them is directly
+  comparable with our splits.
+* The model that generalises best to unseen speakers is the package's default for
+  `fser train` and `fser predict`; the paper's CNN remains available as `--model fser`."""),
+]
+nb = nbf.v4.new_notebook(cells=cells, metadata={
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python"}})
+nbf.write(nb, "book/09_beyond.ipynb")
