@@ -63,8 +63,21 @@ def _trim(y: np.ndarray, top_db: float) -> np.ndarray:
     return trimmed if trimmed.size >= 1024 else y
 
 
+class _FixedWindow(_Kind):
+    """Spectral kinds: trimmed speech centred in ``duration`` seconds, cut into frames."""
+
+    dtype = np.float16
+
+    @property
+    def n_frames(self) -> int:
+        return int(round(self.duration * self.sr)) // self.hop_length
+
+    def _speech_window(self, y: np.ndarray) -> np.ndarray:
+        return fix_length(_trim(y, self.trim_db), sr=self.sr, duration=self.duration)
+
+
 @dataclass(frozen=True)
-class LogMelSettings(_Kind):
+class LogMelSettings(_FixedWindow):
     """Single-channel log-mel spectrogram at a fixed duration.
 
     Parameters
@@ -96,21 +109,14 @@ class LogMelSettings(_Kind):
     kind = "logmel"
 
     @property
-    def n_frames(self) -> int:
-        return int(round(self.duration * self.sr)) // self.hop_length
-
-    @property
     def shape(self) -> tuple:
         return (self.n_mels, self.n_frames, 1)
-
-    dtype = np.float16
 
     def compute(self, y: np.ndarray) -> np.ndarray:
         """``(n_mels, n_frames, 1)`` dB relative to the peak, in ``[-top_db, 0]``."""
         import librosa
 
-        y = fix_length(_trim(y, self.trim_db), sr=self.sr, duration=self.duration)
-        S = librosa.feature.melspectrogram(y=y, sr=self.sr, n_fft=self.n_fft,
+        S = librosa.feature.melspectrogram(y=self._speech_window(y), sr=self.sr, n_fft=self.n_fft,
                                            hop_length=self.hop_length, n_mels=self.n_mels,
                                            fmin=self.fmin, fmax=self.fmax, center=True)
         S_db = librosa.power_to_db(S, ref=np.max, top_db=self.top_db)
@@ -122,7 +128,7 @@ class LogMelSettings(_Kind):
 
 
 @dataclass(frozen=True)
-class MfccSettings(_Kind):
+class MfccSettings(_FixedWindow):
     """MFCC sequence at a fixed duration: time first, coefficients as channels.
 
     Parameters
@@ -146,20 +152,13 @@ class MfccSettings(_Kind):
     kind = "mfcc"
 
     @property
-    def n_frames(self) -> int:
-        return int(round(self.duration * self.sr)) // self.hop_length
-
-    @property
     def shape(self) -> tuple:
         return (self.n_frames, self.n_mfcc)
-
-    dtype = np.float16
 
     def compute(self, y: np.ndarray) -> np.ndarray:
         import librosa
 
-        y = fix_length(_trim(y, self.trim_db), sr=self.sr, duration=self.duration)
-        M = librosa.feature.mfcc(y=y, sr=self.sr, n_mfcc=self.n_mfcc, n_fft=self.n_fft,
+        M = librosa.feature.mfcc(y=self._speech_window(y), sr=self.sr, n_mfcc=self.n_mfcc, n_fft=self.n_fft,
                                  hop_length=self.hop_length, n_mels=self.n_mels)
         return M[:, :self.n_frames].T.astype(np.float16)
 

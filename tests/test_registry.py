@@ -233,3 +233,16 @@ def test_ensemble_averages_member_probabilities(every_model_runs):
                       == a["emotion"].to_numpy()).mean()
     assert ens["accuracy"].iloc[0] == pytest.approx(expected)
     assert compute_ensemble_runs(runs, ["svm-egemaps", "nope"]).empty
+
+
+def test_exported_results_are_a_run_without_model(every_model_runs, tmp_path):
+    from fser_utils.compare import export_comparison_runs
+    from fser_utils.train import RESULT_FILES, load_run
+
+    src = every_model_runs["fser"].parent
+    folders = export_comparison_runs(src, tmp_path / "results")
+    assert len(folders) == len(every_model_runs)
+    for folder in folders:
+        assert sorted(p.name for p in folder.iterdir()) == sorted(RESULT_FILES)
+        original = load_run(src / folder.name)
+        pd.testing.assert_frame_equal(load_run(folder)["predictions"], original["predictions"])
