@@ -198,11 +198,15 @@ def plot_comparison(table: pd.DataFrame, *, ax=None, anchors=ANCHORS,
         ax.errorbar(r["train_minutes"], r["accuracy"], yerr=err, fmt=markers[protocol],
                     color=colours[model], capsize=3, markersize=8,
                     label=f"{model}, {protocol} split")
-    for i, a in enumerate(anchors):
+    previous = None
+    for i, a in enumerate(sorted(anchors, key=lambda a: -a["accuracy"])):
         ax.axhline(a["accuracy"], color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
-        ax.annotate(f"{a['label']}: {a['accuracy']:.1f} % ({a['protocol']})",
+        # a label close above another goes over its line, the lower one under it
+        close = previous is not None and previous - a["accuracy"] < 3
+        ax.annotate(f"{a['label']}: {a['accuracy']:.2f} % ({a['protocol']})",
                     (0.01, a["accuracy"]), xycoords=("axes fraction", "data"),
-                    fontsize=7, va="bottom", color="dimgrey")
+                    fontsize=7, va="top" if close else "bottom", color="dimgrey")
+        previous = a["accuracy"]
     ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
     ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
                 xycoords=("axes fraction", "data"), fontsize=7, va="bottom")
