@@ -251,6 +251,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     """
     from tqdm import tqdm  # text bar: fser predict runs mostly in a terminal
 
+    from .feature_kinds import compute_features
     from .features import load_audio
 
     predictor = predictor or load_predictor(run_dir)
@@ -265,7 +266,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
             continue
         try:
             y = load_audio(path, sr=s.sr, n_fft=s.n_fft)
-            images.append(s.finish(s.compute(y)[None])[0])
+            images.append(compute_features(y, sr=s.sr, settings=s))
             ok.append(str(path))
         except FserError as exc:
             errors.append((str(path), str(exc)))

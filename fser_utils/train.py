@@ -534,9 +534,11 @@ def make_run_config(*, model="fser", profile=None, split="paper", test_corpus=No
         raise FserError(f"the seed must be an integer in [0, 2**32), got {seed!r}")
     fs = feature_settings if feature_settings is not None else get_feature_settings(spec.features)
     params = {**spec.params, **(model_params or {})}
-    key = {"model": spec.name, "model_params": params, "profile_settings": p.asdict(),
-           "features": fs.asdict(), "split": split, "test_corpus": test_corpus,
-           "seed": int(seed)}
+    # normalised through JSON once, so it compares equal to the copy in settings.json
+    key = json.loads(json.dumps(
+        {"model": spec.name, "model_params": params, "profile_settings": p.asdict(),
+         "features": fs.asdict(), "split": split, "test_corpus": test_corpus,
+         "seed": int(seed)}, default=_json_default))
     return {"spec": spec, "profile": p, "params": params, "feature_settings": fs,
             "split": split, "test_corpus": test_corpus, "seed": int(seed), "key": key}
 
@@ -577,7 +579,7 @@ def _open_run(run_dir: Path, catalogue, config, resume: bool):
             raise FserError(f"the run in '{run_dir}' was trained on another split; "
                             "pass resume=False (or --no-resume) or another output folder")
         old_key = _read_json(run_dir / "settings.json").get("config_key")
-        if old_key is not None and old_key != json.loads(json.dumps(config["key"])):
+        if old_key is not None and old_key != config["key"]:
             raise FserError(f"the interrupted run in '{run_dir}' was started with another "
                             "configuration; use another output folder or --no-resume")
     else:
@@ -632,7 +634,7 @@ def _settings_record(catalogue, config, data) -> dict:
         "n_train": int(len(data["train_idx"])), "n_train_images": int(len(data["X_train"])),
         "n_val": int(len(data["val_idx"])), "n_test": int(len(data["test_idx"])),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "config_key": json.loads(json.dumps(config["key"], default=_json_default)),
+        "config_key": config["key"],
     }
 
 
@@ -643,8 +645,7 @@ def _fit_keras(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbo
 
     p, seed, ckpt = config["profile"], config["seed"], run_dir / "checkpoints"
     n_classes = len(EMOTIONS)
-    Y_train = data["y_train"] if data["y_train"].ndim == 2 else \
-        keras.utils.to_categorical(data["y_train"], n_classes)
+    Y_train = keras.utils.to_categorical(data["y_train"], n_classes)
     Y_val = keras.utils.to_categorical(data["y_val"], n_classes)
     steps_per_epoch = int(np.ceil(len(data["X_train"]) / p.batch_size))
     old_policy = keras.mixed_precision.dtype_policy().name
@@ -726,6 +727,7 @@ def _fit_sklearn(run_dir: Path, data: dict, config: dict, *, resuming: bool, ver
 
 def _scoring_ms(catalogue, data, config, predict, n: int = 40) -> float:
     """Median milliseconds to score one clip from its file: decode, features, model."""
+    from .feature_kinds import compute_features
     from .features import load_audio
 
     fs = config["feature_settings"]
@@ -734,8 +736,7 @@ def _scoring_ms(catalogue, data, config, predict, n: int = 40) -> float:
     for path in rows["path"]:
         t0 = time.perf_counter()
         y = load_audio(path, sr=fs.sr, n_fft=fs.n_fft)
-        x = fs.finish(fs.compute(y)[None])
-        predict(x, verbose=0)
+        predict(compute_features(y, sr=fs.sr, settings=fs)[None], verbose=0)
         times.append(time.perf_counter() - t0)
     return float(np.median(times) * 1000) if times else float("nan")
 
@@ -800,7 +801,7 @@ def load_or_train(catalogue: pd.DataFrame, X: np.ndarray | None = None, **kwargs
         model=config["spec"].name)
     if (run_dir / "metrics.json").exists():
         old = _read_json(run_dir / "settings.json").get("config_key")
-        wanted = json.loads(json.dumps(config["key"], default=_json_default))
+        wanted = config["key"]
         if old == wanted:
             return run_dir
         stale = sorted(k for k in wanted if (old or {}).get(k) != wanted[k])
