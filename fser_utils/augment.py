@@ -27,7 +27,6 @@ __all__ = [
     "compute_augmented_images",
     "compute_batch_augmentation",
     "make_batch_sequence",
-    "plot_gallery",
 ]
 
 #: Algorithm 1's transforms; the paper does not give their ranges, these are ours
@@ -208,42 +207,6 @@ def compute_augmented_images(images: np.ndarray, *, n_copies: int = 20, augmente
         out[k * n + s:k * n + s + len(batch)] = np.clip(keras.ops.convert_to_numpy(aug), 0, 1)
     source = np.tile(np.arange(n), 1 + n_copies)
     return out, source
-
-
-def plot_gallery(images, *, titles=None, ncols: int = 7, ax=None):
-    """Show feature images in a grid.
-
-    Parameters
-    ----------
-    images : np.ndarray [shape=(n, h, w, c)] in [0, 1]
-        Images as the network sees them (low mel bins at the bottom row).
-    titles : sequence of str or None
-    ncols : int > 0
-    ax : array of matplotlib Axes or None
-        At least ``n`` axes; a new figure is made when ``None``.
-
-    Returns
-    -------
-    ax : np.ndarray of matplotlib Axes [shape=(n_axes,)]
-    """
-    import matplotlib.pyplot as plt
-
-    images = np.asarray(images)
-    n = len(images)
-    if ax is None:
-        nrows = int(np.ceil(n / ncols))
-        _, ax = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, 1.5 * nrows), squeeze=False)
-    ax = np.ravel(ax)
-    for i, a in enumerate(ax):
-        a.axis("off")
-        if i >= n:
-            continue
-        img = images[i]
-        a.imshow(img[..., 0] if img.shape[-1] == 1 else img,
-                 cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
-        if titles is not None:
-            a.set_title(titles[i], fontsize=8)
-    return ax
 
 
 # --- batch augmentation for spectrogram and MFCC arrays (numpy, any backend) -------------

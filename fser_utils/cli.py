@@ -14,7 +14,7 @@ from .errors import FserError
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = ("data", "features", "train", "evaluate", "predict")
+COMMANDS = ("data", "features", "train", "evaluate", "predict", "leak")
 
 
 def build_parser() -> argparse.ArgumentParser:

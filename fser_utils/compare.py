@@ -15,15 +15,18 @@ import numpy as np
 import pandas as pd
 
 from .corpora import EMOTIONS
-from .evaluate import PAPER_ACCURACY, compute_bootstrap_ci
+from .evaluate import compute_bootstrap_ci
+from .paper import PAPER_ACCURACY, PAPER_RECIPE
 
-__all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs", "compute_comparison_table",
-           "plot_comparison"]
+__all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs",
+           "compute_comparison_table"]
 
-#: published results drawn on the comparison figure, each with its protocol
+#: published results drawn on the comparison figure
+#: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER paper's number comes from :mod:`fser_utils.paper`;
+#: the others are other publications' results, not claims of the paper, so they live here.
 ANCHORS = (
     {"label": "FSER paper (claimed)", "accuracy": PAPER_ACCURACY,
-     "protocol": "random split, 4 corpora incl. SAVEE, 400 epochs"},
+     "protocol": f"random split, 4 corpora incl. SAVEE, {PAPER_RECIPE['epochs']} epochs"},
     {"label": "TIM-Net, RAVDESS", "accuracy": 90.07,
      "protocol": "random 10-fold, one corpus, test-set selection removed"},
     {"label": "TIM-Net, EmoDB", "accuracy": 90.28,
@@ -52,16 +55,14 @@ def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:
     n_boot : int > 0
         Bootstrap resamples for each run's standard errors.
     """
-    from .train import load_run
+    from .run import Run
 
     rows = []
     for run_dir in run_dirs:
-        run = load_run(run_dir)
-        s, m, pred = run["settings"], run["metrics"], run["predictions"]
-        model = s.get("model", {})
-        name = model.get("name", "fser") if isinstance(model, dict) else "fser"
+        run = Run.open(run_dir, finished=True)
+        s, m, pred = run.load_settings(), run.load_metrics(), run.load_predictions("test")
         protocol = s["split"] + (f"-{s['test_corpus']}" if s.get("test_corpus") else "")
-        row = _run_row(name, protocol, s["seed"], str(run["path"]), pred, n_boot)
+        row = _run_row(run.model_name, protocol, s["seed"], str(run.path), pred, n_boot)
         row.update(val_accuracy=100 * m["val_accuracy"], n_test=m["n_test"],
                    params=m.get("n_params"), train_minutes=m["train_seconds"] / 60,
                    scoring_ms=m.get("scoring_ms_per_clip"))
@@ -101,21 +102,21 @@ def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble"
         In the format of :func:`compute_comparison_runs`; empty if no protocol and seed
         has all members.
     """
-    from .train import load_run
+    from .run import Run
 
     rows = []
     for (protocol, seed), g in runs.groupby(["protocol", "seed"], sort=False):
         g = g.set_index("model")
         if not set(members) <= set(g.index):
             continue
-        loaded = {m: load_run(g.loc[m, "run"]) for m in members}
-        preds = {m: r["predictions"].set_index("relpath") for m, r in loaded.items()}
+        loaded = {m: Run.open(g.loc[m, "run"], finished=True) for m in members}
+        preds = {m: r.load_predictions("test").set_index("relpath") for m, r in loaded.items()}
         first = preds[members[0]]
         cols = [f"p_{e}" for e in EMOTIONS]
         proba = np.mean([preds[m].loc[first.index, cols].to_numpy() for m in members], axis=0)
         pred = first[["emotion"]].copy()
         pred["predicted"] = np.asarray(EMOTIONS)[proba.argmax(axis=1)]
-        val = {m: r["val_predictions"].set_index("relpath") for m, r in loaded.items()}
+        val = {m: r.load_predictions("val").set_index("relpath") for m, r in loaded.items()}
         vfirst = val[members[0]]
         vproba = np.mean([val[m].loc[vfirst.index, cols].to_numpy() for m in members], axis=0)
         row = _run_row(name, protocol, seed, "+".join(g.loc[m, "run"] for m in members),
@@ -163,62 +164,6 @@ def compute_comparison_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def plot_comparison(table: pd.DataFrame, *, ax=None, anchors=ANCHORS,
-                    protocols=("paper", "speaker")):
-    """Test accuracy against training time, one marker per model and protocol.
-
-    Published results (``anchors``) are horizontal lines labelled with their protocol,
-    since their training times on this CPU are unknown.
-
-    Parameters
-    ----------
-    table : pd.DataFrame
-        From :func:`compute_comparison_table`.
-    ax : matplotlib Axes or None
-    anchors : sequence of dict
-        ``label``, ``accuracy`` [%], ``protocol``.
-    protocols : sequence of str
-        Which protocols to draw.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 5.5))
-    markers = dict(zip(protocols, "os^vD"))
-    models = list(dict.fromkeys(table.index.get_level_values("model")))
-    colours = dict(zip(models, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    for (model, protocol), r in table.iterrows():
-        if protocol not in markers:
-            continue
-        err = [[r["accuracy"] - r["accuracy_low"]], [r["accuracy_high"] - r["accuracy"]]]
-        ax.errorbar(r["train_minutes"], r["accuracy"], yerr=err, fmt=markers[protocol],
-                    color=colours[model], capsize=3, markersize=8,
-                    label=f"{model}, {protocol} split")
-    previous = None
-    for i, a in enumerate(sorted(anchors, key=lambda a: -a["accuracy"])):
-        ax.axhline(a["accuracy"], color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
-        # a label close above another goes over its line, the lower one under it
-        close = previous is not None and previous - a["accuracy"] < 3
-        ax.annotate(f"{a['label']}: {a['accuracy']:.2f} % ({a['protocol']})",
-                    (0.01, a["accuracy"]), xycoords=("axes fraction", "data"),
-                    fontsize=7, va="top" if close else "bottom", color="dimgrey")
-        previous = a["accuracy"]
-    ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
-    ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
-                xycoords=("axes fraction", "data"), fontsize=7, va="bottom")
-    ax.set_xscale("log")
-    ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
-    ax.set_ylabel("test accuracy [%] (mean over seeds, 95 % interval)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    return ax
-
-
 def export_comparison_runs(runs_dir=None, dest=None) -> list:
     """Copy the small files of every finished run under ``runs_dir`` into ``dest``.
 
@@ -227,13 +172,11 @@ def export_comparison_runs(runs_dir=None, dest=None) -> list:
     """
     from pathlib import Path
 
-    from .config import get_runs_dir
-    from .train import export_run_results
+    from .run import Run
 
-    runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
     dest = Path(dest) if dest is not None else get_results_dir()
-    return [export_run_results(d, dest / d.name)
-            for d in sorted(runs_dir.iterdir()) if (d / "metrics.json").is_file()]
+    return [run.export(dest / run.name).path
+            for run in Run.list_runs(runs_dir, finished=True)]
 
 
 if __name__ == "__main__":

@@ -33,7 +33,11 @@ AUDIO_SUFFIXES = (".wav", ".flac")
 
 @dataclass(frozen=True)
 class Corpus:
-    """What the project knows about one corpus."""
+    """What the project knows about one corpus *as distributed*.
+
+    Facts about a particular local copy (resampled, cut, a subset) are not kept here:
+    they are read from the copy itself (:func:`fser_utils.catalogue.describe_data_copy`).
+    """
 
     name: str
     title: str
@@ -207,12 +211,12 @@ CORPORA = {
         "https://zenodo.org/record/1188976 (Audio_Speech_Actors_01-24.zip)",
         1440, "24 actors (12 female), 2 statements, 2 intensities, 2 repetitions, 48 kHz"),
     "nemo": Corpus(
-        "nemo", "nEMO Polish emotional speech (subset)", "Polish", "acted", "nemo",
+        "nemo", "nEMO Polish emotional speech", "Polish", "acted", "nemo",
         _NEMO_PATTERN, _parse_nemo,
         {"anger": "anger", "fear": "anxiety", "happiness": "happiness", "neutral": "neutral",
          "sadness": "sadness", "surprise": "surprise"},
         "christop2024nemo", "CC BY-NC-SA 4.0", "https://huggingface.co/datasets/amu-cai/nEMO",
-        512, "9 actors, 6 emotions; here the first 10 takes of every speaker x emotion"),
+        4481, "9 actors (4 female), 6 emotions, over 3 hours"),
     "urdu": Corpus(
         "urdu", "URDU natural emotional speech", "Urdu", "natural", "urdu",
         _URDU_PATTERN, _parse_urdu,

@@ -13,11 +13,16 @@ import soundfile as sf
 
 from .corpora import EMOTIONS
 
-__all__ = ["DEMO_BANNER", "EMOTION_VOICES", "make_demo_corpus"]
+__all__ = ["DEMO_BANNER", "DEMO_NOTE", "EMOTION_VOICES", "make_demo_corpus"]
 
 DEMO_BANNER = ("NOTE: no real corpus was found, so this page runs on the synthetic demo "
                "corpus; its numbers say nothing about real speech. Set FSER_DATA to a data "
                "root to run on the real corpora.")
+
+#: written beside the demo clips, so that every result on them carries the caveat
+#: (see :func:`fser_utils.catalogue.describe_data_copy`)
+DEMO_NOTE = ("synthetic tones whose pitch, loudness and tempo depend on the emotion, not "
+             "speech; numbers obtained on them say nothing about real speech")
 
 #: per emotion: pitch factor, loudness, syllables per second, spectral tilt (brightness)
 EMOTION_VOICES = {
@@ -65,9 +70,14 @@ def make_demo_corpus(root, *, n_speakers: int = 6, n_takes: int = 4, duration: f
     Returns
     -------
     folder : Path
-        ``root/demo``, holding ``n_speakers * 8 * n_takes`` clips.
+        ``root/demo``, holding ``n_speakers * 8 * n_takes`` clips and a
+        :data:`fser_utils.catalogue.NOTE_FILE` that says what they are.
     """
+    from .catalogue import NOTE_FILE
+
     folder = Path(root) / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / NOTE_FILE).write_text(DEMO_NOTE + "\n")
     rng = np.random.default_rng(seed)
     for s in range(1, n_speakers + 1):
         spk = f"s{s:02d}"

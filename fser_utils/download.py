@@ -18,8 +18,12 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import time
+import urllib.parse
+import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -51,15 +55,17 @@ __all__ = [
 URL_ENV_PREFIX = "FSER_DOWNLOAD_URL_"
 SUMS_NAME = "SHA256SUMS"
 _CHUNK = 1 << 20  # 1 MiB: large enough for speed, small enough for a smooth progress bar
+_REMOTE_SCHEMES = ("http", "https", "ftp", "sftp", "doi")  # what pooch can fetch
 
 
 @dataclass(frozen=True)
 class Archive:
     """One downloadable archive.
 
-    ``known_hash`` is ``None`` where no published archive hash is known to this
-    project: the download is then trusted only after every unpacked file has matched
-    the per-file manifest, which is the stronger check anyway.
+    ``fname`` names the cached copy (a digest of the URL actually used is added
+    before the suffix). ``known_hash`` is ``None`` where no published archive hash is
+    known to this project: the download is then trusted only after every unpacked file
+    has matched the per-file manifest, which is the stronger check anyway.
     """
 
     url: str
@@ -187,6 +193,9 @@ class VerifyReport:
     ``missing``, ``extra`` and ``corrupt`` hold paths relative to ``folder``;
     ``reasons`` says why each corrupt file failed. Only audio files can be extra:
     ``SHA256SUMS``, ``README``, ``data.tsv`` and label files are ignored.
+    ``misnamed`` maps a file on disk whose path differs from a listed one only in
+    case (``a.WAV`` for ``a.wav``) to the listed path; ``reasons`` then says whether
+    its content matches. Such files are neither missing nor extra, but not OK either.
     """
 
     corpus: str
@@ -200,10 +209,11 @@ class VerifyReport:
     extra: list = field(default_factory=list)
     corrupt: list = field(default_factory=list)
     reasons: dict = field(default_factory=dict)
+    misnamed: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.corrupt)
+        return not (self.missing or self.extra or self.corrupt or self.misnamed)
 
     @property
     def n_ok(self) -> int:
@@ -218,17 +228,30 @@ class VerifyReport:
         else:
             head = (f"{self.corpus}: FAILED, {self.n_ok} of {self.n_expected} files match; "
                     f"{len(self.missing)} missing, {len(self.extra)} extra, "
-                    f"{len(self.corrupt)} corrupt ({mb:.1f} MB hashed in {self.seconds:.2f} s)")
+                    f"{len(self.corrupt)} corrupt"
+                    + (f", {len(self.misnamed)} named in another case" if self.misnamed else "")
+                    + f" ({mb:.1f} MB hashed in {self.seconds:.2f} s)")
         lines = [head, f"  folder:   {self.folder}", f"  manifest: {self.manifest}"]
         lines += [f"  missing  {p}" for p in self.missing]
         lines += [f"  extra    {p}" for p in self.extra]
         lines += [f"  corrupt  {p} ({self.reasons.get(p, 'sha256 differs')})"
                   for p in self.corrupt]
+        lines += [f"  case     {p} (listed as {listed}; {self.reasons[p]})"
+                  for p, listed in self.misnamed.items()]
+        if self.misnamed:
+            lines.append(self._describe_misnamed())
         if self.missing and self.extra and self._looks_converted():
             lines.append("  note: the folder holds files of another format than the manifest "
                          "lists (e.g. FLAC instead of the original WAV); a converted copy can "
                          f"only be checked against its own {SUMS_NAME} file")
         return "\n".join(lines)
+
+    def _describe_misnamed(self) -> str:
+        found, listed = next(iter(self.misnamed.items()))
+        n_same = sum(self.reasons[p] == "same content" for p in self.misnamed)
+        return (f"  note: {len(self.misnamed)} files differ from the manifest only in the case "
+                f"of their names (e.g. '{found}' for '{listed}'); {n_same} of them hold the "
+                "listed content and only need renaming to the manifest's spelling")
 
     def _looks_converted(self) -> bool:
         stems = {PurePosixPath(p).with_suffix("").as_posix() for p in self.missing}
@@ -246,13 +269,38 @@ def _list_audio(folder: Path) -> list[str]:
     return found
 
 
+def _compare_size(path: Path, entry: ManifestEntry) -> str | None:
+    size = path.stat().st_size
+    if entry.size is not None and size != entry.size:
+        return f"size {size} bytes, expected {entry.size}"
+    return None
+
+
+def _find_misnamed(report: VerifyReport, entries: dict) -> None:
+    # a copy that went through a case-insensitive file system or a renaming tool can
+    # hold "a.WAV" where the release has "a.wav": report that rather than one missing
+    # and one extra file, and say whether the content is the listed one
+    missing = {rel.lower(): rel for rel in report.missing}
+    for rel in [r for r in report.extra if r.lower() in missing]:
+        listed = missing.pop(rel.lower())
+        report.extra.remove(rel)
+        report.missing.remove(listed)
+        path = report.folder / rel
+        problem = _compare_size(path, entries[listed])
+        if problem is None and compute_sha256(path) != entries[listed].sha256:
+            problem = "sha256 differs"
+        report.misnamed[rel] = listed
+        report.reasons[rel] = problem or "same content"
+
+
 def verify_folder(folder, entries: dict, *, corpus: str = "", manifest: str = "",
                   progress: bool = True) -> VerifyReport:
     """Check every file of a folder against manifest entries (see :func:`load_manifest`).
 
     A file is corrupt when its size differs from a size the manifest gives (then it is
     not hashed) or when its sha256 differs. Extra files are audio files (``.wav``,
-    ``.flac``) on disk that the manifest does not list.
+    ``.flac``) on disk that the manifest does not list; one whose path differs from a
+    missing entry only in case is reported in ``misnamed`` instead.
     """
     folder = Path(folder)
     started = time.perf_counter()
@@ -263,13 +311,13 @@ def verify_folder(folder, entries: dict, *, corpus: str = "", manifest: str = ""
         if not path.is_file():
             report.missing.append(rel)
             continue
-        size = path.stat().st_size
-        if entry.size is not None and size != entry.size:
+        problem = _compare_size(path, entry)
+        if problem:
             report.corrupt.append(rel)
-            report.reasons[rel] = f"size {size} bytes, expected {entry.size}"
+            report.reasons[rel] = problem
             report.n_checked += 1
             continue
-        present.append((rel, path, size, entry))
+        present.append((rel, path, path.stat().st_size, entry))
     total = sum(size for _, _, size, _ in present)
     with tqdm(total=total, unit="B", unit_scale=True, desc=f"sha256 {report.corpus}",
               disable=not progress, leave=False) as bar:
@@ -281,6 +329,7 @@ def verify_folder(folder, entries: dict, *, corpus: str = "", manifest: str = ""
             report.n_bytes += size
     report.corrupt.sort()
     report.extra = [rel for rel in _list_audio(folder) if rel not in entries]
+    _find_misnamed(report, entries)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -365,18 +414,159 @@ def _extract(archive: Path, dest: Path, first: str, *, progress: bool) -> None:
         with zipfile.ZipFile(archive) as zf:
             infos = [i for i in zf.infolist()
                      if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+            for info in infos:
+                # zipfile would write a link as a plain file holding its target, and a
+                # later member below it would then fail; a link could also point outside
+                # dest, so links are refused before anything is written
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    raise FserError(f"'{archive}': member '{info.filename}' is a symbolic "
+                                    "link; archives with links are refused")
             prefix = _find_prefix([i.filename for i in infos], first) or ""
             infos = [i for i in infos if i.filename.startswith(prefix)]
             for info in tqdm(infos, desc=f"unzip {archive.name}", unit="file",
                              disable=not progress, leave=False):
-                rel = _clean_relpath(info.filename[len(prefix):], str(archive))
+                rel = _clean_relpath(info.filename[len(prefix):], f"'{archive}'")
                 target = dest / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out, _CHUNK)
-    except zipfile.BadZipFile as exc:
-        raise FserError(f"'{archive}' is not a valid zip archive ({exc}); "
-                        "delete it and download again") from None
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(target, "wb") as out:
+                        shutil.copyfileobj(src, out, _CHUNK)
+                except OSError as exc:  # e.g. a member named like a folder of another
+                    raise FserError(f"'{archive}': cannot unpack member '{info.filename}' "
+                                    f"({exc.strerror or exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zlib.error,
+            EOFError) as exc:  # damaged data, or a compression zipfile cannot read
+        raise FserError(f"'{archive}' is not a valid zip archive ({exc})") from None
+
+
+def _get_local_path(url: str) -> Path | None:
+    """The file a ``file://`` URL (or a plain path) names; ``None`` for remote URLs."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise FserError(f"cannot download {url}: file:// URLs must name a local file")
+        return Path(urllib.request.url2pathname(parsed.path))
+    if not parsed.scheme or len(parsed.scheme) == 1:  # a plain path (or a Windows drive)
+        return Path(url).expanduser()
+    if parsed.scheme not in _REMOTE_SCHEMES:
+        raise FserError(f"cannot download {url}: unsupported URL scheme '{parsed.scheme}' "
+                        f"(use {', '.join(_REMOTE_SCHEMES)} or file)")
+    return None
+
+
+def _check_archive_hash(path: Path, known_hash: str | None, url: str) -> str | None:
+    """``None`` if the archive matches ``known_hash`` (pooch's form), else the problem."""
+    if not known_hash:
+        return None
+    import pooch
+
+    alg, _, expected = known_hash.rpartition(":")
+    try:
+        actual = pooch.file_hash(str(path), alg=alg.lower() or "sha256")
+    except ValueError as exc:  # an algorithm hashlib does not know
+        raise FserError(f"archive hash '{known_hash}': {exc}") from None
+    if actual == expected.lower():
+        return None
+    return (f"archive '{path}' from {url} has {alg or 'sha256'} {actual}, "
+            f"expected {expected}")
+
+
+def _get_cache_name(fname: str, url: str) -> str:
+    # a short digest of the URL: a mirror's archive never stands in for another's
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+    stem, dot, suffix = fname.partition(".")
+    return f"{stem}-{digest}{dot}{suffix}"
+
+
+def _fetch_archive(url: str, cached: Path, known_hash: str | None, *,
+                   progress: bool) -> tuple[Path, bool]:
+    """The archive on disk, and whether it is this project's cached copy (deletable).
+
+    Local archives (``file://`` URLs, plain paths) are read where they are and never
+    deleted; remote ones are fetched with pooch into ``cached``, whose name depends on
+    the URL, so that another URL is never answered with an archive of the first.
+    """
+    local = _get_local_path(url)
+    if local is not None:
+        try:
+            with open(local, "rb"):
+                pass
+        except OSError as exc:
+            raise FserError(f"cannot read archive '{local}' ({url}): "
+                            f"{exc.strerror or exc}") from None
+        problem = _check_archive_hash(local, known_hash, url)
+        if problem:
+            raise FserError(f"{problem}; nothing was unpacked")
+        return local, False
+    was_cached = cached.is_file()
+    path = _retrieve(url, cached, progress=progress)
+    problem = _check_archive_hash(path, known_hash, url)
+    if problem and was_cached:  # cached before this hash was asked for: fetch it afresh
+        path.unlink()
+        path = _retrieve(url, cached, progress=progress)
+        problem = _check_archive_hash(path, known_hash, url)
+    if problem:
+        path.unlink()
+        raise FserError(f"{problem}; the download was deleted")
+    return path, True
+
+
+def _retrieve(url: str, cached: Path, *, progress: bool) -> Path:
+    import pooch  # imported here: the rest of the package does not need it
+
+    # pooch's info lines repeat ours and advise on pooch.retrieve's arguments, which
+    # means nothing to a user of the command line
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")
+    try:
+        return Path(pooch.retrieve(url, None, fname=cached.name, path=cached.parent,
+                                   progressbar=progress))
+    except Exception as exc:  # requests raises many types; one line is what users need
+        raise FserError(f"cannot download {url}: {exc}") from None
+    finally:
+        logger.setLevel(level)
+
+
+def _drop_archive(path: Path, cached: bool) -> str:
+    """Delete a cached archive that was refused; say what happened to it."""
+    if not cached:
+        return f"the local archive '{path}' was left untouched"
+    path.unlink(missing_ok=True)
+    return f"the cached archive '{path}' was deleted, so a retry downloads it again"
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+
+
+def _unpack_and_verify(path: Path, cached: bool, partial: Path, entries: dict,
+                       **verify_args) -> VerifyReport:
+    """Unpack an archive into ``partial`` and verify it there; refuse it on any problem.
+
+    ``partial`` is always removed when the archive is refused; an archive that is
+    refused is deleted from the cache (see :func:`_drop_archive`).
+    """
+    _remove_tree(partial)  # left over by a run that was killed
+    try:
+        partial.mkdir(parents=True)
+    except OSError as exc:
+        raise FserError(f"cannot create '{partial}': {exc.strerror or exc}") from None
+    ok = False
+    try:
+        _extract(path, partial, next(iter(entries)), progress=verify_args["progress"])
+        report = verify_folder(partial, entries, **verify_args)
+        ok = report.ok
+    except FserError as exc:
+        raise FserError(f"{exc}; nothing was installed and {_drop_archive(path, cached)}"
+                        ) from None
+    finally:  # also when interrupted: no half-unpacked or refused folder is left behind
+        if not ok:
+            _remove_tree(partial)
+    return report
 
 
 def download_corpus(name: str, root=None, *, url: str | None = None, manifest=None,
@@ -385,13 +575,19 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
 
     RAVDESS (Zenodo record 1188976, ``Audio_Speech_Actors_01-24.zip``) ends up as
     ``root/ravdess/Actor_XX/*.wav`` and EmoDB (``download.zip`` from
-    emodb.bilderbar.info) as ``root/emodb/wav/*.wav``. The archive is fetched with
-    :func:`pooch.retrieve` into ``get_cache_dir()/downloads`` (so a second call does
-    not fetch it again, whatever the URL: delete the cached file to refetch) and unpacked into a temporary folder next to the target, which
-    is renamed into place once complete. No archive hash is published for these
-    releases in a form this project could pin, so by default the archive itself is
-    not hash-checked (``known_hash=None``); instead every unpacked file is checked
-    against the packaged per-file sha256 manifest.
+    emodb.bilderbar.info) as ``root/emodb/wav/*.wav``. A remote archive is fetched with
+    :func:`pooch.retrieve` into ``get_cache_dir()/downloads``, under a name that
+    depends on the URL, so a second call with the same URL does not fetch it again; a
+    ``file://`` URL or a plain path is read where it is. The archive is unpacked into
+    ``root/.<folder>.partial`` and every file is checked there against the packaged
+    per-file sha256 manifest; only a complete, matching copy is moved into place. No
+    archive hash is published for these releases in a form this project could pin,
+    so by default the archive itself is not hash-checked (``known_hash=None``): the
+    per-file check is the stronger one anyway.
+
+    An archive that is refused (not a zip, unsafe member paths or links, files that
+    do not match the manifest) installs nothing, leaves no ``.partial`` folder, and
+    its cached copy is deleted so that a retry downloads it again.
 
     Parameters
     ----------
@@ -400,7 +596,8 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
     root : path-like or None
         Data root to unpack into; ``None``: ``$FSER_DATA`` (else ``data/``).
     url : str or None
-        Archive URL; ``None``: ``$FSER_DOWNLOAD_URL_<NAME>`` if set, else the official URL.
+        Archive URL (``http(s)``, ``ftp``, ``sftp``, ``doi``, ``file``) or local path;
+        ``None``: ``$FSER_DOWNLOAD_URL_<NAME>`` if set, else the official URL.
     manifest : path-like or None
         Manifest to check the unpacked files against; ``None``: the packaged one.
     known_hash : str or None
@@ -412,25 +609,25 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
     Returns
     -------
     status : int
-        0 when the corpus is in place and every file matches the manifest; 1 when
-        verification failed, or when the corpus cannot be downloaded automatically
-        (EMOVO, SAVEE, nEMO, URDU: the printed text says where to get it and where to
-        put it, and nothing was downloaded).
+        0 when the corpus is in place and every file matches the manifest; 1 when the
+        unpacked files failed verification (nothing was installed; the report and a
+        last line saying so are printed), or when the corpus cannot be downloaded
+        automatically (EMOVO, SAVEE, nEMO, URDU: the printed text says where to get
+        it and where to put it, and nothing was downloaded).
 
     Raises
     ------
     FserError
-        If the download fails (network error, HTTP error, archive hash mismatch), the
-        archive is not a valid zip, or the target folder already holds other files.
+        If the download fails (network error, HTTP error, unreadable local file,
+        archive hash mismatch), the archive is not a valid zip or holds unsafe
+        members (paths leaving the folder, links), or the target folder already
+        holds other files.
     """
     corpus = get_corpus(name)
     if corpus.name not in ARCHIVES:
         print(f"{corpus.name} cannot be downloaded automatically: nothing was downloaded.")
         print(describe_source(corpus.name, root))
         return 1
-    import pooch  # imported here: the rest of the package does not need it
-
-    archive = ARCHIVES[corpus.name]
     url = url or get_archive_url(corpus.name)
     folder = get_data_root(root) / corpus.folder
     if manifest is not None:
@@ -440,10 +637,12 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
         manifest = get_manifest_path(corpus.name)
         label = _describe_packaged(manifest)
     entries = load_manifest(manifest)
+    verify_args = dict(corpus=corpus.name, manifest=label, progress=progress)
 
+    if folder.exists() and not folder.is_dir():
+        raise FserError(f"'{folder}' is a file, not a folder; move it away and retry")
     if folder.is_dir() and _list_audio(folder):
-        report = verify_folder(folder, entries, corpus=corpus.name, manifest=label,
-                               progress=progress)
+        report = verify_folder(folder, entries, **verify_args)
         if report.ok:
             print(f"{corpus.name} is already in place; nothing to download.")
             print(report.summary())
@@ -451,29 +650,25 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
         raise FserError(f"{folder} already holds files that do not match {manifest.name} "
                         f"(see 'fser data verify {corpus.name}'); move it away and retry")
 
-    cache = get_cache_dir() / "downloads"
+    archive = ARCHIVES[corpus.name]
+    cached = get_cache_dir() / "downloads" / _get_cache_name(archive.fname, url)
     print(f"downloading {corpus.title} from {url}")
-    try:
-        path = Path(pooch.retrieve(url, known_hash or archive.known_hash, fname=archive.fname,
-                                   path=cache, progressbar=progress))
-    except ValueError as exc:  # pooch's hash mismatch
-        raise FserError(f"archive from {url} failed its hash check: {exc}") from None
-    except Exception as exc:  # requests raises many types; one line is what users need
-        raise FserError(f"cannot download {url}: {exc}") from None
+    path, is_cached = _fetch_archive(url, cached, known_hash or archive.known_hash,
+                                     progress=progress)
     print(f"archive: {path} (sha256 {compute_sha256(path)})")
 
     partial = folder.parent / f".{corpus.folder}.partial"
-    if partial.exists():  # left over by an interrupted run
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    _extract(path, partial, next(iter(entries)), progress=progress)
+    report = _unpack_and_verify(path, is_cached, partial, entries, **verify_args)
+    if not report.ok:
+        print(report.summary())
+        print(f"{corpus.name}: the files of '{path}' do not match {manifest.name}: nothing "
+              f"was installed in {folder}, and {_drop_archive(path, is_cached)}")
+        return 1
     if folder.is_dir():  # holds no audio (checked above); keep whatever else is there
         shutil.copytree(partial, folder, dirs_exist_ok=True)
         shutil.rmtree(partial)
     else:
         partial.rename(folder)
-
-    report = verify_folder(folder, entries, corpus=corpus.name, manifest=label,
-                           progress=progress)
+    report.folder = folder
     print(report.summary())
-    return 0 if report.ok else 1
+    return 0

@@ -1,7 +1,7 @@
 """Evaluation of a trained run: the paper's Tables 2-4 and Figure 6, with bootstrap intervals.
 
-Everything here works from the files of a run folder (``settings.json``,
-``metrics.json``, ``test_predictions.csv``), so a run can be evaluated again
+Everything here works from a run's stored results (its settings, metrics and test
+predictions, read through :class:`fser_utils.run.Run`), so a run can be evaluated again
 without Keras and without the audio. All scores are in percent, like the paper's
 tables.
 """
@@ -15,16 +15,9 @@ import pandas as pd
 
 from .corpora import EMOTIONS
 from .errors import FserError
+from .paper import PAPER_TABLE4
 
 __all__ = [
-    "PAPER_ACCURACY",
-    "PAPER_N_CLIPS",
-    "PAPER_N_TEST",
-    "PAPER_TABLE2",
-    "PAPER_TABLE3",
-    "PAPER_TABLE4",
-    "PAPER_UNSEEN",
-    "EMODB_NOTE",
     "load_predictions",
     "compute_classification_report",
     "compute_confusion_matrix",
@@ -33,130 +26,44 @@ __all__ = [
     "compute_group_accuracy",
     "compute_corpus_table",
     "describe_run",
-    "plot_confusion_matrix",
-    "plot_roc_curves",
-    "plot_group_accuracy",
     "format_markdown",
     "evaluate_run",
 ]
 
-# --- the paper's reference numbers {cite}`dossou2021fser` ------------------------------
-#: overall test accuracy [%] (abstract and Table 2), over 8 classes
-PAPER_ACCURACY = 95.05
-#: clips of the four corpora (Table 1) and of the random 20 % test split (Section 3)
-PAPER_N_CLIPS = 3043
-PAPER_N_TEST = 609
-
-#: Table 2 of the paper: precision, recall, F1 [%], support [clips], one-vs-rest AUC [%]
-PAPER_TABLE2 = pd.DataFrame(
-    [[96, 96, 96, 91, 99.84], [94, 97, 95, 80, 99.85], [93, 97, 95, 54, 99.92],
-     [97, 92, 94, 77, 99.72], [95, 93, 94, 83, 99.75], [94, 94, 94, 77, 99.74],
-     [95, 94, 94, 78, 99.76], [94, 95, 94, 69, 99.82],
-     [np.nan, np.nan, 95, 609, np.nan],
-     [95, 95, 95, 609, 99.79], [95, 95, 95, 609, 99.79]],
-    index=list(EMOTIONS) + ["accuracy", "macro avg", "weighted avg"],
-    columns=["precision", "recall", "f1", "support", "auc"])
-
-#: Table 3 of the paper: normalized confusion matrix [% of each true class]
-PAPER_TABLE3 = pd.DataFrame(
-    [[96.92, 0.31, 0.16, 0.42, 1.15, 0.42, 0.37, 0.26],
-     [0.53, 95.46, 0.47, 0.29, 1.12, 0.53, 0.94, 0.65],
-     [0.00, 0.18, 96.59, 0.00, 0.18, 1.97, 0.81, 0.27],
-     [0.88, 1.19, 1.00, 91.49, 0.56, 2.06, 1.44, 1.38],
-     [1.72, 0.98, 0.40, 0.40, 93.16, 1.03, 0.86, 1.44],
-     [0.37, 0.50, 1.43, 0.50, 0.50, 95.45, 1.06, 0.19],
-     [0.41, 0.94, 1.00, 0.35, 0.23, 0.59, 95.84, 0.64],
-     [0.43, 1.58, 0.14, 0.50, 0.65, 0.14, 1.08, 95.46]],
-    index=list(EMOTIONS), columns=list(EMOTIONS))
-
-#: Table 4 of the paper: accuracy [%] per corpus, FSER's and the related works' it quotes.
-#: The paper's text gives 97.44 for EmoDB and 95.53 for Zhao et al.; the table's values
-#: are kept here.
-PAPER_TABLE4 = [
-    # work, corpus, features, accuracy [%], protocol and data
-    ("Qayyum et al. (as quoted by the paper)", "savee", "MFCC", 83.61,
-     "that work's own split of SAVEE; not re-measured here"),
-    ("Kannan & Haresh (as quoted by the paper)", "ravdess", "mel-spectrogram", 86.0,
-     "that work's own split of RAVDESS; not re-measured here"),
-    ("Kannan & Haresh (as quoted by the paper)", "ravdess", "MFCC", 53.0,
-     "that work's own split of RAVDESS; not re-measured here"),
-    ("Zhao et al. (as quoted by the paper)", "emodb", "mel-spectrogram", 95.33,
-     "that work's own split of EmoDB; not re-measured here"),
-    ("FSER paper", "emodb", "mel-spectrogram", 97.74,
-     "paper: one model on 4 corpora (3043 clips, 48 kHz), random clip split; "
-     "how the per-corpus number was computed is not stated"),
-    ("FSER paper", "savee", "mel-spectrogram", 99.10,
-     "paper: one model on 4 corpora (3043 clips, 48 kHz), random clip split; "
-     "how the per-corpus number was computed is not stated"),
-    ("FSER paper", "ravdess", "mel-spectrogram", 98.67,
-     "paper: one model on 4 corpora (3043 clips, 48 kHz), random clip split; "
-     "how the per-corpus number was computed is not stated"),
-]
-
-#: the paper's own unseen-language test (Section 4.2): correct clips, total clips
-#: (French, Fon and Igbo speakers, 3 clips per class); the clips are not published
-PAPER_UNSEEN = (20, 24)
-
-EMODB_NOTE = ("our EmoDB copy was resampled to 22.05 kHz and cut or zero-padded to 2.0 s: "
-              "not comparable with published EmoDB numbers")
-
 _CORPUS_TITLES = {"emodb": "EmoDB", "emovo": "EMOVO", "savee": "SAVEE", "ravdess": "RAVDESS",
                   "nemo": "nEMO", "urdu": "URDU", "demo": "demo"}
-_PRED_COLUMNS = ["relpath", "corpus", "speaker", "sex", "emotion", "predicted"]
 
 
 # --- reading a run ------------------------------------------------------------------------
 def load_predictions(run_dir) -> tuple[pd.DataFrame, dict]:
-    """Read a run folder's test predictions and settings, checking their columns.
+    """A run's test predictions, validated, and its settings.
 
     Parameters
     ----------
-    run_dir : path-like
+    run_dir : path-like or Run
         A run folder written by :func:`fser_utils.train.train_model`.
 
     Returns
     -------
     predictions : pd.DataFrame [shape=(n_test, ...)]
-        ``test_predictions.csv``: true ``emotion``, ``predicted`` and one ``p_<class>``
-        column per class of :data:`EMOTIONS`.
+        True ``emotion``, ``predicted`` and one ``p_<class>`` column per class of
+        :data:`EMOTIONS` (see :meth:`fser_utils.run.Run.load_predictions`).
     settings : dict
-        ``settings.json`` with ``metrics.json`` under the key ``"metrics"`` (empty dicts
-        where a file is absent) and the folder under ``"run_dir"``.
+        The run's settings with its metrics under the key ``"metrics"`` (empty dicts
+        where the run has none) and the folder under ``"run_dir"``.
 
     Raises
     ------
     FserError
-        If the folder or its predictions are missing or lack a needed column.
+        A missing folder or predictions; predictions that lack a column, or whose rows,
+        classes or probabilities do not match the run (truncated or damaged).
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FserError(f"run folder '{run_dir}' does not exist")
-    path = run_dir / "test_predictions.csv"
-    if not path.is_file():
-        raise FserError(f"'{run_dir}' is not a finished run: test_predictions.csv is missing")
-    try:
-        pred = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except Exception as exc:  # pandas raises several parser errors
-        raise FserError(f"cannot read '{path}': {exc}") from None
-    need = _PRED_COLUMNS + [f"p_{c}" for c in EMOTIONS]
-    missing = [c for c in need if c not in pred.columns]
-    if missing:
-        raise FserError(f"'{path}' lacks column(s) {', '.join(missing)}")
-    if pred.empty:
-        raise FserError(f"'{path}' holds no test clip")
-    unknown = set(pred["emotion"]) | set(pred["predicted"])
-    unknown -= set(EMOTIONS)
-    if unknown:
-        raise FserError(f"'{path}' has unknown class(es) {', '.join(map(str, sorted(unknown)))}")
-    settings = {}
-    for name, key in (("settings.json", None), ("metrics.json", "metrics")):
-        file = run_dir / name
-        data = json.loads(file.read_text()) if file.is_file() else {}
-        if key is None:
-            settings.update(data)
-        else:
-            settings[key] = data
-    settings["run_dir"] = str(run_dir)
+    from .run import Run
+
+    run = Run.open(run_dir)
+    pred = run.load_predictions("test")
+    settings = {**run.load_settings(missing_ok=True),
+                "metrics": run.load_metrics(missing_ok=True), "run_dir": str(run.path)}
     return pred, settings
 
 
@@ -419,7 +326,7 @@ def compute_group_accuracy(predictions: pd.DataFrame, by: str, *, n_boot: int = 
 # --- Table 4 ---------------------------------------------------------------------------
 def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None, *,
                          corpora=("emodb", "emovo", "savee", "ravdess"), n_boot: int = 2000,
-                         seed: int = 0) -> pd.DataFrame:
+                         seed: int = 0, notes: dict | None = None) -> pd.DataFrame:
     """The paper's Table 4 next to our accuracy per corpus, with a protocol column.
 
     Parameters
@@ -431,6 +338,9 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
     corpora : sequence of str
         The corpora to give a row of ours; one absent from the test set gets a row
         that says so, with no number.
+    notes : dict of str -> str, or None
+        How the run's copy of each corpus differs from the original, added to its
+        protocol; default :func:`fser_utils.catalogue.get_run_data_notes` of ``settings``.
 
     Returns
     -------
@@ -439,14 +349,18 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
         (percent; NaN where not measured here), ``n`` (test clips, where measured) and
         ``protocol`` (what the number means, on which data).
     """
-    rows = [{"work": w, "corpus": _CORPUS_TITLES.get(c, c), "features": f, "accuracy": a,
-             "ci_low": np.nan, "ci_high": np.nan, "n": np.nan,
-             "protocol": p + ("; on the original EmoDB recordings (ours differ, see "
-                              "below)" if c == "emodb" else "")}
-            for w, c, f, a, p in PAPER_TABLE4]
-    run = describe_run(settings) if settings else "this repository's run"
+    if notes is None:
+        from .catalogue import get_run_data_notes
+
+        notes = get_run_data_notes(settings, corpora=corpora) if settings else {}
     per = compute_group_accuracy(predictions, "corpus", n_boot=n_boot, seed=seed)
     per = per.set_index("corpus")
+    rows = [{"work": w, "corpus": _CORPUS_TITLES.get(c, c), "features": f, "accuracy": a,
+             "ci_low": np.nan, "ci_high": np.nan, "n": np.nan,
+             "protocol": p + ("; on the original recordings (our copy differs, see below)"
+                              if c in notes and c in per.index else "")}
+            for w, c, f, a, p in PAPER_TABLE4]
+    run = describe_run(settings) if settings else "this repository's run"
     for c in corpora:
         row = {"work": "this repository", "corpus": _CORPUS_TITLES.get(c, c),
                "features": "mel-spectrogram"}
@@ -456,126 +370,16 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
                        n=int(g["n"]),
                        protocol=f"{run}; accuracy on the test clips of this corpus, "
                                 f"95 % bootstrap interval")
-            if c == "emodb":
-                row["protocol"] += "; " + EMODB_NOTE
+            if c in notes:
+                row["protocol"] += "; " + notes[c]
         else:
             row.update(accuracy=np.nan, ci_low=np.nan, ci_high=np.nan, n=np.nan,
                        protocol="not measured: no test clip of this corpus in the run"
-                                + (" (SAVEE is not available here)" if c == "savee" else ""))
+                                + (f" ({notes[c]})" if c in notes else ""))
         rows.append(row)
     table = pd.DataFrame(rows)
     table["n"] = table["n"].astype("Int64")
     return table
-
-
-# --- plots -----------------------------------------------------------------------------
-def plot_confusion_matrix(matrix: pd.DataFrame, *, ax=None, fmt: str = ".1f", cmap: str = "Blues",
-                          title: str | None = None):
-    """Heatmap of a (normalized) confusion matrix with the percentages written in.
-
-    Parameters
-    ----------
-    matrix : pd.DataFrame [shape=(k, k)]
-        From :func:`compute_confusion_matrix`.
-    ax : matplotlib.axes.Axes or None
-
-    Returns
-    -------
-    ax : matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 6))
-    sns.heatmap(matrix, annot=True, fmt=fmt, cmap=cmap, vmin=0, vmax=100, square=True,
-                cbar_kws={"label": "% of true class"}, annot_kws={"size": 8}, ax=ax)
-    ax.set_xlabel("predicted emotion")
-    ax.set_ylabel("true emotion")
-    ax.tick_params(axis="y", rotation=0)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
-    """ROC curve of every class with the micro and macro averages (the paper's Figure 6).
-
-    Parameters
-    ----------
-    curves : dict
-        From :func:`compute_roc_curves`.
-    ax : matplotlib.axes.Axes or None
-
-    Returns
-    -------
-    ax : matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 6))
-    for name, c in curves.items():
-        if name in ("micro", "macro"):
-            continue
-        ax.plot(c["fpr"], c["tpr"], lw=1.2, label=f"{name} (AUC {100 * c['auc']:.2f} %)")
-    for name, style in (("micro", ":"), ("macro", "--")):
-        c = curves[name]
-        ax.plot(c["fpr"], c["tpr"], style, color="k", lw=2,
-                label=f"{name}-average (AUC {100 * c['auc']:.2f} %)")
-    ax.plot([0, 1], [0, 1], color="0.7", lw=1)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.legend(loc="lower right", fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_group_accuracy(table: pd.DataFrame, by: str, *, ax=None, reference: dict | None = None,
-                        title: str | None = None):
-    """Accuracy per group as bars with their bootstrap intervals.
-
-    Parameters
-    ----------
-    table : pd.DataFrame
-        From :func:`compute_group_accuracy` (columns ``by``, ``accuracy``, ``ci_low``,
-        ``ci_high``, ``n``), or any table with those columns.
-    by : str
-        Column naming the groups.
-    ax : matplotlib.axes.Axes or None
-    reference : dict or None
-        ``{label: value [%]}`` drawn as horizontal lines (the paper's number, chance, ...).
-
-    Returns
-    -------
-    ax : matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(4, 1.1 * len(table) + 2), 3.5))
-    x = np.arange(len(table))
-    acc = table["accuracy"].to_numpy(dtype=float)
-    err = np.vstack([acc - table["ci_low"].to_numpy(dtype=float),
-                     table["ci_high"].to_numpy(dtype=float) - acc])
-    ax.bar(x, acc, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
-    labels = [f"{g}\n(n={n})" if "n" in table else str(g)
-              for g, n in zip(table[by], table["n"] if "n" in table else table[by])]
-    ax.set_xticks(x, labels)
-    for i, (label, value) in enumerate((reference or {}).items()):
-        ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}",
-                   label=f"{label} ({value:.2f} %)")
-    if reference:  # below the axes: inside, it would hide bars or reference lines
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22),
-                  ncol=len(reference), frameon=False)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("accuracy [%]")
-    if title:
-        ax.set_title(title)
-    return ax
 
 
 # --- output ----------------------------------------------------------------------------
@@ -630,8 +434,12 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
     # figures made without pyplot: saving them must not touch the notebook's backend
     from matplotlib.figure import Figure
 
+    from .plotting import plot_confusion_matrix, plot_roc_curves
+
+    from .run import Run
+
     pred, settings = load_predictions(run_dir)
-    out = Path(out) if out is not None else Path(run_dir) / "evaluation"
+    out = Path(out) if out is not None else Run(run_dir).evaluation_dir
     out.mkdir(parents=True, exist_ok=True)
     y_true, y_pred, proba = pred["emotion"], pred["predicted"], _proba(pred)
 

@@ -3,8 +3,10 @@
 A *feature kind* is a frozen settings class with a stable ``key()``, the ``shape`` and
 ``dtype`` of one clip's array, and two methods: ``compute(y)`` (mono signal at
 ``sr`` -> stored array) and ``finish(arrays)`` (stored arrays -> what a model eats).
-:func:`fser_utils.features.load_features` extracts, caches and checks any of them the
+:func:`fser_utils.cache.load_features` extracts, caches and checks any of them the
 same way, so adding a kind is one class plus one line in :data:`FEATURE_KINDS`.
+Every kind receives the same prepared signal (:func:`fser_utils.audio.prepare_signal`:
+mono, resampled to its ``sr``, DC offset removed).
 
 =============  =====================================================  ================
 name           what                                                   shape
@@ -29,14 +31,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .audio import fix_length, prepare_signal
 from .errors import FserError
-from .features import FeatureSettings, fix_length
+from .images import FeatureSettings
 
 __all__ = ["compute_features", "LogMelSettings", "MfccSettings", "SmileSettings", "FEATURE_KINDS",
            "get_feature_settings", "feature_settings_from_dict"]
 
 #: bump when a computation below changes, so that old caches are not reused
-KINDS_VERSION = 1
+#: (2: librosa's resampler, DC offset removed)
+KINDS_VERSION = 2
 
 
 class _Kind:
@@ -284,19 +288,19 @@ def compute_features(y: np.ndarray, *, sr: int, settings) -> np.ndarray:
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
-        Mono signal, resampled to ``settings.sr`` if ``sr`` differs.
+        Mono signal; prepared by :func:`fser_utils.audio.prepare_signal` (resampled to
+        ``settings.sr`` if ``sr`` differs, DC offset removed, checked).
     sr : int > 0 [Hz]
     settings : settings of a feature kind (see :data:`FEATURE_KINDS`)
 
     Returns
     -------
     x : np.ndarray [shape=settings.shape, dtype=float32]
-    """
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1:
-        raise FserError(f"expected a mono signal of shape (n,), got shape {y.shape}")
-    if sr != settings.sr:
-        import soxr
 
-        y = soxr.resample(y, sr, settings.sr, quality="HQ").astype(np.float32, copy=False)
+    Raises
+    ------
+    FserError
+        If ``y`` is not 1-D, is non-finite, silent or shorter than one window.
+    """
+    y = prepare_signal(y, sr=sr, target_sr=settings.sr, min_samples=settings.n_fft)
     return settings.finish(settings.compute(y)[None])[0]

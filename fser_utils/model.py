@@ -20,12 +20,11 @@ Everything is written with ``keras.layers`` only, so the model runs unchanged wi
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .corpora import EMOTIONS
 
-__all__ = ["FSER_DEFAULTS", "build_fser", "compute_model_table", "plot_architecture"]
+__all__ = ["FSER_DEFAULTS", "build_fser", "compute_model_table"]
 
 FSER_DEFAULTS = {
     "filters": (32, 64, 128, 256),
@@ -120,66 +119,3 @@ def compute_model_table(model) -> pd.DataFrame:
                      "output_shape": "x".join(str(d) for d in shape[1:]) if shape else "",
                      "params": int(layer.count_params()), "detail": detail})
     return pd.DataFrame(rows)
-
-
-_COLOURS = {"Input": "#dddddd", "Conv2D": "#8ecae6", "MaxPooling2D": "#ffb703",
-            "Dropout": "#e5e5e5", "Flatten": "#bde0a8", "Dense": "#fb8500",
-            "Activation": "#d62828"}
-_SHORT = {"Input": "Input", "Conv2D": "CL", "MaxPooling2D": "MPL", "Dropout": "Dr",
-          "Flatten": "Flatten", "Dense": "FCL", "Activation": "Softmax"}
-
-
-def plot_architecture(model, *, ax=None):
-    """Draw the network as a row of boxes, one per layer (the paper's Figure 5).
-
-    Box heights follow the size of each layer's output, so the shrinking feature maps
-    and the dense funnel can be seen; labels use the paper's abbreviations (CL,
-    MPL, Dr, FCL) with our filter counts and shapes.
-
-    Parameters
-    ----------
-    model : keras.Model
-        As built by :func:`build_fser`.
-    ax : matplotlib Axes or None
-
-    Returns
-    -------
-    ax : matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyBboxPatch
-
-    table = compute_model_table(model)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(12, 3.6))
-    sizes = []
-    for shape in table["output_shape"]:
-        dims = [int(d) for d in shape.split("x")] if shape else [1]
-        sizes.append(np.prod(dims))
-    heights = 0.6 + 2.4 * (np.log10(np.array(sizes, dtype=float)) / np.log10(max(sizes)))
-    x = 0.0
-    width, gap = 0.8, 0.25
-    for (_, row), h in zip(table.iterrows(), heights):
-        colour = _COLOURS.get(row["type"], "#cccccc")
-        ax.add_patch(FancyBboxPatch((x, -h / 2), width, h, boxstyle="round,pad=0.02",
-                                    facecolor=colour, edgecolor="black", linewidth=0.8))
-        label = _SHORT.get(row["type"], row["type"])
-        if row["type"] == "Conv2D":
-            label += f"\n{row['detail'].split(' ')[0]}"
-        elif row["type"] == "Dense":
-            label += f"\n{row['detail'].split(' ')[0]}"
-        ax.text(x + width / 2, 0, label, ha="center", va="center", fontsize=7, rotation=0)
-        ax.text(x + width / 2, -h / 2 - 0.15, row["output_shape"], ha="center", va="top",
-                fontsize=6, rotation=60)
-        if x > 0:
-            ax.annotate("", xy=(x, 0), xytext=(x - gap, 0),
-                        arrowprops={"arrowstyle": "->", "linewidth": 0.6})
-        x += width + gap
-    ax.set_xlim(-0.2, x)
-    ax.set_ylim(-2.6, 1.8)
-    ax.axis("off")
-    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=_COLOURS[k], edgecolor="black")
-               for k in ("Conv2D", "MaxPooling2D", "Dropout", "Dense")]
-    ax.legend(handles, ["CL: convolution + ReLU", "MPL: max-pooling 2x2", "Dr: dropout",
-                        "FCL: dense"], loc="upper center", ncol=4, fontsize=7, frameon=False)
-    return ax

@@ -6,14 +6,12 @@ format, sample rate or number of channels.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import get_runs_dir
 from .corpora import EMOTIONS
 from .errors import FserError
 
@@ -55,7 +53,9 @@ class Predictor:
     @property
     def model_name(self) -> str:
         """The registered name of the run's model (``fser`` for older runs)."""
-        return _run_model_name(self.run_dir) or "fser"
+        from .run import Run
+
+        return Run(self.run_dir).model_name or "fser"
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(n, len(classes))] of features [shape=(n, *settings.shape)]."""
@@ -69,10 +69,6 @@ class Predictor:
             raise FserError(f"model of '{self.run_dir}' gives {proba.shape[-1]} outputs, "
                             f"expected {len(self.classes)}")
         return proba
-
-
-def _model_files(run_dir: Path) -> list[Path]:
-    return [f for f in (run_dir / "model.keras", run_dir / "model.joblib") if f.is_file()]
 
 
 def find_model_run(runs_dir=None, *, model: str | None = None) -> Path:
@@ -92,77 +88,32 @@ def find_model_run(runs_dir=None, *, model: str | None = None) -> Path:
         If no run folder has a model.
     """
     from .registry import DEFAULT_MODEL
+    from .run import Run
 
-    runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
-    found = [(f.stat().st_mtime, f.parent) for d in runs_dir.glob("*") if d.is_dir()
-             for f in _model_files(d)]
-    if not found:
-        raise FserError(f"no trained model under '{runs_dir}': train one with 'fser train' "
-                        "or pass --model RUN_DIR")
-    wanted = model or DEFAULT_MODEL
-    preferred = [(t, d) for t, d in found if _run_model_name(d) == wanted]
-    return max(preferred or found, key=lambda pair: pair[0])[1]
-
-
-def _run_model_name(run_dir: Path) -> str:
-    try:
-        model = json.loads((run_dir / "settings.json").read_text()).get("model", {})
-    except (OSError, ValueError):
-        return ""
-    return model.get("name", "fser") if isinstance(model, dict) else ""
-
-
-def _feature_settings(run_dir: Path):
-    from .feature_kinds import feature_settings_from_dict
-
-    path = run_dir / "settings.json"
-    if not path.is_file():
-        raise FserError(f"run folder '{run_dir}' has no settings.json")
-    try:
-        settings = json.loads(path.read_text())
-    except ValueError as exc:
-        raise FserError(f"'{path}' is not valid JSON: {exc}") from None
-    for key in ("features", "feature_settings"):
-        if isinstance(settings.get(key), dict):
-            return feature_settings_from_dict(settings[key])
-    raise FserError(f"'{path}' does not record the feature settings of the run")
+    return Run.find_latest(runs_dir, model=model or DEFAULT_MODEL).path
 
 
 def load_predictor(run_dir=None) -> Predictor:
     """Load a run's model and feature settings for scoring new clips.
 
+    The run is validated here, before any audio is read: its settings must be valid
+    JSON and fit the model (:meth:`fser_utils.run.Run.load_model`).
+
     Parameters
     ----------
     run_dir : path-like or None
-        A run folder with ``model.keras`` and ``settings.json``; ``None`` takes
+        A run folder with a model and its settings; ``None`` takes
         :func:`find_model_run`.
 
     Returns
     -------
     predictor : Predictor
     """
-    run_dir = Path(run_dir) if run_dir is not None else find_model_run()
-    if not run_dir.is_dir():
-        raise FserError(f"run folder '{run_dir}' does not exist")
-    if not _model_files(run_dir):
-        raise FserError(f"run folder '{run_dir}' has no model.keras or model.joblib")
-    settings = _feature_settings(run_dir)
-    try:
-        from .train import load_run_model
-    except ImportError:  # a checkout without the training module can still score
-        load_run_model = None
-    try:
-        if load_run_model is not None:
-            model = load_run_model(run_dir)
-        else:
-            import keras
+    from .run import Run
 
-            model = keras.saving.load_model(_model_files(run_dir)[0], compile=False)
-    except FserError:
-        raise
-    except Exception as exc:  # Keras raises many types for a broken file
-        raise FserError(f"cannot load the model of '{run_dir}': {exc}") from None
-    return Predictor(run_dir=run_dir, model=model, settings=settings)
+    run = Run.open(run_dir if run_dir is not None else find_model_run())
+    model = run.load_model()
+    return Predictor(run_dir=run.path, model=model, settings=run.load_feature_settings())
 
 
 def list_audio_inputs(paths) -> list[Path]:
@@ -192,7 +143,7 @@ def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series
     Parameters
     ----------
     y : np.ndarray [shape=(n,)] or [shape=(n, channels)]
-        The signal; channels are averaged.
+        The signal; channels are averaged, the DC offset is removed.
     sr : int > 0 [Hz]
         Its sample rate.
     predictor : Predictor
@@ -202,21 +153,28 @@ def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series
     scores : pd.Series
         ``emotion`` (the most probable class), ``confidence`` and ``p_<class>`` for
         every class, probabilities in [0, 1].
+
+    Raises
+    ------
+    FserError
+        Shorter than :data:`fser_utils.windows.MIN_SECONDS`, silent (zeros, or only a
+        constant offset), or with NaN or infinite samples.
     """
-    from .features import SILENCE_PEAK
+    from .audio import SILENCE_PEAK
+    from .feature_kinds import compute_features
+    from .windows import check_duration
 
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 2:
         y = y.mean(axis=1)
-    s = predictor.settings
-    if y.size * s.sr < s.n_fft * sr:
-        raise FserError(f"signal is too short ({y.size / sr:.3f} s) for one analysis window")
-    if not np.isfinite(y).all() or np.abs(y).max() < SILENCE_PEAK:
-        raise FserError("signal is silent or contains NaN/infinite samples")
-    from .feature_kinds import compute_features
-
-    proba = predictor.predict_proba(compute_features(y, sr=sr, settings=s)[None])[0]
-    return _row(proba, predictor.classes)
+    check_duration(y.size / sr)
+    # peak-to-peak: a constant (a DC offset alone) is as silent as zeros
+    if not np.isfinite(y).all() or np.ptp(y) < SILENCE_PEAK:
+        raise FserError("signal is silent (zeros or a constant offset) or contains "
+                        "NaN/infinite samples")
+    y = y - np.float32(y.mean(dtype=np.float64))  # before resampling: an offset rings at the ends
+    proba = predictor.predict_proba(compute_features(y, sr=sr, settings=predictor.settings)[None])
+    return _row(proba[0], predictor.classes)
 
 
 def _row(proba: np.ndarray, classes) -> pd.Series:
@@ -226,9 +184,15 @@ def _row(proba: np.ndarray, classes) -> pd.Series:
 
 
 def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
-                  batch_size: int = 64,
-                  progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  batch_size: int = 64, progress: bool = False, windows: bool | None = None,
+                  window: float | None = None, hop: float | None = None,
+                  return_windows: bool = False):
     """Score audio files and folders; bad files are reported, the others still scored.
+
+    Short files are scored whole, as the model was trained; long recordings in
+    overlapping windows streamed from disk (memory stays flat with length), their
+    label being the mean of the window probabilities over the voiced windows (see
+    :mod:`fser_utils.windows`).
 
     Parameters
     ----------
@@ -241,40 +205,89 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     batch_size : int > 0
     progress : bool
         Show a tqdm progress bar while reading files.
+    windows : bool or None
+        None: windows for files longer than :data:`fser_utils.windows.LONG_RECORDING`
+        (15 s); True: for every file; False: never (a long file is then read whole).
+    window, hop : float > 0 [s] or None
+        Window length and step; None: :data:`~fser_utils.windows.DEFAULT_WINDOW`
+        (3 s) and :data:`~fser_utils.windows.DEFAULT_HOP` (1.5 s).
+    return_windows : bool
+        Also return the table of every window.
 
     Returns
     -------
-    scores : pd.DataFrame [shape=(n_ok, 3 + len(classes))]
-        ``path``, ``emotion``, ``confidence``, ``p_<class>``, one row per scored file.
+    scores : pd.DataFrame [shape=(n_ok, 5 + len(classes))]
+        ``path``, ``emotion``, ``confidence``, ``p_<class>``, ``scored_as`` (``"whole
+        file"``, or how the window probabilities were combined) and ``warning``
+        (``""``, or one line: a truncated file, scored on what it holds), one row per
+        scored file, in input order.
     errors : pd.DataFrame [shape=(n_bad, 2)]
         ``path`` and ``reason`` (one line), one row per file that could not be scored.
+    window_table : pd.DataFrame
+        Only with ``return_windows``: :func:`fser_utils.windows.predict_windows` tables
+        of the files scored in windows, one after the other.
     """
     from tqdm import tqdm  # text bar: fser predict runs mostly in a terminal
 
-    from .feature_kinds import compute_features
-    from .features import load_audio
+    from .cache import _one_blas_thread
+    from .windows import DEFAULT_HOP, DEFAULT_WINDOW, check_window_settings
 
     predictor = predictor or load_predictor(run_dir)
+    window = DEFAULT_WINDOW if window is None else window
+    hop = DEFAULT_HOP if hop is None else hop
+    check_window_settings(window=window, hop=hop)
+    results, pending, errors, tables = {}, [], [], []
+    with _one_blas_thread():  # small products: BLAS threads only contend
+        for i, path in enumerate(tqdm(list_audio_inputs(paths), desc="reading", unit="file",
+                                      disable=not progress)):
+            try:
+                row, x, table = _score_file(path, predictor, windows=windows, window=window,
+                                            hop=hop, batch_size=batch_size)
+            except FserError as exc:
+                errors.append((str(path), str(exc)))
+                continue
+            results[i] = row
+            if x is not None:
+                pending.append((i, x))
+            if table is not None:
+                tables.append(table)
+    for start in range(0, len(pending), batch_size):  # short files: one model call per batch
+        chunk = pending[start:start + batch_size]
+        proba = predictor.predict_proba(np.stack([x for _, x in chunk]))
+        for (i, _), p in zip(chunk, proba):
+            results[i].update(_row(p, predictor.classes))
+    columns = (["path", "emotion", "confidence"] + [f"p_{c}" for c in predictor.classes]
+               + ["scored_as", "warning"])
+    scores = pd.DataFrame([results[i] for i in sorted(results)], columns=columns)
+    errors = pd.DataFrame(errors, columns=["path", "reason"])
+    if not return_windows:
+        return scores, errors
+    from .windows import _window_table
+
+    window_table = (pd.concat(tables, ignore_index=True) if tables
+                    else _window_table("", [], predictor.classes))
+    return scores, errors, window_table
+
+
+def _score_file(path, predictor, *, windows, window, hop, batch_size):
+    """(row, features to score or None, window table or None) of one input path."""
+    from .audio import load_audio
+    from .feature_kinds import compute_features
+    from .windows import (LONG_RECORDING, check_audio_header, check_duration,
+                          predict_windows, summarize_windows)
+
+    info, warning = check_audio_header(path)
     s = predictor.settings
-    images, ok, errors = [], [], []
-    for path in tqdm(list_audio_inputs(paths), desc="reading", unit="file", disable=not progress):
-        if path.is_dir():
-            errors.append((str(path), f"no audio file in folder '{path}'"))
-            continue
-        if not path.exists():
-            errors.append((str(path), f"no such file '{path}'"))
-            continue
-        try:
-            y = load_audio(path, sr=s.sr, n_fft=s.n_fft)
-            images.append(compute_features(y, sr=s.sr, settings=s))
-            ok.append(str(path))
-        except FserError as exc:
-            errors.append((str(path), str(exc)))
-    columns = ["path", "emotion", "confidence"] + [f"p_{c}" for c in predictor.classes]
-    rows = []
-    for start in range(0, len(images), batch_size):
-        proba = predictor.predict_proba(np.stack(images[start:start + batch_size]))
-        rows.extend(_row(p, predictor.classes) for p in proba)
-    scores = pd.DataFrame(rows, columns=columns[1:])
-    scores.insert(0, "path", ok)
-    return scores[columns], pd.DataFrame(errors, columns=["path", "reason"])
+    row = {"path": str(path), "scored_as": "whole file"}
+    if windows is False or (windows is None and info["duration"] <= LONG_RECORDING):
+        # as the training clips were read, so that the image is the one the model knows
+        y = load_audio(path, sr=s.sr, n_fft=s.n_fft, allow_truncated=True)
+        check_duration(y.size / s.sr, name=f"audio file '{path}'")
+        x, table, notes = compute_features(y, sr=s.sr, settings=s), None, []
+    else:
+        table, notes = predict_windows(path, predictor=predictor, window=window, hop=hop,
+                                       batch_size=batch_size)
+        row.update(summarize_windows(table, window=window, hop=hop))
+        x = None
+    row["warning"] = "; ".join(filter(None, [warning, *notes]))
+    return row, x, table

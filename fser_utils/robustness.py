@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .corpora import EMOTIONS, get_corpus
+from .corpora import EMOTIONS, PAPER_CORPORA, get_corpus
 from .errors import FserError
-from .evaluate import compute_bootstrap_ci, load_predictions
+from .evaluate import compute_bootstrap_ci, compute_group_accuracy, load_predictions
+from .paper import PAPER_ACCURACY, PAPER_UNSEEN, get_paper_corpus_accuracy
 
 __all__ = [
     "VERDICTS",
@@ -23,12 +24,15 @@ __all__ = [
     "compute_baselines",
     "compute_unseen_table",
     "compute_run_table",
+    "compute_run_summary",
+    "compute_group_table",
     "compute_group_gap",
     "compute_split_overlap",
     "describe_architecture",
     "judge_claim",
     "judge_difference",
     "compute_claims_table",
+    "compute_paper_claims",
 ]
 
 #: the verdicts :func:`judge_claim` and :func:`judge_difference` can give
@@ -150,11 +154,12 @@ def compute_run_table(runs: dict, *, n_boot: int = 2000, seed: int = 0) -> pd.Da
     table : pd.DataFrame
         One row per run: ``protocol``, ``run``, ``test_corpora``, ``n_test``,
         ``accuracy``, ``ci_low``, ``ci_high``, ``macro_f1``, ``f1_low``, ``f1_high``,
-        ``majority`` (always predicting the test set's most frequent class), in percent.
+        ``majority`` (always predicting the test set's most frequent class), in percent,
+        and the run's ``split`` and ``test_corpus``.
     """
     rows = []
     for label, run_dir in runs.items():
-        pred, _ = load_predictions(run_dir)
+        pred, settings = load_predictions(run_dir)
         acc = compute_bootstrap_ci(pred["emotion"], pred["predicted"], n_boot=n_boot, seed=seed)
         f1 = compute_bootstrap_ci(pred["emotion"], pred["predicted"], metric="macro_f1",
                                   n_boot=n_boot, seed=seed)
@@ -163,7 +168,8 @@ def compute_run_table(runs: dict, *, n_boot: int = 2000, seed: int = 0) -> pd.Da
             "test_corpora": ", ".join(sorted(pred["corpus"].unique())), "n_test": len(pred),
             "accuracy": acc["estimate"], "ci_low": acc["low"], "ci_high": acc["high"],
             "macro_f1": f1["estimate"], "f1_low": f1["low"], "f1_high": f1["high"],
-            "majority": compute_baselines(pred["emotion"])["majority"]})
+            "majority": compute_baselines(pred["emotion"])["majority"],
+            "split": settings.get("split"), "test_corpus": settings.get("test_corpus")})
     return pd.DataFrame(rows)
 
 
@@ -249,11 +255,11 @@ _ARCH_KEYS = ("filters", "kernel_size", "strides", "padding", "units", "rate", "
 
 
 def describe_architecture(run_dir) -> list[str]:
-    """The layers of a run's ``model.keras`` with their sizes, read without Keras.
+    """The layers of a run's Keras model with their sizes, read without Keras.
 
     Two runs compared side by side must use the same network; the training
-    profile does not record it, so it is read from the saved model's
-    ``config.json``.
+    profile does not record it, so it is read from the saved model's configuration
+    (:meth:`fser_utils.run.Run.load_model_config`).
 
     Returns
     -------
@@ -261,17 +267,9 @@ def describe_architecture(run_dir) -> list[str]:
         One entry per layer (nested models flattened), e.g.
         ``"Conv2D filters=32 kernel_size=[3, 3] activation=relu"``.
     """
-    import json
-    import zipfile
-    from pathlib import Path
+    from .run import Run
 
-    path = Path(run_dir) / "model.keras"
-    try:
-        with zipfile.ZipFile(path) as z:
-            config = json.loads(z.read("config.json"))
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
-        raise FserError(f"cannot read the model configuration of '{path}': {exc}") from None
-
+    config = Run(run_dir).load_model_config()
     out = []
 
     def walk(layer):
@@ -353,3 +351,172 @@ def compute_claims_table(claims: list[dict]) -> pd.DataFrame:
                      "measured": c.get("measured", np.nan), "ci_low": low, "ci_high": high,
                      "evidence": evidence, "verdict": verdict})
     return pd.DataFrame(rows)
+
+
+def compute_run_summary(runs: dict) -> pd.DataFrame:
+    """What each run is, and whether runs compared side by side differ only in their split.
+
+    Parameters
+    ----------
+    runs : dict
+        ``{label: run_dir}``.
+
+    Returns
+    -------
+    summary : pd.DataFrame
+        Index: the labels. Columns ``run`` (folder name), ``date``, ``n_train``,
+        ``n_val``, ``n_test``, ``hardware``, ``same_settings`` (profile settings,
+        feature settings and seed equal to the first run's) and ``same_network`` (the
+        same layers and sizes as the first run's; NA where a run has no Keras model).
+    """
+    rows, first = {}, None
+    for label, run_dir in runs.items():
+        _, s = load_predictions(run_dir)
+        try:
+            network = describe_architecture(run_dir)
+        except FserError:  # scikit-learn models and exported result folders have none
+            network = None
+        this = {k: s.get(k) for k in ("profile_settings", "features", "seed")}, network
+        first = first or this
+        rows[label] = {
+            "run": Path(run_dir).name, "date": s.get("date"),
+            **{k: s.get(k) for k in ("n_train", "n_val", "n_test", "hardware")},
+            "same_settings": this[0] == first[0],
+            "same_network": pd.NA if network is None or first[1] is None else network == first[1]}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def compute_group_table(runs: dict, *, by=("sex", "corpus"), n_boot: int = 2000,
+                        seed: int = 0) -> pd.DataFrame:
+    """Accuracy per group of test clips (by sex, by corpus, ...) of several runs, in one table.
+
+    Parameters
+    ----------
+    runs : dict
+        ``{label: run_dir}``.
+    by : sequence of str
+        Prediction columns to group by, one after the other.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        Columns ``run`` (the label), ``by`` (the column grouped by), ``group``, ``n``,
+        ``correct``, ``accuracy``, ``ci_low``, ``ci_high`` [%] (see
+        :func:`fser_utils.evaluate.compute_group_accuracy`); all runs' rows for the
+        first column of ``by``, then for the next.
+    """
+    preds = {label: load_predictions(run_dir)[0] for label, run_dir in runs.items()}
+    parts = [compute_group_accuracy(pred, col, n_boot=n_boot, seed=seed)
+             .rename(columns={col: "group"}).assign(run=label, by=col)
+             for col in by for label, pred in preds.items()]
+    columns = ["run", "by", "group", "n", "correct", "accuracy", "ci_low", "ci_high"]
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _interval(row) -> dict:
+    return {"measured": row["accuracy"], "low": row["ci_low"], "high": row["ci_high"]}
+
+
+def _pick_runs(table: pd.DataFrame) -> tuple[str, str | None, list]:
+    """The random-split run, the speaker-split run and the held-out-corpus runs, by name."""
+    paper = table.index[table["split"] == "paper"]
+    if not len(paper):
+        raise FserError("the paper's claims need a run on the paper's random split "
+                        f"(got splits: {', '.join(map(str, table['split'].unique()))})")
+    speaker = table.index[table["split"] == "speaker"]
+    return paper[0], (speaker[0] if len(speaker) else None), \
+        list(table.index[table["split"] == "corpus"])
+
+
+def _corpus_claims(pred, paper: str, notes: dict, n_boot: int, seed: int) -> list[dict]:
+    """Table 4's per-corpus accuracies against the random-split run's test clips."""
+    measured = compute_group_accuracy(pred, "corpus", n_boot=n_boot, seed=seed).set_index("corpus")
+    claims = []
+    for c, claimed in get_paper_corpus_accuracy().items():
+        row = {"claim": f"{c} accuracy {claimed} % (Table 4)", "paper": claimed,
+               "evidence": f"{paper}, test clips of {c}" if c in measured.index else ""}
+        if c in measured.index:
+            row.update(_interval(measured.loc[c]))
+        if c in notes:  # the copy differs from the paper's: a number, but not the claim's
+            row.update(testable=False, why=notes[c])
+        claims.append(row)
+    return claims
+
+
+def _protocol_claims(table: pd.DataFrame, speaker: str | None, held_out: list) -> list[dict]:
+    """The overall accuracy claimed, against runs whose test speakers or language are new."""
+    what = {n: "reliable independently of the language: "
+               f"{get_corpus(table.loc[n, 'test_corpus']).language} never heard" for n in held_out}
+    if speaker is not None:
+        what = {speaker: "reliable for any other external factor: speakers never heard", **what}
+    return [{"claim": claim, "paper": PAPER_ACCURACY, **_interval(table.loc[name]),
+             "baseline": table.loc[name, "majority"], "evidence": name}
+            for name, claim in what.items()]
+
+
+def _unseen_claims(unseen: pd.DataFrame | None, paper: str) -> list[dict]:
+    """The paper's 24-clip test (not published) and ours on whole corpora it never saw."""
+    n_ok, n_all = PAPER_UNSEEN
+    claims = [{"claim": f"{n_ok} of {n_all} clips in French, Fon, Igbo correct",
+               "paper": 100 * n_ok / n_all, "testable": False,
+               "why": f"the {n_all} clips are not published"}]
+    for r in ([] if unseen is None else unseen.to_dict("records")):
+        claims.append({"claim": f"unseen language like the {n_all}-clip test: {r['language']} "
+                                f"({r['corpus']}, {r['k']} classes)",
+                       "paper": 100 * n_ok / n_all, **_interval(r), "baseline": r["majority"],
+                       "evidence": f"{paper} model, all {r['n']} clips"})
+    return claims
+
+
+def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dict | None = None,
+                         n_boot: int = 2000, seed: int = 0) -> list[dict]:
+    """Each of the paper's claims with what we measured, for :func:`compute_claims_table`.
+
+    The claims, in order: the overall accuracy and Table 4's per-corpus accuracies
+    (on the random-split run), reliability for speakers never heard (speaker split)
+    and for languages never heard (each held-out-corpus run), the unseen-language
+    test (``unseen``), and no difference between female and male speakers (each
+    random- and speaker-split run).
+
+    Parameters
+    ----------
+    runs : iterable of path-like
+        Finished runs; each is recognised by its split. One on the paper's random split
+        is required; the speaker-split and held-out-corpus runs are optional.
+    unseen : pd.DataFrame or None
+        From :func:`compute_unseen_table`, for the random-split run's model.
+    notes : dict of str -> str, or None
+        How the local copy of each corpus differs from the original (a corpus with a
+        note cannot test Table 4's number); default
+        :func:`fser_utils.catalogue.get_run_data_notes` of the random-split run.
+    n_boot, seed
+        Of every bootstrap interval.
+
+    Returns
+    -------
+    claims : list of dict
+        In the format of :func:`compute_claims_table`.
+    """
+    from .catalogue import get_run_data_notes
+
+    runs = {Path(r).name: r for r in runs}
+    table = compute_run_table(runs, n_boot=n_boot, seed=seed).set_index("run")
+    paper, speaker, held_out = _pick_runs(table)
+    pred, settings = load_predictions(runs[paper])
+    notes = get_run_data_notes(settings) if notes is None else notes
+    absent = [c for c in PAPER_CORPORA if c not in (settings.get("corpora") or [])]
+    claims = [{"claim": f"{PAPER_ACCURACY} % accuracy over 8 classes (random clip split)",
+               "paper": PAPER_ACCURACY, **_interval(table.loc[paper]),
+               "evidence": f"{paper}; {table.loc[paper, 'test_corpora']}"
+                           + (f" (no {', '.join(absent)})" if absent else "")}]
+    claims += _corpus_claims(pred, paper, notes, n_boot, seed)
+    claims += _protocol_claims(table, speaker, held_out)
+    claims += _unseen_claims(unseen, paper)
+    for name in [paper] + ([speaker] if speaker else []):
+        sexes = load_predictions(runs[name])[0]
+        if {"female", "male"} <= set(sexes["sex"]):
+            g = compute_group_gap(sexes, "sex", ("female", "male"), n_boot=n_boot, seed=seed)
+            claims.append({"claim": "reliable independently of sex: female - male accuracy = 0",
+                           "paper": np.nan, "kind": "difference", "measured": g["difference"],
+                           "low": g["low"], "high": g["high"], "evidence": name})
+    return claims

@@ -1,20 +1,9 @@
-"""Training recipes (profiles), resumable training runs, and the run folder.
+"""Training recipes (profiles), the run configuration, and resumable training runs.
 
-A run is one folder holding everything needed to trust, reuse or resume it:
-
-=========================  ================================================================
-``settings.json``          profile and its parameters, split, seed, feature settings,
-                           Keras backend and versions, hardware, data root, sizes, date
-``split.csv``              relpath, corpus, speaker, sex, emotion, part of every clip
-``history.csv``            one row per epoch: loss, accuracy, val_loss, val_accuracy, lr
-``learning_curves.png``    loss and accuracy per epoch
-``model.keras``            the network at the epoch with the best validation accuracy
-``metrics.json``           val/test accuracy, epochs, wall time, throughput
-``test_predictions.csv``   relpath ... emotion, predicted, ``p_<emotion>`` per class
-``val_predictions.csv``    the same for the validation set
-``checkpoints/``           last epoch (model + optimiser state) and the best weights,
-                           so that an interrupted run resumes where it stopped
-=========================  ================================================================
+A run is defined by a :class:`RunConfig` (model and its parameters, features, profile,
+split, seed) and written to a run folder, which :class:`fser_utils.run.Run` alone
+reads and writes (its files are listed there). Training is: prepare the features,
+make the split, build the model, fit, write the run.
 
 Model selection and early stopping look only at the validation set; the test set is
 predicted once, after training, with the selected model.
@@ -23,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -32,25 +22,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import get_runs_dir, setup
+from .config import setup
 from .corpora import EMOTIONS
+from .devices import distribution_scope
 from .errors import FserError
+from .paper import PAPER_RECIPE
+from .registry import DEFAULT_MODEL
+from .run import RESULT_FILES, Run, to_jsonable
 from .splits import check_split, make_split
 
 __all__ = [
     "TrainingProfile",
     "PROFILES",
     "get_training_profile",
+    "RunConfig",
+    "make_run_config",
     "run_name",
     "describe_hardware",
     "train_model",
     "load_or_train",
     "load_run",
     "load_run_model",
+    "export_run_results",
+    "RESULT_FILES",
     "compute_training_table",
     "AUGMENTATION_ARMS",
     "train_augmentation_ablation",
-    "plot_history",
 ]
 
 
@@ -139,9 +136,12 @@ PROFILES = {
                            learning_rate=1e-3, schedule="cosine", augment="none",
                            patience=10),
     # the paper, as written: offline 20x augmentation, plain SGD at 0.001, batch 64,
-    # categorical cross-entropy, up to 400 epochs (meant for a GPU)
-    "paper": TrainingProfile("paper", epochs=400, batch_size=64, optimizer="sgd",
-                             learning_rate=1e-3, augment="offline", n_copies=20),
+    # categorical cross-entropy, up to 400 epochs (meant for a GPU): fser_utils.paper
+    "paper": TrainingProfile("paper", epochs=PAPER_RECIPE["epochs"],
+                             batch_size=PAPER_RECIPE["batch_size"],
+                             optimizer=PAPER_RECIPE["optimizer"],
+                             learning_rate=PAPER_RECIPE["learning_rate"], augment="offline",
+                             n_copies=PAPER_RECIPE["n_copies"]),
     # ours for one GPU: AdamW with warm-up and cosine decay, larger batches, fresh
     # augmentation every epoch (no time reversal, SpecAugment masks instead), label
     # smoothing, mixed precision
@@ -189,11 +189,12 @@ def get_training_profile(profile="ci", **overrides) -> TrainingProfile:
 
 def run_name(profile, split: str = "paper", test_corpus: str | None = None, *,
              tag: str | None = None, model: str = "fser") -> str:
-    """Default run folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``;
-    models other than FSER lead, e.g. ``tcn-tcn-speaker``."""
+    """Default run folder name (:meth:`fser_utils.run.Run.make_name`), e.g. ``cpu-paper``,
+    ``cpu-corpus-emodb``, ``ci-paper-noflip``; models other than FSER lead, e.g.
+    ``tcn-tcn-speaker``."""
     name = profile.name if isinstance(profile, TrainingProfile) else str(profile)
-    parts = ([] if model == "fser" else [model]) + [name, split] + ([test_corpus] if test_corpus else []) + ([tag] if tag else [])
-    return "-".join(parts)
+    return Run.make_name(model=getattr(model, "name", model), profile=name, split=split,
+                         test_corpus=test_corpus, tag=tag)
 
 
 def describe_hardware() -> str:
@@ -316,29 +317,9 @@ def _inner_network(trainer):
     return trainer.layers[-1] if trainer.name in ("trainer", "fser_trainer") else trainer
 
 
-def _atomic_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
-    os.replace(tmp, path)
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (Path,)):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _run_callbacks(run_dir: Path, state: dict, patience, t_start: float):
+def _run_callbacks(run: Run, state: dict, patience, t_start: float):
     """Checkpointing, best-model tracking and early stopping that survive a restart."""
     import keras
-
-    ckpt = run_dir / "checkpoints"
 
     class RunState(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -346,15 +327,12 @@ def _run_callbacks(run_dir: Path, state: dict, patience, t_start: float):
             val = float(logs.get("val_accuracy", np.nan))
             if state["best_epoch"] < 0 or val > state["best_val_accuracy"]:
                 state.update(best_val_accuracy=val, best_epoch=epoch, wait=0)
-                _inner_network(self.model).save_weights(ckpt / "best.weights.h5")
+                run.save_best_weights(_inner_network(self.model))
             else:
                 state["wait"] += 1
             state["epoch"] = epoch
             state["train_seconds"] = state["seconds_before"] + time.perf_counter() - t_start
-            tmp = ckpt / "last.tmp.keras"
-            self.model.save(tmp)
-            os.replace(tmp, ckpt / "last.keras")
-            _atomic_json(ckpt / "state.json", state)
+            run.save_checkpoint(self.model, state)
             if patience is not None and state["wait"] >= patience:
                 self.model.stop_training = True
 
@@ -367,8 +345,7 @@ def _run_callbacks(run_dir: Path, state: dict, patience, t_start: float):
                 logs["lr"] = float(keras.ops.convert_to_numpy(
                     lr(opt.iterations) if callable(lr) else lr))
 
-    return [LearningRate(), RunState(), keras.callbacks.CSVLogger(run_dir / "history.csv",
-                                                                   append=True)]
+    return [LearningRate(), RunState(), run.make_history_logger()]
 
 
 def _epoch_bar(total: int, initial: int):
@@ -432,18 +409,17 @@ def _labels(catalogue: pd.DataFrame) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, model="fser",
-                profile=None, split: str = "paper", test_corpus: str | None = None, out=None,
-                seed: int = 42, resume: bool = True, verbose: int = 1,
-                feature_settings=None, overrides: dict | None = None,
-                model_params: dict | None = None, tag: str | None = None,
-                callbacks=None) -> Path:
-    """Train a registered model on a catalogue and write a run folder (module docstring).
+def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
+                config: "RunConfig | None" = None, out=None, resume: bool = True,
+                verbose: int = 1, tag: str | None = None, callbacks=None,
+                devices: int | None = None, **settings) -> Path:
+    """Train a registered model on a catalogue and write a run folder.
 
-    The steps are short functions of their own: prepare the features
-    (:func:`_prepare_features`), open the run folder and its split (:func:`_open_run`),
-    fit (:func:`_fit_keras` or :func:`_fit_sklearn`), write the results
-    (:func:`_write_results`).
+    The steps are short functions of their own: check the configuration, the output
+    folder and the test corpus (before any audio is read), prepare the features
+    (:func:`_prepare_features`), make the split and open the run folder
+    (:func:`_open_run`), fit (:func:`_fit_keras` or :func:`_fit_sklearn`), write the
+    results (:func:`_write_results`). The folder is created only once the split is made.
 
     Parameters
     ----------
@@ -452,95 +428,186 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *, model="
         must be aligned with it (``kept`` of :func:`fser_utils.features.load_features`).
     X : np.ndarray [shape=(n, *feature_settings.shape)] or None
         Features as the model eats them; ``None`` computes them with ``load_features``.
-    model : str or ModelSpec
-        A key of :data:`fser_utils.registry.MODELS` (``"fser"``: the paper's CNN).
-    profile : str, TrainingProfile or None
-        See :data:`PROFILES`; ``None`` takes the model's own profile.
-    split : {"paper", "speaker", "corpus"}
-        See :func:`fser_utils.splits.make_split`.
-    test_corpus : str or None
-        The corpus held out by ``split="corpus"``.
+    config : RunConfig or None
+        What to train; or give its fields as keyword arguments (``**settings``).
     out : path-like or None
         Run folder; defaults to ``get_runs_dir() / run_name(...)``.
-    seed : int
-        Seeds the split, the weights, the augmentation and the batch order.
     resume : bool
         Continue an interrupted run found in ``out`` from its last finished epoch, if it
         was started with the same configuration; ``False`` starts afresh.
     verbose : int
         0 silent, 1 one progress bar over epochs, 2 Keras' bar over steps.
-    feature_settings : settings of a feature kind, or None
-        Defaults to the model's feature kind with its default settings.
-    overrides : dict or None
-        Profile fields to change, e.g. ``{"flip": False}``; see :class:`TrainingProfile`.
-    model_params : dict or None
-        Keyword arguments for the model's builder, over its registered defaults.
     tag : str or None
         Appended to the default run name (for variants made with ``overrides``).
     callbacks : list of keras.callbacks.Callback or None
         Extra callbacks (the tests use one to interrupt a run).
+    devices : int or None
+        Split each batch over this many devices with the backend's data-parallel API
+        (:func:`fser_utils.devices.distribution_scope`; JAX backend). Not part of the
+        configuration: the result is the same as on one device up to float rounding.
+    **settings
+        Fields of :class:`RunConfig` when ``config`` is None: ``model`` (default
+        :data:`fser_utils.registry.DEFAULT_MODEL`; ``"fser"`` is the paper's CNN),
+        ``profile`` (default: the model's own), ``split``, ``test_corpus``, ``seed``,
+        ``overrides``, ``model_params``, ``feature_settings``.
 
     Returns
     -------
     run_dir : Path
-        The run folder; read it with :func:`load_run`.
+        The run folder; read it with :func:`load_run` or :class:`fser_utils.run.Run`.
 
     Raises
     ------
     FserError
-        Unknown model, profile or split; a run folder holding another configuration;
-        features not aligned with the catalogue.
+        A bad configuration (see :class:`RunConfig`); an output path that cannot be a
+        folder; a test corpus absent from the catalogue; a run folder holding another
+        configuration; features not aligned with the catalogue.
     """
-    config = make_run_config(model=model, profile=profile, split=split,
-                             test_corpus=test_corpus, seed=seed, overrides=overrides,
-                             model_params=model_params, feature_settings=feature_settings)
-    X, catalogue = _prepare_features(catalogue, X, config["feature_settings"], verbose)
-    run_dir = Path(out) if out is not None else get_runs_dir() / run_name(
-        config["profile"], split, test_corpus, tag=tag, model=config["spec"].name)
-    part, resuming = _open_run(run_dir, catalogue, config, resume)
+    config = _resolve_config(config, settings)
+    run = Run.for_config(config, out=out, tag=tag)
+    run.check_writable()
+    _check_test_corpus(catalogue, config)
+    X, catalogue = _prepare_features(catalogue, X, config.feature_settings, verbose)
+    part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
-    settings = _settings_record(catalogue, config, data)
-    _atomic_json(run_dir / "settings.json", settings)
-    fit = _fit_sklearn if config["spec"].family == "sklearn" else _fit_keras
-    result = fit(run_dir, data, config, resuming=resuming, verbose=verbose,
-                 callbacks=callbacks)
-    _write_results(run_dir, catalogue, data, result, config)
-    return run_dir
+    run.save_settings(_settings_record(catalogue, config, data))
+    fit = _fit_sklearn if config.model.family == "sklearn" else _fit_keras
+    with distribution_scope(devices):
+        result = fit(run, data, config, resuming=resuming, verbose=verbose,
+                     callbacks=callbacks)
+    _write_results(run, catalogue, data, result, config)
+    return run.path
 
 
-def make_run_config(*, model="fser", profile=None, split="paper", test_corpus=None, seed=42,
-                    overrides=None, model_params=None, feature_settings=None) -> dict:
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
     """Everything that defines a run, resolved and checked before any audio is read.
 
-    Returns
-    -------
-    config : dict
-        ``spec`` (ModelSpec), ``profile`` (TrainingProfile), ``params`` (builder
-        keyword arguments), ``feature_settings``, ``split``, ``test_corpus``, ``seed``;
-        ``key`` is the JSON-able part that decides whether a run folder can be reused.
+    The defaults here are the package's only ones: ``fser train`` takes its defaults
+    from them (:meth:`defaults`), and :func:`train_model` and :func:`load_or_train`
+    pass their keyword arguments through. Names are resolved on construction: after
+    it, ``model`` is a :class:`~fser_utils.registry.ModelSpec`, ``profile`` a
+    :class:`TrainingProfile` with ``overrides`` applied (``overrides`` is then None),
+    ``model_params`` the builder's keyword arguments over its registered ones, and
+    ``feature_settings`` the settings of a feature kind.
+
+    Attributes
+    ----------
+    model : str or ModelSpec
+        A key of :data:`fser_utils.registry.MODELS`.
+    profile : str, TrainingProfile or None
+        See :data:`PROFILES`; None takes the model's own.
+    split : {"paper", "speaker", "corpus"}
+        See :func:`fser_utils.splits.make_split`.
+    test_corpus : str or None
+        The corpus held out by ``split="corpus"`` (given with that split only).
+    seed : int in [0, 2**32)
+        Seeds the split, the weights, the augmentation and the batch order.
+    overrides : dict or None
+        Profile fields to change, e.g. ``{"flip": False}``; see :class:`TrainingProfile`.
+    model_params : dict or None
+        Keyword arguments for the model's builder, over its registered defaults.
+    feature_settings : settings of a feature kind, or None
+        None: the model's feature kind with its default settings.
+
+    Raises
+    ------
+    FserError
+        Unknown model, profile, profile field, augmentation mode, split or corpus; a
+        seed out of range; a test corpus missing for, or given without, the corpus split.
     """
-    from .feature_kinds import get_feature_settings
-    from .registry import get_model_spec
+
+    model: object = DEFAULT_MODEL
+    profile: object = None
+    split: str = "paper"
+    test_corpus: str | None = None
+    seed: int = 42
+    overrides: dict | None = None
+    model_params: dict | None = None
+    feature_settings: object = None
+
+    def __post_init__(self):
+        from .feature_kinds import get_feature_settings
+        from .registry import get_model_spec
+
+        spec = get_model_spec(self.model)
+        p = get_training_profile(spec.profile if self.profile is None else self.profile,
+                                 **(self.overrides or {}))
+        _check_config(p, self.split, self.test_corpus, self.seed)
+        fs = self.feature_settings
+        resolved = {"model": spec, "profile": p, "overrides": None, "seed": int(self.seed),
+                    "model_params": {**spec.params, **(self.model_params or {})},
+                    "feature_settings": get_feature_settings(spec.features) if fs is None else fs}
+        for name, value in resolved.items():
+            object.__setattr__(self, name, value)
+
+    def __hash__(self) -> int:
+        return hash(self.digest())
+
+    @property
+    def key(self) -> dict:
+        """The part that decides whether a run folder is reused or resumed, as JSON reads
+        it back (a run keeps it as ``config_key`` in its settings)."""
+        return to_jsonable({
+            "model": self.model.name, "model_params": self.model_params,
+            "profile_settings": self.profile.asdict(), "features": self.feature_settings.asdict(),
+            "split": self.split, "test_corpus": self.test_corpus, "seed": self.seed})
+
+    def digest(self) -> str:
+        """A short hash of :attr:`key`."""
+        return hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """The default of every field (what ``fser train`` uses without options)."""
+        return {f.name: f.default for f in dataclasses.fields(cls)}
+
+
+def _check_config(p: TrainingProfile, split: str, test_corpus, seed) -> None:
+    from .corpora import CORPORA
     from .splits import SPLIT_KINDS
 
-    spec = get_model_spec(model)
-    p = get_training_profile(spec.profile if profile is None else profile,
-                             **(overrides or {}))
     if p.augment not in ("none", "offline", "online", "batch"):
         raise FserError(f"unknown augmentation mode '{p.augment}' (none, offline, online, batch)")
     if split not in SPLIT_KINDS:
         raise FserError(f"unknown split '{split}' (choose from: {', '.join(SPLIT_KINDS)})")
-    if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed < 2 ** 32:
         raise FserError(f"the seed must be an integer in [0, 2**32), got {seed!r}")
-    fs = feature_settings if feature_settings is not None else get_feature_settings(spec.features)
-    params = {**spec.params, **(model_params or {})}
-    # normalised through JSON once, so it compares equal to the copy in settings.json
-    key = json.loads(json.dumps(
-        {"model": spec.name, "model_params": params, "profile_settings": p.asdict(),
-         "features": fs.asdict(), "split": split, "test_corpus": test_corpus,
-         "seed": int(seed)}, default=_json_default))
-    return {"spec": spec, "profile": p, "params": params, "feature_settings": fs,
-            "split": split, "test_corpus": test_corpus, "seed": int(seed), "key": key}
+    if split == "corpus" and not test_corpus:
+        raise FserError("the corpus split needs --test-corpus (test_corpus), e.g. emodb")
+    if split != "corpus" and test_corpus:
+        raise FserError("--test-corpus (test_corpus) is only used with the corpus split")
+    if test_corpus and test_corpus not in CORPORA:
+        raise FserError(f"unknown test corpus '{test_corpus}' "
+                        f"(choose from: {', '.join(c for c in CORPORA if c != 'demo')})")
+
+
+def make_run_config(**settings) -> RunConfig:
+    """The :class:`RunConfig` of these fields (kept for older code)."""
+    return RunConfig(**settings)
+
+
+_CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def _resolve_config(config: RunConfig | None, settings: dict) -> RunConfig:
+    if config is None:
+        unknown = sorted(set(settings) - set(_CONFIG_FIELDS))
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+        return RunConfig(**settings)
+    if settings:
+        raise TypeError("give either config or its fields "
+                        f"({', '.join(sorted(settings))}), not both")
+    return config
+
+
+def _check_test_corpus(catalogue: pd.DataFrame, config: RunConfig) -> None:
+    found = sorted(set(catalogue["corpus"].astype(str))) if "corpus" in catalogue else []
+    if config.test_corpus and config.test_corpus not in found:
+        raise FserError(f"test corpus '{config.test_corpus}' is not among the corpora found "
+                        f"({', '.join(found) or 'none'})")
 
 
 def _prepare_features(catalogue, X, feature_settings, verbose):
@@ -558,48 +625,26 @@ def _prepare_features(catalogue, X, feature_settings, verbose):
     return X, catalogue
 
 
-def _open_run(run_dir: Path, catalogue, config, resume: bool):
-    """Make the split and the run folder; decide whether an interrupted run is resumed."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise FserError(f"'{run_dir}' exists and is not a folder")
-    ckpt = run_dir / "checkpoints"
-    ckpt.mkdir(parents=True, exist_ok=True)
-    setup(config["seed"])
-    part = make_split(catalogue, kind=config["split"], seed=config["seed"],
-                      test_corpus=config["test_corpus"])
-    check_split(catalogue, part, kind=config["split"])
+def _open_run(run: Run, catalogue, config: RunConfig, resume: bool):
+    """Make the split, then the run folder; decide whether an interrupted run is resumed."""
+    setup(config.seed)
+    part = make_split(catalogue, kind=config.split, seed=config.seed,
+                      test_corpus=config.test_corpus)
+    check_split(catalogue, part, kind=config.split)
     split_table = _split_table(catalogue, part)
-    resuming = resume and (ckpt / "state.json").exists() and (ckpt / "last.keras").exists()
+    run.create()
+    resuming = resume and run.can_resume
     if resuming:
-        old = pd.read_csv(run_dir / "split.csv")
-        same = (len(old) == len(split_table)
-                and (old["relpath"].to_numpy() == split_table["relpath"].to_numpy()).all()
-                and (old["part"].to_numpy() == split_table["part"].to_numpy()).all())
-        if not same:
-            raise FserError(f"the run in '{run_dir}' was trained on another split; "
-                            "pass resume=False (or --no-resume) or another output folder")
-        old_key = _read_json(run_dir / "settings.json").get("config_key")
-        if old_key is not None and old_key != config["key"]:
-            raise FserError(f"the interrupted run in '{run_dir}' was started with another "
-                            "configuration; use another output folder or --no-resume")
+        run.check_resume(key=config.key, split=split_table)
     else:
-        for name in ("history.csv", "metrics.json", "state.json", "classical.json"):
-            for f in (run_dir / name, ckpt / name):
-                f.unlink(missing_ok=True)
-        split_table.to_csv(run_dir / "split.csv", index=False)
+        run.clear()
+        run.save_split(split_table)
     return part, resuming
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _split_arrays(catalogue, X, part, config) -> dict:
     """Training, validation and test arrays (training augmented offline if asked)."""
-    p, seed = config["profile"], config["seed"]
+    p, seed = config.profile, config.seed
     y = _labels(catalogue)
     train_idx = _subset_train(part, catalogue["emotion"].astype(str), p.max_train, seed)
     val_idx = np.flatnonzero(part.to_numpy() == "val")
@@ -619,31 +664,31 @@ def _split_arrays(catalogue, X, part, config) -> dict:
             "X_test": X[test_idx], "y_test": y[test_idx], "test_idx": test_idx}
 
 
-def _settings_record(catalogue, config, data) -> dict:
-    p = config["profile"]
+def _settings_record(catalogue, config: RunConfig, data) -> dict:
+    p, spec = config.profile, config.model
     use_mixed = p.mixed_precision and bool(_list_gpus())
     return {
-        "model": {"name": config["spec"].name, "family": config["spec"].family,
-                  "features": config["spec"].features, **config["params"]},
-        "profile": p.name, "profile_settings": p.asdict(), "split": config["split"],
-        "test_corpus": config["test_corpus"], "seed": config["seed"],
-        "features": config["feature_settings"].asdict(), **_versions(),
+        "model": {"name": spec.name, "family": spec.family, "features": spec.features,
+                  **config.model_params},
+        "profile": p.name, "profile_settings": p.asdict(), "split": config.split,
+        "test_corpus": config.test_corpus, "seed": config.seed,
+        "features": config.feature_settings.asdict(), **_versions(),
         "hardware": describe_hardware(), "mixed_precision_used": use_mixed,
         "data_root": str(catalogue.attrs.get("root", "")),
         "corpora": sorted(catalogue["corpus"].unique().tolist()),
         "n_train": int(len(data["train_idx"])), "n_train_images": int(len(data["X_train"])),
         "n_val": int(len(data["val_idx"])), "n_test": int(len(data["test_idx"])),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "config_key": config["key"],
+        "config_key": config.key,
     }
 
 
-def _fit_keras(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbose: int,
+def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbose: int,
                callbacks=None) -> dict:
     """Fit (or resume) a Keras model; returns probabilities and the training state."""
     import keras
 
-    p, seed, ckpt = config["profile"], config["seed"], run_dir / "checkpoints"
+    p, seed = config.profile, config.seed
     n_classes = len(EMOTIONS)
     Y_train = keras.utils.to_categorical(data["y_train"], n_classes)
     Y_val = keras.utils.to_categorical(data["y_val"], n_classes)
@@ -653,13 +698,12 @@ def _fit_keras(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbo
         keras.mixed_precision.set_dtype_policy("mixed_float16")
     try:
         if resuming:
-            state = json.loads((ckpt / "state.json").read_text())
-            trainer = load_model_file(ckpt / "last.keras")
+            trainer, state = run.load_checkpoint()
             initial_epoch = state["epoch"] + 1
-            _truncate_history(run_dir / "history.csv", initial_epoch)
+            run.truncate_history(initial_epoch)
         else:
             trainer, _ = _build_trainer(p, data["X_train"].shape[1:], seed,
-                                        spec=config["spec"], params=config["params"])
+                                        spec=config.model, params=config.model_params)
             _compile(trainer, p, steps_per_epoch)
             state = {"epoch": -1, "best_epoch": -1, "best_val_accuracy": -1.0, "wait": 0,
                      "train_seconds": 0.0}
@@ -667,7 +711,7 @@ def _fit_keras(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbo
         state["seconds_before"] = state.get("train_seconds", 0.0)
         done = (p.patience is not None and state["wait"] >= p.patience) or \
             initial_epoch >= p.epochs
-        cbs = _run_callbacks(run_dir, state, p.patience, time.perf_counter())
+        cbs = _run_callbacks(run, state, p.patience, time.perf_counter())
         if verbose == 1:
             cbs.append(_epoch_bar(p.epochs, initial_epoch))
         cbs += list(callbacks or [])
@@ -687,34 +731,29 @@ def _fit_keras(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbo
                         validation_data=(data["X_val"], Y_val), callbacks=cbs,
                         verbose=2 if verbose >= 2 else 0, **fit_args)
         network = _inner_network(trainer)
-        network.load_weights(ckpt / "best.weights.h5")
+        run.load_best_weights(network)
         val_probs = np.asarray(network.predict(data["X_val"], batch_size=256, verbose=0))
         test_probs = np.asarray(network.predict(data["X_test"], batch_size=256, verbose=0))
-        network.save(run_dir / "model.keras")
+        run.save_model(network)
     finally:
         keras.mixed_precision.set_dtype_policy(old_policy)
     return {"val_probs": val_probs, "test_probs": test_probs, "state": state,
             "n_params": int(network.count_params()), "predict": network.predict}
 
 
-def _fit_sklearn(run_dir: Path, data: dict, config: dict, *, resuming: bool, verbose: int,
+def _fit_sklearn(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbose: int,
                  callbacks=None) -> dict:
-    """Fit a scikit-learn model, choosing ``C`` on validation; write ``model.joblib``."""
-    import joblib
-
+    """Fit a scikit-learn model, choosing ``C`` on validation; save it with the run."""
     from .classical import expand_proba, fit_classical
 
     n_classes = len(EMOTIONS)
     t0 = time.perf_counter()
-    model, history = fit_classical(config["spec"].build, data["X_train"], data["y_train"],
+    model, history = fit_classical(config.model.build, data["X_train"], data["y_train"],
                                    data["X_val"], data["y_val"], n_classes=n_classes,
-                                   seed=config["seed"])
+                                   seed=config.seed)
     seconds = time.perf_counter() - t0
-    pd.DataFrame([{"epoch": i, **row} for i, row in enumerate(history)]).to_csv(
-        run_dir / "history.csv", index=False)
-    tmp = run_dir / "model.tmp.joblib"
-    joblib.dump(model, tmp)
-    os.replace(tmp, run_dir / "model.joblib")
+    run.save_history(pd.DataFrame([{"epoch": i, **row} for i, row in enumerate(history)]))
+    run.save_model(model)
     best = int(np.argmax([row["val_accuracy"] for row in history]))
     state = {"epoch": len(history) - 1, "best_epoch": best, "train_seconds": seconds,
              "chosen": history[best]}
@@ -730,7 +769,7 @@ def _scoring_ms(catalogue, data, config, predict, n: int = 40) -> float:
     from .feature_kinds import compute_features
     from .features import load_audio
 
-    fs = config["feature_settings"]
+    fs = config.feature_settings
     rows = catalogue.iloc[data["test_idx"][:n]]
     times = []
     for path in rows["path"]:
@@ -741,13 +780,13 @@ def _scoring_ms(catalogue, data, config, predict, n: int = 40) -> float:
     return float(np.median(times) * 1000) if times else float("nan")
 
 
-def _write_results(run_dir: Path, catalogue, data, result, config) -> None:
-    p, state = config["profile"], result["state"]
+def _write_results(run: Run, catalogue, data, result, config: RunConfig) -> None:
+    p, state = config.profile, result["state"]
     val_pred = _predictions(catalogue.iloc[data["val_idx"]], result["val_probs"])
     test_pred = _predictions(catalogue.iloc[data["test_idx"]], result["test_probs"])
-    val_pred.to_csv(run_dir / "val_predictions.csv", index=False)
-    test_pred.to_csv(run_dir / "test_predictions.csv", index=False)
-    history = pd.read_csv(run_dir / "history.csv")
+    run.save_predictions(val_pred, "val")
+    run.save_predictions(test_pred, "test")
+    history = run.load_history()
     epochs_run = int(state["epoch"] + 1)
     seconds = float(state["train_seconds"])
     n_images = len(data["X_train"])
@@ -756,7 +795,7 @@ def _write_results(run_dir: Path, catalogue, data, result, config) -> None:
         "test_accuracy": float((test_pred["predicted"] == test_pred["emotion"]).mean()),
         "best_epoch": int(state["best_epoch"] + 1),
         "epochs_run": epochs_run,
-        "stopped_early": bool(config["spec"].family == "keras" and epochs_run < p.epochs),
+        "stopped_early": bool(config.model.family == "keras" and epochs_run < p.epochs),
         "train_seconds": seconds,
         "seconds_per_epoch": seconds / max(1, epochs_run),
         "images_per_second": n_images * epochs_run / seconds if seconds else float("nan"),
@@ -764,84 +803,50 @@ def _write_results(run_dir: Path, catalogue, data, result, config) -> None:
         "n_test": int(len(data["test_idx"])), "n_params": result["n_params"],
         "scoring_ms_per_clip": _scoring_ms(catalogue, data, config, result["predict"]),
     }
-    if config["spec"].family == "keras":
+    if config.model.family == "keras":
         try:
-            ax = plot_history(history)
-            ax[0].figure.savefig(run_dir / "learning_curves.png", dpi=90, bbox_inches="tight")
-            import matplotlib.pyplot as plt
+            # a figure made without pyplot: training must not touch the notebook's backend
+            from matplotlib.figure import Figure
 
-            plt.close(ax[0].figure)
+            from .plotting import plot_history
+
+            fig = Figure(figsize=(10, 3.4))
+            plot_history(history, ax=fig.subplots(1, 2))
+            run.save_figure(fig, "learning_curves.png", dpi=90)
         except Exception as exc:  # a figure must never cost a finished run
             metrics["plot_error"] = str(exc)
-    _atomic_json(run_dir / "metrics.json", metrics)
+    run.save_metrics(metrics)
 
 
-def _truncate_history(path: Path, n_epochs: int) -> None:
-    """Drop log rows written after the last checkpoint (an interruption between the two)."""
-    if path.exists():
-        history = pd.read_csv(path)
-        if len(history) > n_epochs:
-            history.iloc[:n_epochs].to_csv(path, index=False)
-
-
-def load_or_train(catalogue: pd.DataFrame, X: np.ndarray | None = None, **kwargs) -> Path:
-    """The run folder of a finished run with these settings, training it if needed.
+def load_or_train(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
+                  config: RunConfig | None = None, out=None, tag: str | None = None,
+                  **kwargs) -> Path:
+    """The run folder of a finished run with this configuration, training it if needed.
 
     Takes the keyword arguments of :func:`train_model`. A folder counts as finished
     when it holds ``metrics.json``; an unfinished one is resumed. A finished run whose
-    configuration (model and its parameters, profile, features, split, seed) differs
-    from the one asked for is not reused: it is trained again from scratch, with a note.
+    configuration (:attr:`RunConfig.key`: model and its parameters, profile, features,
+    split, seed) differs from the one asked for is not reused: it is trained again from
+    scratch, with a note.
     """
-    keys = ("model", "profile", "split", "test_corpus", "seed", "overrides", "model_params",
-            "feature_settings")
-    config = make_run_config(**{k: kwargs[k] for k in keys if k in kwargs})
-    out = kwargs.get("out")
-    run_dir = Path(out) if out is not None else get_runs_dir() / run_name(
-        config["profile"], config["split"], config["test_corpus"], tag=kwargs.get("tag"),
-        model=config["spec"].name)
-    if (run_dir / "metrics.json").exists():
-        old = _read_json(run_dir / "settings.json").get("config_key")
-        wanted = config["key"]
+    config = _resolve_config(config, {k: kwargs.pop(k) for k in _CONFIG_FIELDS if k in kwargs})
+    run = Run.for_config(config, out=out, tag=tag)
+    if run.is_finished:
+        old, wanted = run.config_key, config.key
         if old == wanted:
-            return run_dir
+            return run.path
         stale = sorted(k for k in wanted if (old or {}).get(k) != wanted[k])
-        print(f"note: {run_dir} was trained with other settings ({', '.join(stale)}); "
+        print(f"note: {run.path} was trained with other settings ({', '.join(stale)}); "
               "training it again")
         kwargs["resume"] = False
-    return train_model(catalogue, X, **kwargs)
+    return train_model(catalogue, X, config=config, out=run.path, tag=tag, **kwargs)
 
 
 def load_run(run_dir) -> dict:
-    """Read a run folder.
-
-    Returns
-    -------
-    run : dict
-        ``settings`` and ``metrics`` (dicts), ``history``, ``split``, ``predictions``
-        (test set) and ``val_predictions`` (DataFrames), and ``path``.
-
-    Raises
-    ------
-    FserError
-        The folder is missing or the run has not finished.
-    """
-    run_dir = Path(run_dir)
-    if not (run_dir / "metrics.json").exists():
-        raise FserError(f"'{run_dir}' holds no finished run (no metrics.json)")
-    return {
-        "path": run_dir,
-        "settings": json.loads((run_dir / "settings.json").read_text()),
-        "metrics": json.loads((run_dir / "metrics.json").read_text()),
-        "history": pd.read_csv(run_dir / "history.csv"),
-        "split": pd.read_csv(run_dir / "split.csv"),
-        "predictions": pd.read_csv(run_dir / "test_predictions.csv"),
-        "val_predictions": pd.read_csv(run_dir / "val_predictions.csv"),
-    }
-
-
-#: the small files of a run: enough to show and evaluate it without retraining
-RESULT_FILES = ("settings.json", "metrics.json", "history.csv", "split.csv",
-                "test_predictions.csv", "val_predictions.csv")
+    """Every result of a finished run folder as a dict, each file validated: see
+    :meth:`fser_utils.run.Run.load`. Raises :class:`FserError` if the folder is missing,
+    the run has not finished, or a file is damaged."""
+    return Run.open(run_dir, finished=True).load()
 
 
 def export_run_results(run_dir, dest) -> Path:
@@ -850,36 +855,12 @@ def export_run_results(run_dir, dest) -> Path:
     The copy is itself a run folder that :func:`load_run` reads, so the book can show
     a long run stored in the repository.
     """
-    import shutil
-
-    run_dir, dest = Path(run_dir), Path(dest)
-    load_run(run_dir)  # refuses an unfinished run
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in RESULT_FILES:
-        shutil.copy2(run_dir / name, dest / name)
-    return dest
-
-
-def load_model_file(path):
-    """A saved Keras model, with the package's custom layers registered first."""
-    import keras
-
-    from . import augment, networks  # noqa: F401  (register SpecAugment, Reverse, ...)
-
-    return keras.models.load_model(path)
+    return Run(run_dir).export(dest).path
 
 
 def load_run_model(run_dir):
-    """The trained model of a run folder: ``model.keras`` (Keras) or ``model.joblib``."""
-    run_dir = Path(run_dir)
-    if (run_dir / "model.joblib").exists():
-        import joblib
-
-        return joblib.load(run_dir / "model.joblib")
-    path = run_dir / "model.keras"
-    if not path.exists():
-        raise FserError(f"no trained model in '{run_dir}' (missing model.keras)")
-    return load_model_file(path)
+    """The trained model of a run folder, checked against its feature settings."""
+    return Run.open(run_dir).load_model()
 
 
 def compute_training_table(runs) -> pd.DataFrame:
@@ -943,41 +924,7 @@ def train_augmentation_ablation(catalogue: pd.DataFrame, X: np.ndarray | None = 
     runs = {}
     for arm, overrides in AUGMENTATION_ARMS.items():
         tag = "aug-" + arm.replace("+", "-").lower()
-        runs[arm] = load_or_train(catalogue, X, profile=profile, split=split, seed=seed,
-                                  overrides={**base, **overrides}, tag=tag, verbose=verbose)
+        runs[arm] = load_or_train(catalogue, X, model="fser", profile=profile, split=split,
+                                  seed=seed, overrides={**base, **overrides}, tag=tag,
+                                  verbose=verbose)
     return runs
-
-
-def plot_history(history: pd.DataFrame, *, ax=None, best_epoch: int | None = None):
-    """Learning curves: loss and accuracy per epoch, training and validation.
-
-    Parameters
-    ----------
-    history : pd.DataFrame
-        ``history.csv`` of a run (columns ``epoch``, ``loss``, ``accuracy``,
-        ``val_loss``, ``val_accuracy``).
-    ax : sequence of 2 matplotlib Axes or None
-    best_epoch : int >= 1 or None
-        Marks the epoch whose weights were kept.
-
-    Returns
-    -------
-    ax : np.ndarray of 2 matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(1, 2, figsize=(10, 3.4))
-    ax = np.ravel(ax)
-    epoch = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
-    for a, key, title in ((ax[0], "loss", "loss (cross-entropy)"), (ax[1], "accuracy", "accuracy")):
-        a.plot(epoch, history[key], label="training")
-        if f"val_{key}" in history:
-            a.plot(epoch, history[f"val_{key}"], label="validation")
-        if best_epoch is not None:
-            a.axvline(best_epoch, color="grey", linestyle=":", label="kept")
-        a.set_xlabel("epoch")
-        a.set_title(title)
-        a.grid(alpha=0.3)
-    ax[1].legend(loc="lower right")
-    return ax

@@ -68,9 +68,3 @@ def test_specaugment_masks_bands(images):
                                   images)
     assert SpecAugment.from_config(layer.get_config()).freq_mask == 10
 
-
-def test_plot_gallery(images):
-    from fser_utils.augment import plot_gallery
-
-    ax = plot_gallery(images, titles=[str(i) for i in range(6)], ncols=4)
-    assert len(ax) == 8 and ax[0].get_title() == "0"

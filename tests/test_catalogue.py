@@ -4,10 +4,13 @@ import os
 import pandas as pd
 import pytest
 
-from fser_utils.catalogue import (CATALOGUE_COLUMNS, PAPER_TABLE1, compute_emotion_table,
-                                  describe_missing, load_catalogue)
+from fser_utils.catalogue import (CATALOGUE_COLUMNS, NOTE_FILE, compute_corpus_summary,
+                                  compute_emotion_table, compute_table1_comparison,
+                                  describe_missing, get_run_data_notes, load_catalogue,
+                                  load_data_notes, select_examples)
 from fser_utils.corpora import EMOTIONS, EXTRA_CORPORA, PAPER_CORPORA
 from fser_utils.errors import FserError
+from fser_utils.paper import PAPER_TABLE1
 
 from fixtures import make_savee_fixture, write_tone
 
@@ -104,3 +107,71 @@ def test_real_catalogue_metadata(real_catalogue):
     assert cat.loc[cat.corpus.isin(PAPER_CORPORA), "emotion"].notna().all()
     assert set(cat["sex"]) == {"female", "male"}
     assert (cat["duration"] > 0.5).all()
+
+
+# --- what the data say about the local copies ---------------------------------------------
+def _emovo(root, durations):
+    names = ["f1/dis-f1-b1.wav", "f1/gio-f1-b1.wav", "m1/neu-m1-b1.wav"]
+    for name, d in zip(names, durations):
+        write_tone(root / "emovo" / name, duration=d)
+
+
+def test_notes_come_from_the_data_not_the_code(tmp_path):
+    _emovo(tmp_path, [0.2, 0.2, 0.2])  # every clip one length: cut or padded
+    cat = load_catalogue(tmp_path, corpora=("emovo", "savee"))
+    notes = cat.attrs["notes"]
+    assert "exactly 0.20 s" in notes["emovo"] and "3 of the 588 clips" in notes["emovo"]
+    assert "not comparable" in notes["emovo"]
+    assert notes["savee"] == "not found under the data root"
+    # a copy with clips of their own lengths and no note file says only that it is a subset
+    other = tmp_path / "other"
+    _emovo(other, [0.2, 0.3, 0.25])
+    assert "exactly" not in load_catalogue(other, corpora=("emovo",)).attrs["notes"]["emovo"]
+
+
+def test_note_file_beside_the_corpus_is_read(tmp_path):
+    _emovo(tmp_path, [0.2, 0.3, 0.25])
+    (tmp_path / "emovo" / NOTE_FILE).write_text(
+        "# Resampled to 16 kHz\nby our lab, in 2020.\n\nSecond paragraph, not shown.\n")
+    note = load_catalogue(tmp_path, corpora=("emovo",)).attrs["notes"]["emovo"]
+    assert note.startswith("our copy: Resampled to 16 kHz by our lab, in 2020.;")
+    assert "Second paragraph" not in note
+    summary = compute_corpus_summary(load_catalogue(tmp_path, corpora=("emovo",)))
+    assert summary.loc["emovo", "note"] == note and summary.loc["emovo", "of"] == 588
+
+
+def test_demo_corpus_carries_its_note(demo_root):
+    from fser_utils.demo import DEMO_NOTE
+
+    notes = load_catalogue(demo_root, corpora=("demo",)).attrs["notes"]
+    assert DEMO_NOTE in notes["demo"]
+
+
+def test_run_data_notes(tmp_path):
+    _emovo(tmp_path, [0.2, 0.2, 0.2])
+    recorded = {"emovo": "recorded at training time"}
+    assert get_run_data_notes({"data_notes": recorded, "data_root": str(tmp_path)}) == recorded
+    notes = get_run_data_notes({"corpora": ["emovo"], "data_root": str(tmp_path)})
+    assert "exactly 0.20 s" in notes["emovo"] and "not found" in notes["ravdess"]
+    # a data root that is not on this machine: nothing is known, nothing is made up
+    assert get_run_data_notes({"corpora": ["emovo"], "data_root": str(tmp_path / "no")}) == {}
+    assert load_data_notes(None) == {}
+
+
+def test_table1_comparison_and_examples(tmp_path):
+    make_savee_fixture(tmp_path)
+    cat = load_catalogue(tmp_path, corpora=("savee",))
+    comparison = compute_table1_comparison(compute_emotion_table(cat))
+    assert comparison.loc["total", "paper"] == sum(PAPER_TABLE1.values())
+    assert comparison.loc["neutral", "ours"] == 120
+    assert comparison.loc["neutral", "difference"] == 120 - PAPER_TABLE1["neutral"]
+    examples = select_examples(cat, corpus="savee")
+    assert list(examples.index) == [e for e in EMOTIONS if e != "calm"]
+    assert examples.equals(select_examples(cat, corpus="savee"))  # reproducible
+
+
+def test_real_emodb_copy_is_flagged(real_catalogue):
+    notes = real_catalogue.attrs["notes"]
+    assert "exactly 2.00 s" in notes["emodb"]
+    assert "512 of the 4481 clips" in notes["nemo"]
+    assert not {"emovo", "ravdess", "urdu"} & set(notes)

@@ -77,3 +77,12 @@ def test_label_table_lists_every_raw_label():
     table = compute_label_table()
     assert len(table) == 7 + 7 + 7 + 8 + 6 + 4
     assert set(table["emotion"]) == set(EMOTIONS)
+
+
+def test_registry_describes_corpora_as_distributed():
+    # facts about a local copy (a subset, resampled, cut) are read from the copy itself
+    # (fser_utils.catalogue.describe_data_copy), never written into the registry
+    assert CORPORA["nemo"].n_files == 4481  # the complete nEMO, not the subset we hold
+    for corpus in CORPORA.values():
+        text = f"{corpus.title} {corpus.recording}".lower()
+        assert not {"here", "subset", "ours", "our"} & set(text.split()), corpus.name

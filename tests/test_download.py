@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import shutil
 import threading
 import zipfile
 from pathlib import Path
@@ -225,8 +226,9 @@ def test_download_ravdess_from_local_server(server, tmp_path, capsys):
         assert (root / "ravdess" / rel).is_file()
     assert not any(p.name.endswith(".partial") for p in root.iterdir())
     assert "ravdess: OK, all 2 of 2 files match" in capsys.readouterr().out
-    # the archive is cached under $FSER_CACHE/downloads
-    assert (tmp_path / "cache" / "downloads" / ARCHIVES["ravdess"].fname).is_file()
+    # the archive is cached under $FSER_CACHE/downloads, named after the URL too
+    stem = ARCHIVES["ravdess"].fname.removesuffix(".zip")
+    assert len(list((tmp_path / "cache" / "downloads").glob(f"{stem}-*.zip"))) == 1
 
     # a second call finds the verified copy and does not download again
     archive.unlink()
@@ -255,10 +257,13 @@ def test_download_cli_uses_env_url_and_fails_verification(server, tmp_path, monk
     assert main(["data", "download", "ravdess", "--root", str(root)]) == 1
     out = capsys.readouterr().out
     assert "1438 missing" in out and "2 corrupt" in out
+    assert not (root / "ravdess").exists()  # files that fail are never installed
 
     # a folder that holds other audio is never overwritten
+    write_tone(root / "ravdess" / RAVDESS_FILES[0], duration=0.02)
     assert main(["data", "download", "ravdess", "--root", str(root)]) == 2
     assert "move it away" in capsys.readouterr().err
+    assert [p.name for p in (root / "ravdess").rglob("*.wav")] == [Path(RAVDESS_FILES[0]).name]
 
 
 def test_download_cli_success_with_patched_manifest(server, tmp_path, monkeypatch):
@@ -271,9 +276,11 @@ def test_download_cli_success_with_patched_manifest(server, tmp_path, monkeypatc
 
 def test_download_errors_are_one_line(server, tmp_path, capsys):
     archive, manifest = _make_archive(tmp_path, "ravdess", RAVDESS_FILES)
-    with pytest.raises(FserError, match="hash check"):
+    with pytest.raises(FserError, match=f"has sha256 {_sha256(archive)}, expected 0000.*"
+                                        "the download was deleted"):
         download_corpus("ravdess", root=tmp_path / "a", url=f"{server}/{archive.name}",
                         manifest=manifest, known_hash="sha256:" + "0" * 64, progress=False)
+    assert not list((tmp_path / "cache" / "downloads").glob("*.zip"))
     with pytest.raises(FserError, match="cannot download"):
         download_corpus("ravdess", root=tmp_path / "b", url=f"{server}/nothing.zip",
                         manifest=manifest, progress=False)
@@ -281,6 +288,141 @@ def test_download_errors_are_one_line(server, tmp_path, capsys):
     with pytest.raises(FserError, match="not a valid zip"):
         download_corpus("ravdess", root=tmp_path / "c", url=f"{server}/broken.zip",
                         manifest=manifest, progress=False)
+
+
+def _leftovers(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def _zip_with(path: Path, members) -> Path:
+    """A zip of (name, bytes, mode) members; mode is the Unix mode (None: a plain file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data, mode in members:
+            info = zipfile.ZipInfo(name)
+            if mode is not None:
+                info.external_attr = mode << 16
+            zf.writestr(info, data)
+    return path
+
+
+def test_download_failing_verification_installs_nothing_and_refetches(server, tmp_path,
+                                                                      capsys):
+    archive, manifest = _make_archive(tmp_path, "ravdess", RAVDESS_FILES)
+    good = archive.read_bytes()
+    _zip_with(archive, [(rel, b"tampered", None) for rel in RAVDESS_FILES])  # other content
+    url, root = f"{server}/{archive.name}", tmp_path / "data"
+    assert download_corpus("ravdess", root=root, url=url, manifest=manifest,
+                           progress=False) == 1
+    out = capsys.readouterr().out
+    assert "nothing was installed" in out and "was deleted" in out
+    assert _leftovers(root) == []  # neither ravdess/ nor .ravdess.partial/
+    assert not list((tmp_path / "cache" / "downloads").iterdir())
+
+    # the same URL, now serving the right archive: fetched again, installed
+    archive.write_bytes(good)
+    assert download_corpus("ravdess", root=root, url=url, manifest=manifest,
+                           progress=False) == 0
+    assert _leftovers(root) == ["ravdess"]
+
+    # a cached archive answers only its own URL: another URL is requested
+    shutil.rmtree(root / "ravdess")
+    with pytest.raises(FserError, match="cannot download .*/elsewhere.zip"):
+        download_corpus("ravdess", root=root, url=f"{server}/elsewhere.zip",
+                        manifest=manifest, progress=False)
+    archive.unlink()  # ... while the first URL is still answered from the cache
+    assert download_corpus("ravdess", root=root, url=url, manifest=manifest,
+                           progress=False) == 0
+
+
+def test_download_from_a_local_archive(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+    archive, manifest = _make_archive(tmp_path, "ravdess", RAVDESS_FILES)
+    root = tmp_path / "data"
+    for url, message in [(archive.with_name("nope.zip").as_uri(), "nope.zip.*No such file"),
+                         (str(tmp_path / "www"), "www.*Is a directory"),
+                         ("gopher://host/x.zip", "unsupported URL scheme 'gopher'")]:
+        with pytest.raises(FserError, match=message) as info:
+            download_corpus("ravdess", root=root, url=url, manifest=manifest, progress=False)
+        assert "hash" not in str(info.value)
+    with pytest.raises(FserError, match=f"has sha256 {_sha256(archive)}, expected 0000"):
+        download_corpus("ravdess", root=root, url=archive.as_uri(), manifest=manifest,
+                        known_hash="0" * 64, progress=False)
+    assert download_corpus("ravdess", root=root, url=archive.as_uri(), manifest=manifest,
+                           known_hash=f"sha256:{_sha256(archive)}", progress=False) == 0
+    assert (root / "ravdess" / RAVDESS_FILES[0]).is_file()
+    assert not (tmp_path / "cache" / "downloads").exists()  # read in place, not copied
+
+    # a refused local archive is never deleted: it is the user's file
+    (root / "ravdess").rename(tmp_path / "moved")
+    bad = _zip_with(tmp_path / "bad.zip", [(RAVDESS_FILES[0], b"other", None)])
+    assert download_corpus("ravdess", root=root, url=bad.as_uri(), manifest=manifest,
+                           progress=False) == 1
+    assert "local archive" in capsys.readouterr().out and bad.is_file()
+    assert _leftovers(root) == []
+
+
+@pytest.mark.parametrize("members, message", [
+    ([("wav", b"/tmp", 0o120777), ("wav/03a01Fa.wav", b"x", None)],
+     "member 'wav' is a symbolic link"),
+    ([("wav/03a01Fa.wav", b"x", None), ("evil", b"../../etc", 0o120777)],
+     "member 'evil' is a symbolic link"),
+    ([("wav", b"a file", None), ("wav/03a01Fa.wav", b"x", None)],
+     "cannot unpack member 'wav/03a01Fa.wav'"),
+    ([("wav/03a01Fa.wav", b"x", None), ("../16b10Wb.wav", b"x", None)], "unsafe"),
+])
+def test_unsafe_archives_are_refused_without_leftovers(members, message, server, tmp_path,
+                                                        monkeypatch, capsys):
+    _zip_with(tmp_path / "www" / "e.zip", members)
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / ".emodb.partial" / "wav").mkdir(parents=True)  # left by a killed run
+    monkeypatch.setenv("FSER_DOWNLOAD_URL_EMODB", f"{server}/e.zip")
+    assert main(["data", "download", "emodb", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("fser: error:") == 1 and "Traceback" not in err
+    line = err.replace("\r", "\n").strip().splitlines()[-1]  # after the progress bar
+    cached = tmp_path / "cache" / "downloads" / download._get_cache_name(
+        ARCHIVES["emodb"].fname, f"{server}/e.zip")
+    assert line.startswith(f"fser: error: '{cached}': ") and message in line
+    assert line.endswith(f"nothing was installed and the cached archive '{cached}' was "
+                         "deleted, so a retry downloads it again")
+    assert not cached.exists()
+    assert _leftovers(root) == []
+
+
+def test_refused_cached_archive_is_deleted(server, tmp_path):
+    (tmp_path / "www" / "broken.zip").write_bytes(b"not a zip")
+    with pytest.raises(FserError, match="not a valid zip.*cached archive .* was deleted"):
+        download_corpus("emodb", root=tmp_path / "data", url=f"{server}/broken.zip",
+                        progress=False)
+    assert not list((tmp_path / "cache" / "downloads").iterdir())
+    assert _leftovers(tmp_path / "data") == []
+
+
+def test_verify_names_files_that_differ_only_in_case(tmp_path):
+    rels = ["wav/03a01Fa.wav", "wav/16b10Wb.wav", "wav/08a01Lb.wav"]
+    stage = _corpus_folder(tmp_path / "orig", "emodb", rels)
+    (stage / rels[2]).write_bytes(b"not the same tone")
+    manifest = _write_manifest(tmp_path / "m.txt", stage, rels, sizes=True)
+    folder = _corpus_folder(tmp_path / "root", "emodb", [])
+    for rel in rels:
+        write_tone(folder / rel, duration=0.01)
+        (folder / rel).rename(folder / rel.replace(".wav", ".WAV"))
+    (folder / "wav/16b10Wb.WAV").rename(folder / "wav/16B10WB.WAV")
+
+    report = verify_corpus("emodb", root=tmp_path / "root", manifest=manifest,
+                           progress=False)
+    assert not report.ok and report.missing == [] and report.extra == []
+    assert report.misnamed == {"wav/03a01Fa.WAV": rels[0], "wav/08a01Lb.WAV": rels[2],
+                               "wav/16B10WB.WAV": rels[1]}
+    assert report.reasons["wav/03a01Fa.WAV"] == "same content"
+    assert report.reasons["wav/08a01Lb.WAV"].startswith("size ")
+    text = report.summary()
+    assert "3 named in another case" in text
+    assert "case     wav/03a01Fa.WAV (listed as wav/03a01Fa.wav; same content)" in text
+    assert "2 of them hold the listed content" in text
+    assert "FLAC" not in text  # the old note blamed a conversion to another format
 
 
 # --- the real corpora -------------------------------------------------------------------
@@ -299,3 +441,18 @@ def test_verify_folder_counts_bytes(tmp_path):
     entries = load_manifest(_write_manifest(tmp_path / "m.txt", folder, ["a.wav"]))
     report = verify_folder(folder, entries, progress=False)
     assert report.ok and report.n_bytes == (folder / "a.wav").stat().st_size
+
+
+def test_cached_archive_failing_a_given_hash_is_fetched_again(server, tmp_path):
+    archive, manifest = _make_archive(tmp_path, "ravdess", RAVDESS_FILES)
+    url, root = f"{server}/{archive.name}", tmp_path / "data"
+    assert download_corpus("ravdess", root=root / "a", url=url, manifest=manifest,
+                           progress=False) == 0
+    old = archive.read_bytes()
+    with zipfile.ZipFile(archive, "a") as zf:  # the server now has another archive
+        zf.writestr("README.txt", "a newer release")
+    assert download_corpus("ravdess", root=root / "b", url=url, manifest=manifest,
+                           known_hash=f"sha256:{_sha256(archive)}", progress=False) == 0
+    cached = tmp_path / "cache" / "downloads" / download._get_cache_name(
+        ARCHIVES["ravdess"].fname, url)
+    assert cached.read_bytes() != old and (root / "b" / "ravdess" / "README.txt").is_file()

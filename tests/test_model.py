@@ -53,7 +53,7 @@ def test_grey_input_and_bad_arguments():
 
 
 def test_plot_architecture(model):
-    from fser_utils.model import plot_architecture
+    from fser_utils.plotting import plot_architecture
 
     ax = plot_architecture(model)
     assert len(ax.patches) == len(model.layers)

@@ -171,3 +171,49 @@ def test_describe_architecture(tiny_run, tmp_path):
     assert layers[-1].startswith("Dense units=8")
     with pytest.raises(FserError, match="cannot read the model"):
         describe_architecture(tmp_path)
+
+
+# --- a run is validated when it is loaded, before any audio is read (issue 13, 4 and 8) ---
+def _copy_run(tiny_run, dest):
+    import shutil
+
+    return shutil.copytree(tiny_run, dest)
+
+
+def _predict_error(run, audio, capsys) -> str:
+    """``fser predict``'s message for a bad run, after checking it is one line."""
+    assert main(["predict", str(audio), "--model", str(run)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1, captured.err
+    return captured.err
+
+
+def test_predict_refuses_settings_that_do_not_fit_the_model(tiny_run, audio_dir, tmp_path,
+                                                           capsys, monkeypatch):
+    import importlib
+
+    from fser_utils.predict import load_predictor
+
+    def boom(*args, **kwargs):
+        raise AssertionError("audio read before the run was validated")
+
+    for name in ("fser_utils.features", "fser_utils.audio"):
+        monkeypatch.setattr(importlib.import_module(name), "load_audio", boom, raising=False)
+    run = _copy_run(tiny_run, tmp_path / "grey")
+    settings = json.loads((run / "settings.json").read_text())
+    settings["features"]["channels"] = 1
+    (run / "settings.json").write_text(json.dumps(settings))
+    with pytest.raises(FserError, match=r"does not fit .*\(64, 64, 1\).*\(64, 64, 3\)"):
+        load_predictor(run)
+    assert "does not fit" in _predict_error(run, audio_dir / "clip_16000_1ch.wav", capsys)
+    (run / "settings.json").write_text('{"features": {"sr": 22050,')
+    err = _predict_error(run, audio_dir / "clip_16000_1ch.wav", capsys)
+    assert "settings.json' is not valid JSON" in err
+
+
+def test_predict_says_a_truncated_model_is_truncated(tiny_run, audio_dir, tmp_path, capsys):
+    run = _copy_run(tiny_run, tmp_path / "cut")
+    model = run / "model.keras"
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    err = _predict_error(run, audio_dir / "clip_16000_1ch.wav", capsys)
+    assert "truncated" in err and "not found" not in err.lower() and str(model) in err

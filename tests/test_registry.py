@@ -161,8 +161,8 @@ def test_svm_chooses_c_on_validation(every_model_runs):
 
 
 def test_comparison_table_and_figure(every_model_runs):
-    from fser_utils.compare import (compute_comparison_runs, compute_comparison_table,
-                                    plot_comparison)
+    from fser_utils.compare import compute_comparison_runs, compute_comparison_table
+    from fser_utils.plotting import plot_comparison
 
     runs = compute_comparison_runs(every_model_runs.values(), n_boot=100)
     assert len(runs) == len(every_model_runs)

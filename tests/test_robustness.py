@@ -109,3 +109,92 @@ def test_split_overlap():
     assert ov["speaker_seen"] == pytest.approx(200 / 3)  # d (s1), e (s2); not f (s3)
     assert ov["speaker_emotion_seen"] == pytest.approx(100 / 3)  # only d: s1 + anger
     assert ov["twin_seen"] == pytest.approx(100 / 3)  # d: s1, x, anger = a
+
+
+# --- the chapter's tables, built by the package ------------------------------------------
+def _fake_runs(tmp_path):
+    """A random-split, a speaker-split and a held-out-EmoDB run (fabricated folders)."""
+    import json
+
+    from test_evaluate import make_fake_run
+
+    runs = {}
+    for name, split, corpus, acc in [("ci-paper", "paper", None, 0.9),
+                                     ("ci-speaker", "speaker", None, 0.5),
+                                     ("ci-corpus-emodb", "corpus", "emodb", 0.3)]:
+        run, _ = make_fake_run(tmp_path / name, seed=len(runs), accuracy=acc)
+        settings = json.loads((run / "settings.json").read_text())
+        settings.update(split=split, test_corpus=corpus)
+        (run / "settings.json").write_text(json.dumps(settings))
+        runs[split] = run
+    return runs
+
+
+def test_run_table_names_split_and_summary(tmp_path):
+    from fser_utils.robustness import compute_run_summary
+
+    runs = _fake_runs(tmp_path)
+    table = compute_run_table(runs, n_boot=20)
+    assert list(table["split"]) == ["paper", "speaker", "corpus"]
+    assert list(table["test_corpus"].fillna("-")) == ["-", "-", "emodb"]
+    summary = compute_run_summary(runs)
+    assert list(summary["run"]) == ["ci-paper", "ci-speaker", "ci-corpus-emodb"]
+    assert summary["same_settings"].all() and summary["same_network"].isna().all()
+    assert summary.loc["speaker", "n_test"] == 120
+    import json
+
+    s = json.loads((runs["corpus"] / "settings.json").read_text())
+    (runs["corpus"] / "settings.json").write_text(json.dumps({**s, "seed": 1}))
+    assert list(compute_run_summary(runs)["same_settings"]) == [True, True, False]
+
+
+def test_group_table(tmp_path):
+    from fser_utils.robustness import compute_group_table
+
+    runs = _fake_runs(tmp_path)
+    table = compute_group_table({"paper": runs["paper"], "speaker": runs["speaker"]}, n_boot=20)
+    assert list(table.columns) == ["run", "by", "group", "n", "correct", "accuracy", "ci_low",
+                                   "ci_high"]
+    # all runs by sex first, then all runs by corpus
+    assert list(dict.fromkeys(zip(table["by"], table["run"]))) == [
+        ("sex", "paper"), ("sex", "speaker"), ("corpus", "paper"), ("corpus", "speaker")]
+    part = table[(table["run"] == "paper") & (table["by"] == "sex")]
+    assert part["n"].sum() == 120
+
+
+def test_paper_claims_from_runs(tmp_path):
+    from fser_utils.paper import PAPER_ACCURACY, PAPER_UNSEEN
+    from fser_utils.robustness import compute_paper_claims
+
+    runs = _fake_runs(tmp_path)
+    unseen = pd.DataFrame([{"corpus": "urdu", "language": "Urdu", "n": 40, "k": 4,
+                            "accuracy": 40.0, "ci_low": 30.0, "ci_high": 50.0,
+                            "majority": 25.0}])
+    claims = compute_paper_claims(reversed(list(runs.values())), unseen=unseen, n_boot=50)
+    table = compute_claims_table(claims)
+    first = table.iloc[0]
+    assert first["paper"] == PAPER_ACCURACY and first["evidence"].startswith("ci-paper; ")
+    assert first["evidence"].endswith("(no savee)")
+    by_claim = table.set_index("claim")
+    # the fabricated run records that its EmoDB copy differs and that SAVEE is absent
+    assert by_claim.loc["emodb accuracy 97.74 % (Table 4)", "verdict"] == "not testable here"
+    assert "not comparable" in by_claim.loc["emodb accuracy 97.74 % (Table 4)", "evidence"]
+    assert by_claim.loc["savee accuracy 99.1 % (Table 4)", "evidence"] == \
+        "not found under the data root"
+    assert by_claim.loc["ravdess accuracy 98.67 % (Table 4)", "verdict"] != "not testable here"
+    speaker = by_claim.loc["reliable for any other external factor: speakers never heard"]
+    assert speaker["evidence"] == "ci-speaker"
+    assert speaker["verdict"].startswith("does not hold")
+    assert "reliable independently of the language: German never heard" in by_claim.index
+    n_ok, n_all = PAPER_UNSEEN
+    assert f"{n_ok} of {n_all} clips in French, Fon, Igbo correct" in by_claim.index
+    urdu = by_claim.loc["unseen language like the 24-clip test: Urdu (urdu, 4 classes)"]
+    assert urdu["measured"] == 40 and urdu["verdict"].startswith("does not hold (above")
+    sex = table[table["claim"].str.contains("sex")]
+    assert list(sex["evidence"]) == ["ci-paper", "ci-speaker"]
+    # explicit notes replace the recorded ones
+    plain = compute_claims_table(compute_paper_claims(runs.values(), notes={}, n_boot=20))
+    assert "not testable here" != plain.set_index("claim").loc[
+        "emodb accuracy 97.74 % (Table 4)", "verdict"]
+    with pytest.raises(FserError, match="random split"):
+        compute_paper_claims([runs["speaker"]], n_boot=10)

@@ -24,7 +24,8 @@ def ci_run(demo, tmp_path_factory):
     from fser_utils.train import train_model
 
     kept, X = demo
-    return train_model(kept, X, profile="ci", out=tmp_path_factory.mktemp("runs") / "ci",
+    return train_model(kept, X, model="fser", profile="ci",
+                       out=tmp_path_factory.mktemp("runs") / "ci",
                        verbose=0)
 
 
@@ -77,7 +78,7 @@ def test_load_or_train_reuses_a_finished_run(ci_run, demo):
 
     kept, X = demo
     before = (ci_run / "metrics.json").stat().st_mtime_ns
-    assert load_or_train(kept, X, profile="ci", out=ci_run) == ci_run
+    assert load_or_train(kept, X, model="fser", profile="ci", out=ci_run) == ci_run
     assert (ci_run / "metrics.json").stat().st_mtime_ns == before
 
 
@@ -96,7 +97,7 @@ def test_resume_after_interruption(demo, tmp_path):
     out = tmp_path / "run"
     ov = {"epochs": 4, "max_train": 64}
     with pytest.raises(KeyboardInterrupt):
-        train_model(kept, X, profile="ci", out=out, verbose=0, overrides=ov,
+        train_model(kept, X, model="fser", profile="ci", out=out, verbose=0, overrides=ov,
                     callbacks=[Interrupt()])
     state = json.loads((out / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 1 and not (out / "metrics.json").exists()
@@ -108,7 +109,8 @@ def test_resume_after_interruption(demo, tmp_path):
         def on_epoch_begin(self, epoch, logs=None):
             seen.append(epoch)
 
-    train_model(kept, X, profile="ci", out=out, verbose=0, overrides=ov, callbacks=[Record()])
+    train_model(kept, X, model="fser", profile="ci", out=out, verbose=0, overrides=ov,
+                callbacks=[Record()])
     assert seen == [2, 3]  # continued, not restarted
     run = load_run(out)
     assert run["history"]["epoch"].tolist() == [0, 1, 2, 3]
@@ -128,10 +130,11 @@ def test_resume_refuses_another_split(demo, tmp_path):
 
     ov = {"epochs": 2, "max_train": 32}
     with pytest.raises(KeyboardInterrupt):
-        train_model(kept, X, profile="ci", out=tmp_path, verbose=0, overrides=ov,
+        train_model(kept, X, model="fser", profile="ci", out=tmp_path, verbose=0, overrides=ov,
                     callbacks=[Interrupt()])
     with pytest.raises(FserError, match="another split"):
-        train_model(kept, X, profile="ci", out=tmp_path, verbose=0, overrides=ov, seed=1)
+        train_model(kept, X, model="fser", profile="ci", out=tmp_path, verbose=0,
+                    overrides=ov, seed=1)
 
 
 def test_same_seed_same_history(demo, tmp_path):
@@ -139,8 +142,8 @@ def test_same_seed_same_history(demo, tmp_path):
 
     kept, X = demo
     ov = {"epochs": 2, "max_train": 48}
-    a = train_model(kept, X, profile="ci", out=tmp_path / "a", verbose=0, overrides=ov)
-    b = train_model(kept, X, profile="ci", out=tmp_path / "b", verbose=0, overrides=ov)
+    a, b = (train_model(kept, X, model="fser", profile="ci", out=tmp_path / name, verbose=0,
+                        overrides=ov) for name in ("a", "b"))
     ha, hb = pd.read_csv(a / "history.csv"), pd.read_csv(b / "history.csv")
     pd.testing.assert_frame_equal(ha, hb)
     assert (a / "split.csv").read_text() == (b / "split.csv").read_text()
@@ -152,7 +155,7 @@ def test_every_profile_runs(demo, tmp_path, name):
     from fser_utils.train import load_run, train_model
 
     kept, X = demo
-    run = load_run(train_model(kept, X, profile=name, out=tmp_path, verbose=0,
+    run = load_run(train_model(kept, X, model="fser", profile=name, out=tmp_path, verbose=0,
                                overrides={"epochs": 1, "max_train": 16}))
     copies = 21 if name == "paper" else 1
     assert run["metrics"]["n_train_images"] == 16 * copies
@@ -209,8 +212,78 @@ def test_load_or_train_retrains_a_stale_run(demo, tmp_path, capsys):
 
     kept, X = demo
     ov = {"epochs": 1, "max_train": 16}
-    load_or_train(kept, X, profile="ci", out=tmp_path, verbose=0, overrides=ov)
+    load_or_train(kept, X, model="fser", profile="ci", out=tmp_path, verbose=0, overrides=ov)
     assert len(load_run(tmp_path)["history"]) == 1
-    load_or_train(kept, X, profile="ci", out=tmp_path, verbose=0, overrides={**ov, "epochs": 2})
+    load_or_train(kept, X, model="fser", profile="ci", out=tmp_path, verbose=0,
+                  overrides={**ov, "epochs": 2})
     assert "trained with other settings (profile_settings)" in capsys.readouterr().out
     assert load_run(tmp_path)["history"]["epoch"].tolist() == [0, 1]
+
+
+def _forbid_features(monkeypatch):
+    """Make computing features fail the test: input must be checked before that."""
+    import importlib
+
+    def boom(*args, **kwargs):
+        raise AssertionError("features loaded before the input was checked")
+
+    for name in ("fser_utils.features", "fser_utils.cache"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        monkeypatch.setattr(module, "load_features", boom, raising=False)
+
+
+def test_unknown_test_corpus_is_refused_before_features(demo_root, tmp_path, capsys,
+                                                        monkeypatch):
+    from fser_utils import corpora
+    from fser_utils.catalogue import load_catalogue
+    from fser_utils.cli import main
+    from fser_utils.train import train_model
+
+    cat = load_catalogue(demo_root, corpora=("demo",))
+    _forbid_features(monkeypatch)
+    out = tmp_path / "run"
+    for corpus, message in (("nope", "unknown test corpus 'nope'"),
+                            ("emodb", "test corpus 'emodb' is not among the corpora found")):
+        with pytest.raises(FserError, match=message):
+            train_model(cat, model="fser", profile="ci", split="corpus", test_corpus=corpus,
+                        out=out, verbose=0)
+        assert not out.exists()
+    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
+    assert main(["train", "--split", "corpus", "--test-corpus", "nope", "--root",
+                 str(demo_root), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown test corpus 'nope'" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_out_blocked_by_a_file_is_one_line(demo_root, tmp_path, capsys, monkeypatch):
+    from fser_utils import corpora
+    from fser_utils.cli import main
+
+    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
+    _forbid_features(monkeypatch)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, message in ((blocker, "exists and is not a folder"),
+                         (blocker / "run", f"cannot be created: '{blocker}' is a file")):
+        assert main(["train", "--profile", "ci", "--root", str(demo_root), "--out", str(out),
+                     "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("fser: error:") and message in err and err.count("\n") == 1
+    assert blocker.read_text() == "x"
+
+
+def test_run_object_reads_what_training_wrote(ci_run):
+    from fser_utils.run import Run
+    from fser_utils.train import RunConfig
+
+    run = Run.open(ci_run, finished=True)
+    assert run.config_key == RunConfig(model="fser", profile="ci").key
+    assert run.model_name == "fser" and run.model_file.name == "model.keras"
+    assert len(run.load_predictions("test")) == run.count_clips("test") > 0
+    assert len(run.load_predictions("val")) == run.count_clips("val") > 0
+    layers = [layer["class_name"] for layer in run.load_model_config()["config"]["layers"]]
+    assert "Conv2D" in layers

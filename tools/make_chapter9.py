@@ -33,7 +33,8 @@ from fser_utils import evaluate as ev
 from fser_utils.compare import (compute_comparison_runs, compute_comparison_table,
                                 compute_ensemble_runs, get_results_dir, plot_comparison)
 from fser_utils.registry import DEFAULT_MODEL, describe_models
-from fser_utils.train import PROFILES, load_run, plot_history
+from fser_utils.run import Run
+from fser_utils.train import PROFILES
 
 pd.set_option("display.precision", 1)"""),
 md("""## 1. The models
@@ -86,7 +87,7 @@ table[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1", "macro_
        "macro_f1_high", "val_accuracy", "params", "train_minutes", "scoring_ms"]]"""),
 md("""Each run is reproducible with one command, e.g. for the first seed of each model:"""),
 code("""for run_dir in runs.loc[runs["model"] != "ensemble", "run"]:
-    s = load_run(run_dir)["settings"]
+    s = Run(run_dir).load_settings()
     if s["seed"] == 42:
         print(f"fser train --model {s['model']['name']} --split {s['split']} --seed {s['seed']}")"""),
 code("""ax = plot_comparison(table)
@@ -123,7 +124,7 @@ print("default model of the package:", DEFAULT_MODEL)
 single = speaker.drop("ensemble", errors="ignore")
 print("best single model on unseen speakers:", single.idxmax(), f"({single.max():.1f} %)")
 chosen = runs[(runs["model"] == single.idxmax()) & (runs["protocol"] == "speaker")]
-pred = pd.concat([load_run(r)["predictions"] for r in chosen["run"]], ignore_index=True)
+pred = pd.concat([Run(r).load_predictions() for r in chosen["run"]], ignore_index=True)
 print(f"{len(chosen)} seed(s), {len(pred)} test predictions pooled")"""),
 code("""fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
 matrix = ev.compute_confusion_matrix(pred["emotion"], pred["predicted"])
@@ -141,7 +142,7 @@ code("""nets = runs[(runs["seed"] == 42) & runs["model"].isin(["logmel-cnn", "tc
 fig, axes = plt.subplots(1, max(1, len(nets)), figsize=(4.2 * max(1, len(nets)), 3.2),
                          squeeze=False)
 for ax, (_, r) in zip(axes[0], nets.iterrows()):
-    h = load_run(r["run"])["history"]
+    h = Run(r["run"]).load_history()
     ax.plot(h["epoch"] + 1, 100 * h["accuracy"], label="training (augmented)")
     ax.plot(h["epoch"] + 1, 100 * h["val_accuracy"], label="validation")
     ax.set_title(f"{r['model']}, {r['protocol']}")

@@ -19,7 +19,12 @@ def register(sub) -> None:
     p.set_defaults(func=run_table)
 
     names = [n for n in CORPORA if n != "demo"]
-    p = data.add_parser("download", help="fetch and verify a corpus (or say where to get it)")
+    p = data.add_parser(
+        "download", help="fetch and verify a corpus (or say where to get it)",
+        description="Fetch a corpus archive, unpack it and check every file against the "
+                    "packaged sha256 manifest; nothing is installed unless all files match. "
+                    "$FSER_DOWNLOAD_URL_<CORPUS> (e.g. FSER_DOWNLOAD_URL_EMODB) replaces the "
+                    "official URL with a mirror or a local file (file:// URL or path).")
     p.add_argument("corpus", choices=names)
     p.add_argument("--root", help="data root to unpack into")
     p.set_defaults(func=run_download)

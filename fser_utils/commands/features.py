@@ -7,18 +7,25 @@ from ..corpora import EXTRA_CORPORA, PAPER_CORPORA
 
 
 def register(sub) -> None:
-    p = sub.add_parser("features", help="extract and cache the 64x64 image features")
+    from ..feature_kinds import FEATURE_KINDS
+
+    p = sub.add_parser("features", help="extract and cache features (default: the paper's "
+                                         "64x64 images)")
     p.add_argument("--root", help="data root (default: $FSER_DATA, else ./data)")
     p.add_argument("--corpora", default=",".join(PAPER_CORPORA + EXTRA_CORPORA),
                    help="comma-separated corpus names (default: all known corpora found)")
-    p.add_argument("--channels", type=int, choices=(1, 3), default=3,
-                   help="3: RGB through a colour map (the paper), 1: grey")
-    p.add_argument("--sr", type=int, default=22050, help="sample rate [Hz] (default 22050)")
-    p.add_argument("--n-mels", type=int, default=128, help="mel bands (default 128)")
-    p.add_argument("--length-policy", choices=("resize", "fixed"), default="resize",
-                   help="resize whole clips (default) or pad/crop to --duration")
-    p.add_argument("--duration", type=float, default=3.0,
-                   help="clip length [s] for --length-policy fixed (default 3.0)")
+    p.add_argument("--features", default="mel-image", metavar="KIND",
+                   help=f"feature kind: {', '.join(FEATURE_KINDS)} (default: mel-image)")
+    # the options below replace fields of the kind's settings; left out, the kind's
+    # own defaults hold (those of mel-image are given)
+    p.add_argument("--channels", type=int, choices=(1, 3),
+                   help="3: RGB through a colour map (the paper, default), 1: grey")
+    p.add_argument("--sr", type=int, help="sample rate [Hz] (mel-image: 22050)")
+    p.add_argument("--n-mels", type=int, help="mel bands (mel-image: 128)")
+    p.add_argument("--length-policy", choices=("resize", "fixed"),
+                   help="resize whole clips (mel-image default) or pad/crop to --duration")
+    p.add_argument("--duration", type=float,
+                   help="clip length [s] for --length-policy fixed (mel-image: 3.0)")
     p.add_argument("--skip-bad", action="store_true",
                    help="leave unusable files out (and list them) instead of failing")
     p.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
@@ -28,18 +35,21 @@ def register(sub) -> None:
 
 
 def run_features(args) -> int:
+    from ..cache import load_features
     from ..catalogue import describe_missing, load_catalogue
     from ..errors import FserError
-    from ..features import FeatureSettings, load_features
+    from ..feature_kinds import get_feature_settings
 
     corpora = tuple(c.strip() for c in args.corpora.split(",") if c.strip())
+    overrides = {name: getattr(args, name) for name in
+                 ("channels", "sr", "n_mels", "length_policy", "duration")
+                 if getattr(args, name) is not None}
+    settings = get_feature_settings(args.features, **overrides)  # refuse before reading audio
     t0 = time.perf_counter()
     cat = load_catalogue(args.root, corpora=corpora)
     if cat.empty:
         raise FserError(f"no corpus found under {cat.attrs['root']} "
                         f"(looked for {', '.join(corpora)})")
-    settings = FeatureSettings(sr=args.sr, n_mels=args.n_mels, channels=args.channels,
-                               length_policy=args.length_policy, duration=args.duration)
     t1 = time.perf_counter()
     X, kept = load_features(cat, settings, skip_bad=args.skip_bad, n_jobs=args.jobs,
                             cache=not args.no_cache, progress=not args.quiet)

@@ -3,45 +3,163 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+
+from ..errors import FserError
 
 
 def register(sub) -> None:
+    from ..windows import DEFAULT_HOP, DEFAULT_WINDOW, LONG_RECORDING, MIN_SECONDS, VOICED_DB
+
     parser = sub.add_parser(
         "predict", help="score audio files or folders with a trained model",
         description="Print the most probable emotion and the probabilities of all eight "
                     "classes for each audio file (wav, flac, ogg, mp3; any sample rate, mono "
-                    "or stereo). A folder gives one row per audio file in it. A file that "
-                    "cannot be scored gives one line on stderr and exit status 1; the other "
-                    "files are still scored.")
+                    "or stereo). A folder gives one row per audio file in it. "
+                    f"Recordings longer than {LONG_RECORDING:g} s (longer than any training "
+                    f"clip) are scored in windows of {DEFAULT_WINDOW:g} s every "
+                    f"{DEFAULT_HOP:g} s, read from disk a block at a time so that memory "
+                    "stays flat however long the file; their label is the mean of the "
+                    "window probabilities over the voiced windows (level within "
+                    f"{VOICED_DB:g} dB of the loudest window), as the column scored_as "
+                    "says, and the table of windows follows (or goes to --windows-out). "
+                    "A file that cannot be scored (missing, undecodable, shorter than "
+                    f"{MIN_SECONDS:g} s, all silence or only a DC offset, an implausible "
+                    "sample rate) gives one line on stderr and exit status 1; the other "
+                    "files are still scored. A truncated file is scored on what it holds, "
+                    "with a line in the column warning.")
     parser.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders")
     parser.add_argument("--model", metavar="RUN_DIR",
                         help="run folder holding a trained model (default: the newest run of "
                              "the default model under the runs folder, else the newest run)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of a table")
+    parser.add_argument("--windows", action="store_true",
+                        help=f"score every file in windows, not only those over "
+                             f"{LONG_RECORDING:g} s (implied by --windows-out and --plot)")
+    parser.add_argument("--window", type=float, default=DEFAULT_WINDOW, metavar="SECONDS",
+                        help=f"window length (default {DEFAULT_WINDOW:g}: a typical training "
+                             "clip)")
+    parser.add_argument("--hop", type=float, default=DEFAULT_HOP, metavar="SECONDS",
+                        help=f"step between window starts, at most the window (default "
+                             f"{DEFAULT_HOP:g}: every instant lies in two windows)")
+    parser.add_argument("--windows-out", metavar="FILE.csv",
+                        help="write the table of windows (path, start, end, level_db, voiced, "
+                             "emotion, confidence, probabilities) to this CSV file")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the emotion probabilities over time, one panel per file")
     parser.set_defaults(func=run_predict)
 
 
 def run_predict(args) -> int:
     from ..predict import load_predictor, predict_files
+    from ..windows import check_window_settings
 
+    check_window_settings(window=args.window, hop=args.hop)
+    for out in (args.windows_out, args.plot):
+        _check_output(out)
     predictor = load_predictor(args.model)
     # stderr, so that --json output stays machine-readable
     print(f"fser: model: {predictor.model_name}, run: {predictor.run_dir}", file=sys.stderr)
-    scores, errors = predict_files(args.inputs, predictor=predictor)
+    windows = True if (args.windows or args.windows_out or args.plot) else None
+    scores, errors, table = predict_files(args.inputs, predictor=predictor, windows=windows,
+                                          window=args.window, hop=args.hop,
+                                          return_windows=True)
     for row in errors.itertuples():
         print(f"fser: error: {row.reason}", file=sys.stderr)
+    for row in scores[scores["warning"] != ""].itertuples():
+        print(f"fser: warning: '{row.path}': {row.warning}", file=sys.stderr)
+    if args.windows_out:
+        _write(args.windows_out, lambda: table.to_csv(args.windows_out, index=False))
+        print(f"fser: wrote {len(table)} windows to {args.windows_out}", file=sys.stderr)
+    if args.plot and not table.empty:
+        _write(args.plot, lambda: _draw_timelines(table).savefig(args.plot, dpi=120))
+        print(f"fser: wrote {args.plot}", file=sys.stderr)
     if args.json:
-        payload = {
-            "model": predictor.model_name, "run": str(predictor.run_dir),
-            "predictions": [
-                {"path": r["path"], "emotion": r["emotion"], "confidence": r["confidence"],
-                 "probabilities": {c: r[f"p_{c}"] for c in predictor.classes}}
-                for r in scores.to_dict("records")],
-            "errors": errors.to_dict("records"),
-        }
-        json.dump(payload, sys.stdout, indent=2)
-        print()
-    elif not scores.empty:
-        table = scores.rename(columns=lambda c: c[2:] if c.startswith("p_") else c)
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        _print_json(scores, errors, table, predictor=predictor, windows=windows, args=args)
+    else:
+        _print_tables(scores, table, show_windows=not args.windows_out)
     return 1 if len(errors) else 0
+
+
+def _check_output(path) -> None:
+    """Refuse an output path before hours of scoring, not after."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        raise FserError(f"cannot write '{path}': "
+                        f"{'it is a folder' if path.is_dir() else 'its folder does not exist'}")
+
+
+def _write(path, write) -> None:
+    try:
+        write()
+    except (OSError, ValueError) as exc:  # ValueError: an image format matplotlib lacks
+        raise FserError(f"cannot write '{path}': {exc}") from None
+
+
+def _draw_timelines(table):
+    """A figure with one timeline per file (no pyplot: nothing to show, just save)."""
+    from matplotlib.figure import Figure
+
+    from ..windows import plot_emotion_timeline
+
+    groups = list(table.groupby("path", sort=False))
+    fig = Figure(figsize=(10, 2.6 * len(groups)), layout="constrained")
+    for ax, (_, one) in zip(fig.subplots(len(groups), 1, squeeze=False)[:, 0], groups):
+        plot_emotion_timeline(one, ax=ax)
+    return fig
+
+
+def _format(table) -> str:
+    table = table.rename(columns=lambda c: c[2:] if c.startswith("p_") else c)
+    return table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+
+def _print_tables(scores, table, *, show_windows: bool) -> None:
+    if scores.empty:
+        return
+    # the extra columns only when they say something, so that the usual table stays narrow
+    drop = [c for c, plain in (("scored_as", "whole file"), ("warning", ""))
+            if (scores[c] == plain).all()]
+    print(_format(scores.drop(columns=drop)))
+    if show_windows and not table.empty:
+        print()
+        print(_format(table.drop(columns="level_db")))
+
+
+def _json_number(value):
+    return None if value != value else value  # NaN (a silent window) -> null
+
+
+def _print_json(scores, errors, table, *, predictor, windows, args) -> None:
+    from ..windows import LONG_RECORDING, VOICED_DB
+
+    def probabilities(r):
+        return {c: _json_number(r[f"p_{c}"]) for c in predictor.classes}
+
+    by_path = {p: t for p, t in table.groupby("path", sort=False)}
+    predictions = []
+    for r in scores.to_dict("records"):
+        entry = {"path": r["path"], "emotion": r["emotion"], "confidence": r["confidence"],
+                 "probabilities": probabilities(r), "scored_as": r["scored_as"],
+                 "warning": r["warning"] or None}
+        if r["path"] in by_path:
+            entry["windows"] = [
+                {"start": w["start"], "end": w["end"], "level_db": _json_number(w["level_db"]),
+                 "voiced": bool(w["voiced"]), "emotion": w["emotion"] or None,
+                 "confidence": _json_number(w["confidence"]), "probabilities": probabilities(w)}
+                for w in by_path[r["path"]].to_dict("records")]
+        predictions.append(entry)
+    payload = {
+        "model": predictor.model_name, "run": str(predictor.run_dir),
+        "windowing": {
+            "window": args.window, "hop": args.hop,
+            "applies_to": "every file" if windows else f"files longer than {LONG_RECORDING:g} s",
+            "file_label": "mean of the window probabilities over the voiced windows "
+                          f"(level within {VOICED_DB:g} dB of the loudest window)"},
+        "predictions": predictions,
+        "errors": errors.to_dict("records"),
+    }
+    json.dump(payload, sys.stdout, indent=2)
+    print()

@@ -1,0 +1,72 @@
+"""``fser leak twins RUN_DIR`` and ``fser leak nn``: chapter 8's diagnostics of a random split."""
+from __future__ import annotations
+
+from ..corpora import PAPER_CORPORA
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "leak", help="how much a random split can flatter a model (chapter 8)",
+        description="twins: accuracy of a run on test clips whose speaker, sentence and emotion "
+                    "also occur in training, against the others. nn: a 1-nearest-neighbour "
+                    "probe with the paper's augmentation applied after the split (honest) and "
+                    "before it (leak).")
+    kinds = parser.add_subparsers(dest="diagnostic", required=True, metavar="DIAGNOSTIC")
+    twins = kinds.add_parser("twins", help="accuracy on test clips with and without a twin")
+    twins.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
+    nn = kinds.add_parser("nn", help="nearest-neighbour probe on the paper's features")
+    nn.add_argument("--copies", type=int, default=20, help="augmented copies per clip (20)")
+    nn.add_argument("--pool", type=int, default=4,
+                    help="average-pool block size before distances (4: 64x64 -> 16x16)")
+    nn.add_argument("--seed", type=int, default=42, help="split and augmentation seed (42)")
+    nn.add_argument("--corpora", default=",".join(PAPER_CORPORA),
+                    help="comma-separated corpus names (default: the paper's)")
+    nn.add_argument("--quiet", action="store_true", help="no progress bars")
+    for p in (twins, nn):
+        p.add_argument("--root", help="data root (default: $FSER_DATA, else ./data)")
+        p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (2000)")
+    parser.set_defaults(func=run_leak)
+
+
+def _catalogue(root, corpora):
+    from ..catalogue import load_catalogue
+    from ..errors import FserError
+
+    cat = load_catalogue(root, corpora=tuple(corpora))
+    if cat.empty:
+        raise FserError(f"no corpus found under {cat.attrs['root']} "
+                        f"(looked for {', '.join(corpora)})")
+    return cat
+
+
+def run_leak(args) -> int:
+    import pandas as pd
+
+    from .. import leaks
+    from ..errors import FserError
+
+    if args.n_boot < 1:
+        raise FserError(f"--n-boot must be at least 1 (got {args.n_boot})")
+    if args.diagnostic == "twins":
+        from ..evaluate import load_predictions
+        from ..train import load_run
+
+        run = load_run(args.run_dir)
+        pred, _ = load_predictions(args.run_dir)
+        cat = _catalogue(args.root, run["settings"].get("corpora", PAPER_CORPORA))
+        table = leaks.compute_twin_accuracy(pred, run["split"], cat, n_boot=args.n_boot)
+    else:
+        from ..features import load_features
+        from ..splits import make_split
+
+        if args.copies < 0 or args.pool < 1:
+            raise FserError("--copies must be >= 0 and --pool >= 1")
+        cat = _catalogue(args.root, [c.strip() for c in args.corpora.split(",") if c.strip()])
+        X, kept = load_features(cat, progress=not args.quiet)
+        part = make_split(kept, kind="paper", seed=args.seed)
+        table = leaks.compute_nearest_neighbour_probe(
+            X, kept["emotion"], part, n_copies=args.copies, pool=args.pool, seed=args.seed,
+            n_boot=args.n_boot, progress=not args.quiet)
+    with pd.option_context("display.width", 120):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    return 0

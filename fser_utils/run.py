@@ -1,0 +1,590 @@
+"""The run folder: written, read, validated, named and found by :class:`Run` alone.
+
+A run is one folder holding everything needed to trust, reuse or resume it:
+
+=========================  ================================================================
+``settings.json``          model, profile and its parameters, split, seed, feature settings,
+                           Keras backend and versions, hardware, data root, sizes, date,
+                           and ``config_key``, the configuration that decides reuse
+``split.csv``              relpath, corpus, speaker, sex, emotion, part of every clip
+``history.csv``            one row per epoch: loss, accuracy, val_loss, val_accuracy, lr
+``learning_curves.png``    loss and accuracy per epoch
+``model.keras``            the network at the epoch with the best validation accuracy
+``model.joblib``           or the fitted scikit-learn model
+``metrics.json``           val/test accuracy, epochs, wall time, throughput
+``test_predictions.csv``   relpath ... emotion, predicted, ``p_<emotion>`` per class
+``val_predictions.csv``    the same for the validation set
+``checkpoints/``           ``last.keras`` (model + optimiser state), ``best.weights.h5``
+                           and ``state.json`` (epoch, best epoch, patience counter), so
+                           that an interrupted run resumes where it stopped
+``evaluation/``            what :func:`fser_utils.evaluate.evaluate_run` writes
+=========================  ================================================================
+
+A run counts as finished when it holds ``metrics.json``. Every file is written
+atomically (a temporary file, then a rename), so an interruption never leaves half a
+file. Every file is checked when it is read, and a bad one is refused with one line
+naming it, before any audio is read: malformed JSON, settings that do not fit the
+model, a truncated model, predictions whose rows, classes or probabilities do not
+match the run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .corpora import EMOTIONS
+from .errors import FserError
+
+__all__ = ["Run", "RESULT_FILES", "to_jsonable"]
+
+_SETTINGS, _METRICS, _SPLIT, _HISTORY = "settings.json", "metrics.json", "split.csv", "history.csv"
+_KERAS, _JOBLIB, _CKPT = "model.keras", "model.joblib", "checkpoints"
+_PARTS = {"test": "test_predictions.csv", "val": "val_predictions.csv"}
+
+#: the small files of a run: enough to show and evaluate it without retraining
+RESULT_FILES = (_SETTINGS, _METRICS, _HISTORY, _SPLIT, _PARTS["test"], _PARTS["val"])
+
+#: columns every predictions file has, besides one ``p_<class>`` per class
+_PRED_COLUMNS = ("relpath", "corpus", "speaker", "sex", "emotion", "predicted")
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_jsonable(data):
+    """``data`` as it reads back from JSON (NumPy scalars, tuples and paths converted)."""
+    return json.loads(json.dumps(data, default=_json_default))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _write_atomic(path: Path, write) -> None:
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it into place."""
+    # a prefix, not a suffix: Keras and matplotlib choose the format by the name's end
+    tmp = path.with_name(f".tmp-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class Run:
+    """One run folder (see the module docstring for its files).
+
+    ``Run(path)`` only names the folder; :meth:`open` also checks that it exists.
+    Readers (``load_*``) validate what they read and raise :class:`FserError` with
+    one line naming the file; writers (``save_*``) write atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        The run folder.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Run('{self.path}')"
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Run) and self.path == other.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    # --- naming and finding --------------------------------------------------------------
+    @staticmethod
+    def make_name(*, model: str, profile: str, split: str, test_corpus: str | None = None,
+                  tag: str | None = None) -> str:
+        """Default folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``;
+        models other than FSER lead, e.g. ``tcn-tcn-speaker``."""
+        parts = ([] if model == "fser" else [model]) + [str(profile), split]
+        return "-".join(parts + [p for p in (test_corpus, tag) if p])
+
+    @classmethod
+    def for_config(cls, config, *, out=None, tag: str | None = None,
+                   runs_dir=None) -> "Run":
+        """The run of a configuration: ``out``, else ``runs_dir`` / :meth:`make_name`.
+
+        ``config`` is a :class:`fser_utils.train.RunConfig`; ``runs_dir`` defaults to
+        :func:`fser_utils.config.get_runs_dir`.
+        """
+        if out is not None:
+            return cls(out)
+        from .config import get_runs_dir
+
+        name = cls.make_name(model=config.model.name, profile=config.profile.name,
+                             split=config.split, test_corpus=config.test_corpus, tag=tag)
+        return cls((Path(runs_dir) if runs_dir is not None else get_runs_dir()) / name)
+
+    @classmethod
+    def list_runs(cls, runs_dir=None, *, finished: bool = False,
+                  with_model: bool = False) -> list["Run"]:
+        """The run folders directly under ``runs_dir`` (default: the runs folder), by name."""
+        from .config import get_runs_dir
+
+        runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
+        if not runs_dir.is_dir():
+            raise FserError(f"runs folder '{runs_dir}' does not exist")
+        runs = [cls(d) for d in sorted(runs_dir.iterdir()) if d.is_dir()]
+        return [r for r in runs if (r.is_finished or not finished)
+                and (r.model_file is not None or not with_model)]
+
+    @classmethod
+    def find_latest(cls, runs_dir=None, *, model: str | None = None) -> "Run":
+        """The newest run with a model, preferring runs of the registered model ``model``.
+
+        Newest by the time its model was written. Raises :class:`FserError` if no
+        run folder under ``runs_dir`` holds a model.
+        """
+        from .config import get_runs_dir
+
+        runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
+        found = cls.list_runs(runs_dir, with_model=True) if runs_dir.is_dir() else []
+        if not found:
+            raise FserError(f"no trained model under '{runs_dir}': train one with 'fser train' "
+                            "or pass --model RUN_DIR")
+        preferred = [r for r in found if model is not None and r.model_name == model]
+        return max(preferred or found, key=lambda r: r.model_file.stat().st_mtime)
+
+    # --- state ---------------------------------------------------------------------------
+    @property
+    def is_finished(self) -> bool:
+        """Whether training finished (``metrics.json`` is written last)."""
+        return (self.path / _METRICS).is_file()
+
+    @property
+    def model_file(self) -> Path | None:
+        """``model.keras`` or ``model.joblib``, whichever exists, else None."""
+        return next((f for f in (self.path / _KERAS, self.path / _JOBLIB) if f.is_file()), None)
+
+    @property
+    def evaluation_dir(self) -> Path:
+        """Where the evaluation's tables and figures go by default."""
+        return self.path / "evaluation"
+
+    @property
+    def can_resume(self) -> bool:
+        """Whether an interrupted Keras run left a checkpoint to continue from."""
+        ckpt = self.path / _CKPT
+        return (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file()
+
+    @classmethod
+    def open(cls, path, *, finished: bool = False) -> "Run":
+        """An existing run folder; ``finished`` also requires ``metrics.json``.
+
+        Its ``settings.json``, if present, is parsed at once, so malformed JSON is
+        reported before anything else is done with the run.
+        """
+        run = cls(path)
+        if not run.path.is_dir():
+            raise FserError(f"run folder '{run.path}' does not exist")
+        if finished and not run.is_finished:
+            raise FserError(f"'{run.path}' holds no finished run (no {_METRICS})")
+        run.load_settings(missing_ok=True)
+        return run
+
+    # --- JSON and CSV files --------------------------------------------------------------
+    def _read_json(self, name: str, *, missing_ok: bool = False) -> dict:
+        path = self.path / name
+        if not path.is_file():
+            if missing_ok:
+                return {}
+            raise FserError(f"run folder '{self.path}' has no {name}")
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise FserError(f"'{path}' is not valid JSON: {_one_line(exc)}") from None
+        except OSError as exc:
+            raise FserError(f"cannot read '{path}': {_one_line(exc)}") from None
+        if not isinstance(data, dict):
+            raise FserError(f"'{path}' does not hold a JSON object")
+        return data
+
+    def _write_json(self, name: str, data: dict) -> None:
+        text = json.dumps(data, indent=2, default=_json_default)
+        _write_atomic(self.path / name, lambda tmp: tmp.write_text(text))
+
+    def _read_csv(self, name: str) -> pd.DataFrame:
+        path = self.path / name
+        if not path.is_file():
+            raise FserError(f"run folder '{self.path}' has no {name}")
+        try:
+            # "NA", "null" ... are kept as strings: only an empty cell is missing
+            return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        except Exception as exc:  # pandas raises several parser errors
+            raise FserError(f"cannot read '{path}': {_one_line(exc)}") from None
+
+    def _write_csv(self, name: str, table: pd.DataFrame) -> None:
+        _write_atomic(self.path / name, lambda tmp: table.to_csv(tmp, index=False))
+
+    # --- reading -------------------------------------------------------------------------
+    def load_settings(self, *, missing_ok: bool = False) -> dict:
+        """``settings.json`` (an empty dict if it is absent and ``missing_ok``)."""
+        return self._read_json(_SETTINGS, missing_ok=missing_ok)
+
+    def load_metrics(self, *, missing_ok: bool = False) -> dict:
+        """``metrics.json`` (an empty dict if it is absent and ``missing_ok``)."""
+        return self._read_json(_METRICS, missing_ok=missing_ok)
+
+    def load_history(self) -> pd.DataFrame:
+        """``history.csv``: one row per epoch."""
+        return self._read_csv(_HISTORY)
+
+    def load_split(self) -> pd.DataFrame:
+        """``split.csv``: one row per clip with its ``part`` (train, val, test)."""
+        split = self._read_csv(_SPLIT)
+        if not {"relpath", "part"} <= set(split.columns):
+            raise FserError(f"'{self.path / _SPLIT}' lacks the columns relpath and part")
+        return split
+
+    @property
+    def config_key(self) -> dict | None:
+        """The configuration the run was made with, None if unrecorded or unreadable."""
+        try:
+            key = self.load_settings().get("config_key")
+        except FserError:
+            return None
+        return key if isinstance(key, dict) else None
+
+    @property
+    def model_name(self) -> str:
+        """Registered name of the run's model: ``fser`` for runs older than the registry,
+        ``""`` if ``settings.json`` is missing or unreadable."""
+        try:
+            model = self.load_settings().get("model", {})
+        except FserError:
+            return ""
+        return model.get("name", "fser") if isinstance(model, dict) else "fser"
+
+    def load_feature_settings(self):
+        """The feature settings the run was trained with (from ``settings.json``)."""
+        from .feature_kinds import feature_settings_from_dict
+
+        settings = self.load_settings()
+        for key in ("features", "feature_settings"):
+            if isinstance(settings.get(key), dict):
+                try:
+                    return feature_settings_from_dict(settings[key])
+                except FserError as exc:
+                    raise FserError(f"'{self.path / _SETTINGS}': {exc}") from None
+        raise FserError(f"'{self.path / _SETTINGS}' does not record the feature settings "
+                        "of the run")
+
+    def count_clips(self, part: str = "test") -> int:
+        """Clips of a part of the split, from ``split.csv`` (else ``n_<part>`` of the settings)."""
+        if (self.path / _SPLIT).is_file():
+            return int((self.load_split()["part"] == part).sum())
+        n = self.load_settings(missing_ok=True).get(f"n_{part}")
+        if not isinstance(n, int):
+            raise FserError(f"run folder '{self.path}' has no {_SPLIT}: cannot check the "
+                            f"size of its {part} set")
+        return n
+
+    def load_predictions(self, part: str = "test") -> pd.DataFrame:
+        """``test_predictions.csv`` (or ``val_``), checked against the run's split.
+
+        Returns
+        -------
+        predictions : pd.DataFrame [shape=(n_part, ...)]
+            ``relpath``, ``corpus``, ``speaker``, ``sex``, true ``emotion``,
+            ``predicted`` and ``p_<class>`` for every class of :data:`EMOTIONS`.
+
+        Raises
+        ------
+        FserError
+            Missing or unreadable file, missing columns, a row count or clips other than
+            the split's, unknown classes, probabilities that are not numbers in [0, 1].
+        """
+        if part not in _PARTS:
+            raise FserError(f"unknown part '{part}' (test or val)")
+        path = self.path / _PARTS[part]
+        if not path.is_file() and self.path.is_dir() and part == "test":
+            raise FserError(f"'{self.path}' is not a finished run: {path.name} is missing")
+        pred = self._read_csv(_PARTS[part])
+        need = list(_PRED_COLUMNS) + [f"p_{c}" for c in EMOTIONS]
+        missing = [c for c in need if c not in pred.columns]
+        if missing:
+            raise FserError(f"'{path}' lacks column(s) {', '.join(missing)}")
+        if pred.empty:
+            raise FserError(f"'{path}' holds no {part} clip")
+        self._check_rows(pred, path, part)
+        _check_classes(pred, path)
+        _check_probabilities(pred, path)
+        return pred
+
+    def _check_rows(self, pred: pd.DataFrame, path: Path, part: str) -> None:
+        n = self.count_clips(part)
+        if len(pred) != n:
+            raise FserError(f"'{path}' has {len(pred)} rows but the run's {part} set has {n} "
+                            "clips (truncated or from another run?)")
+        if (self.path / _SPLIT).is_file():
+            split = self.load_split()
+            expected = set(split.loc[split["part"] == part, "relpath"].astype(str))
+            odd = set(pred["relpath"].astype(str)) ^ expected
+            if odd:
+                raise FserError(f"'{path}' does not list the clips of the run's {part} set "
+                                f"({len(odd)} differ from {_SPLIT}, e.g. '{sorted(odd)[0]}')")
+
+    def load_model(self, *, check: bool = True):
+        """The trained model: ``model.keras`` (Keras) or ``model.joblib`` (scikit-learn).
+
+        Parameters
+        ----------
+        check : bool
+            Also check that the model fits the run's feature settings (its input shape)
+            and gives one output per class.
+
+        Raises
+        ------
+        FserError
+            No model, a model file that is truncated or unreadable, or a model whose
+            input does not fit the feature settings of ``settings.json``.
+        """
+        path = self.model_file
+        if path is None:
+            if not self.path.is_dir():
+                raise FserError(f"run folder '{self.path}' does not exist")
+            raise FserError(f"run folder '{self.path}' has no {_KERAS} or {_JOBLIB}")
+        model = _load_joblib(path) if path.name == _JOBLIB else _load_keras(path)
+        if check:
+            self._check_model_fits(model, path)
+        return model
+
+    def _check_model_fits(self, model, path: Path) -> None:
+        shape = tuple(self.load_feature_settings().shape)
+        where = f"'{self.path / _SETTINGS}' does not fit '{path}'"
+        if hasattr(model, "input_shape"):
+            got = model.input_shape
+            got = tuple(got[0] if isinstance(got, list) else got)[1:]
+            if len(got) != len(shape) or any(g not in (None, s) for g, s in zip(got, shape)):
+                raise FserError(f"{where}: features of shape {shape}, model input {got}")
+            n_out = model.output_shape[-1]
+            if n_out != len(EMOTIONS):
+                raise FserError(f"'{path}' gives {n_out} outputs, expected {len(EMOTIONS)}")
+        n_in = getattr(model, "n_features_in_", None)
+        if n_in is not None and n_in != int(np.prod(shape)):
+            raise FserError(f"{where}: {int(np.prod(shape))} features, model expects {n_in}")
+
+    def load_model_config(self) -> dict:
+        """The architecture stored in ``model.keras`` (its ``config.json``), read without Keras."""
+        import zipfile
+
+        path = self.path / _KERAS
+        try:
+            with zipfile.ZipFile(path) as z:
+                config = json.loads(z.read("config.json"))
+        except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
+            raise FserError(f"cannot read the model configuration of '{path}': "
+                            f"{_one_line(exc)}") from None
+        if not isinstance(config, dict):
+            raise FserError(f"the model configuration of '{path}' is not a JSON object")
+        return config
+
+    def load(self) -> dict:
+        """Every result of a finished run, validated.
+
+        Returns
+        -------
+        run : dict
+            ``settings`` and ``metrics`` (dicts), ``history``, ``split``, ``predictions``
+            (test set) and ``val_predictions`` (DataFrames), and ``path``.
+        """
+        if not self.is_finished:
+            raise FserError(f"'{self.path}' holds no finished run (no {_METRICS})")
+        return {"path": self.path, "settings": self.load_settings(),
+                "metrics": self.load_metrics(), "history": self.load_history(),
+                "split": self.load_split(), "predictions": self.load_predictions("test"),
+                "val_predictions": self.load_predictions("val")}
+
+    def export(self, dest) -> "Run":
+        """Copy the small result files (:data:`RESULT_FILES`, no model) to ``dest``.
+
+        The copy is itself a run folder, so the book can show a long run stored in the
+        repository. The run is validated first: a damaged run is not exported.
+        """
+        self.load()
+        dest = Run(dest)
+        dest.path.mkdir(parents=True, exist_ok=True)
+        for name in RESULT_FILES:
+            _write_atomic(dest.path / name, lambda tmp: shutil.copy2(self.path / name, tmp))
+        return dest
+
+    # --- writing -------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Refuse, before any work, a folder that cannot be created (a file in the way)."""
+        for p in (self.path, *self.path.parents):
+            if p.exists():
+                if not p.is_dir():
+                    what = "exists and is not a folder" if p == self.path else \
+                        f"cannot be created: '{p}' is a file"
+                    raise FserError(f"'{self.path}' {what}")
+                return
+
+    def create(self) -> None:
+        """Make the folder and its ``checkpoints/``."""
+        self.check_writable()
+        try:
+            (self.path / _CKPT).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FserError(f"cannot create the run folder '{self.path}': "
+                            f"{_one_line(exc)}") from None
+
+    def clear(self) -> None:
+        """Forget the results of an earlier attempt, so that training starts afresh."""
+        for name in (_HISTORY, _METRICS, "state.json", "classical.json"):
+            for f in (self.path / name, self.path / _CKPT / name):
+                f.unlink(missing_ok=True)
+
+    def check_resume(self, *, key: dict, split: pd.DataFrame) -> None:
+        """Refuse to resume an interrupted run made with another split or configuration."""
+        old = self.load_split()
+        same = (len(old) == len(split)
+                and (old["relpath"].to_numpy() == split["relpath"].to_numpy()).all()
+                and (old["part"].to_numpy() == split["part"].to_numpy()).all())
+        if not same:
+            raise FserError(f"the run in '{self.path}' was trained on another split; "
+                            "pass resume=False (or --no-resume) or another output folder")
+        old_key = self.load_settings(missing_ok=True).get("config_key")
+        if old_key is not None and old_key != to_jsonable(key):
+            raise FserError(f"the interrupted run in '{self.path}' was started with another "
+                            "configuration; use another output folder or --no-resume")
+
+    def save_settings(self, settings: dict) -> None:
+        self._write_json(_SETTINGS, settings)
+
+    def save_metrics(self, metrics: dict) -> None:
+        """Write ``metrics.json``: written last, it marks the run as finished."""
+        self._write_json(_METRICS, metrics)
+
+    def save_split(self, split: pd.DataFrame) -> None:
+        self._write_csv(_SPLIT, split)
+
+    def save_history(self, history: pd.DataFrame) -> None:
+        self._write_csv(_HISTORY, history)
+
+    def save_predictions(self, predictions: pd.DataFrame, part: str = "test") -> None:
+        self._write_csv(_PARTS[part], predictions)
+
+    def save_figure(self, fig, name: str = "learning_curves.png", *, dpi: int = 90) -> None:
+        _write_atomic(self.path / name,
+                      lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight"))
+
+    def truncate_history(self, n_epochs: int) -> None:
+        """Drop log rows written after the last checkpoint (an interruption between the two)."""
+        if (self.path / _HISTORY).exists():
+            history = self.load_history()
+            if len(history) > n_epochs:
+                self.save_history(history.iloc[:n_epochs])
+
+    def make_history_logger(self):
+        """A Keras callback appending one row per epoch to ``history.csv``."""
+        import keras
+
+        return keras.callbacks.CSVLogger(self.path / _HISTORY, append=True)
+
+    def save_model(self, model) -> None:
+        """Write ``model.keras`` (a Keras model) or ``model.joblib`` (anything else)."""
+        if hasattr(model, "save") and hasattr(model, "input_shape"):
+            _write_atomic(self.path / _KERAS, model.save)
+        else:
+            import joblib
+
+            _write_atomic(self.path / _JOBLIB, lambda tmp: joblib.dump(model, tmp))
+
+    # --- checkpoints of an interrupted Keras run -----------------------------------------
+    def save_checkpoint(self, trainer, state: dict) -> None:
+        """The last epoch: the trainer with its optimiser state, then ``state.json``."""
+        _write_atomic(self.path / _CKPT / "last.keras", trainer.save)
+        self._write_json(f"{_CKPT}/state.json", state)
+
+    def load_checkpoint(self):
+        """``(trainer, state)`` of the last finished epoch."""
+        state = self._read_json(f"{_CKPT}/state.json")
+        return _load_keras(self.path / _CKPT / "last.keras"), state
+
+    def save_best_weights(self, network) -> None:
+        _write_atomic(self.path / _CKPT / "best.weights.h5", network.save_weights)
+
+    def load_best_weights(self, network) -> None:
+        network.load_weights(self.path / _CKPT / "best.weights.h5")
+
+
+def _check_classes(pred: pd.DataFrame, path: Path) -> None:
+    for col in ("emotion", "predicted"):
+        values = pred[col]
+        bad = values.isna() | ~values.astype(str).isin(EMOTIONS)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            v = values.iloc[i]
+            what = "is empty" if pd.isna(v) else f"holds unknown class '{v}'"
+            raise FserError(f"'{path}' line {i + 2}: column {col} {what} "
+                            f"(classes: {', '.join(EMOTIONS)})")
+
+
+def _check_probabilities(pred: pd.DataFrame, path: Path) -> None:
+    for c in EMOTIONS:
+        col = f"p_{c}"
+        values = pd.to_numeric(pred[col], errors="coerce")
+        bad = values.isna() | ~values.between(0.0, 1.0)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raw = pred[col].iloc[i]
+            what = "is empty" if pd.isna(raw) else f"holds '{raw}', not a probability in [0, 1]"
+            raise FserError(f"'{path}' line {i + 2}: column {col} {what}")
+        pred[col] = values.astype(np.float64)
+    total = pred[[f"p_{c}" for c in EMOTIONS]].sum(axis=1).to_numpy()
+    off = np.flatnonzero(np.abs(total - 1) > 0.01)
+    if off.size:
+        raise FserError(f"'{path}' line {off[0] + 2}: the probabilities sum to "
+                        f"{total[off[0]]:.4f}, not 1")
+
+
+def _load_keras(path: Path):
+    """A saved Keras model, with the package's custom layers registered first."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise FserError(f"'{path}' is unreadable: not a complete Keras model file "
+                        "(truncated or damaged)")
+    import keras
+
+    from . import augment, networks  # noqa: F401  (register SpecAugment, Reverse, ...)
+
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many types for a broken file
+        raise FserError(f"cannot load the model '{path}': {_one_line(exc)}") from None
+
+
+def _load_joblib(path: Path):
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # pickle raises many types for a broken file
+        raise FserError(f"'{path}' is unreadable (truncated or damaged?): "
+                        f"{_one_line(exc)}") from None
