@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: book test chapters benchmark comparison clean
+.PHONY: book test chapters benchmark comparison repository-url clean
 
 # chapter 9's comparison: every model x split x seed, one `fser train` each (hours on a
 # 2-core CPU; finished runs are skipped), then the small result files into results/beyond
@@ -42,6 +42,15 @@ comparison: $(BIN)/python
 	for m in $(MODELS); do for s in $(SPLITS); do for n in $(SEEDS); do \
 	  $(BIN)/fser train --model $$m --split $$s --seed $$n --quiet || exit 1; done; done; done
 	$(BIN)/python -m fser_utils.compare --export
+
+# the repository's address is set once, in pyproject.toml ([project.urls] Repository);
+# `make repository-url URL=https://github.com/NAME/fser` changes it there and wherever it
+# is repeated: README.md, book/intro.md, _config.yml and every chapter's set-up cell
+repository-url:
+	@test -n "$(URL)" || { echo "usage: make repository-url URL=https://github.com/NAME/fser"; exit 2; }
+	@old=$$(sed -n 's/^Repository = "\(.*\)"/\1/p' pyproject.toml); \
+	  sed -i "s|$$old|$(URL)|g" pyproject.toml README.md book/intro.md _config.yml book/*.ipynb; \
+	  echo "repository URL: $$old -> $(URL)"
 
 clean:
 	rm -rf _build

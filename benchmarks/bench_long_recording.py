@@ -48,17 +48,18 @@ mode, run, audio, out = sys.argv[1:5]
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-anon = [0]
-def sample_anon():  # the kernel keeps no peak of private memory: sample it
+anon, rss = [0], [0]
+def sample_anon():  # the kernel keeps no peak of private memory: sample it (and the RSS)
     while True:
         with open("/proc/self/status") as f:
-            kb = next(int(l.split()[1]) for l in f if l.startswith("RssAnon"))
-        anon[0] = max(anon[0], kb / 1024)
+            kb = {l.split(":")[0]: int(l.split()[1]) for l in f if l.startswith("Rss")}
+        anon[0] = max(anon[0], kb["RssAnon"] / 1024)
+        rss[0] = max(rss[0], (kb["RssAnon"] + kb["RssFile"] + kb["RssShmem"]) / 1024)
         time.sleep(0.02)
 threading.Thread(target=sample_anon, daemon=True).start()
 
 t0 = time.perf_counter()
-import librosa, tensorflow  # what every run imports anyway: measured apart
+import keras, librosa  # what every run imports anyway (keras loads its backend): measured apart
 from fser_utils.cli import main
 from fser_utils.predict import predict_files
 imports = {"import_seconds": time.perf_counter() - t0, "maxrss_after_imports_mb": peak_mb()}
@@ -69,9 +70,9 @@ if mode == "whole":
 else:  # the command itself: model loading, scoring, the table written
     status = main(["predict", audio, "--model", run]
                   + (["--windows-out", out] if mode == "windows" else []))
-print(json.dumps({"mode": mode, "status": status, **imports,
+print(json.dumps({"mode": mode, "backend": keras.backend.backend(), "status": status, **imports,
                   "seconds": time.perf_counter() - t0, "maxrss_mb": peak_mb(),
-                  "peak_private_mb": anon[0]}))
+                  "peak_private_mb": anon[0], "peak_rss_sampled_mb": rss[0]}))
 """
 
 
@@ -92,22 +93,36 @@ def write_recording(path: Path, *, minutes: float, sr: int = 16000) -> Path:
     return path
 
 
-def make_run(folder: Path) -> Path:
-    """A run folder with the paper's network, untrained, and the paper's features."""
-    from fser_utils.features import FeatureSettings
-    from fser_utils.model import build_fser
+MAKE_RUN = r"""
+import json, sys
+from pathlib import Path
+from fser_utils.features import FeatureSettings
+from fser_utils.model import build_fser
 
-    settings = FeatureSettings()
-    folder.mkdir(parents=True, exist_ok=True)
-    build_fser(input_shape=settings.shape).save(folder / "model.keras")
-    (folder / "settings.json").write_text(json.dumps({"profile": "bench", "split": "paper",
-                                                      "features": settings.asdict()}))
+folder = Path(sys.argv[1])
+settings = FeatureSettings()
+folder.mkdir(parents=True, exist_ok=True)
+build_fser(input_shape=settings.shape).save(folder / "model.keras")
+(folder / "settings.json").write_text(json.dumps({"profile": "bench", "split": "paper",
+                                                  "features": settings.asdict()}))
+"""
+
+
+def make_run(folder: Path) -> Path:
+    """A run folder with the paper's network, untrained, and the paper's features.
+
+    Built in a child process: Linux hands a parent's peak resident size on to the
+    children it forks (``ru_maxrss``), so this process must never load TensorFlow.
+    """
+    subprocess.run([sys.executable, "-c", MAKE_RUN, str(folder)], check=True,
+                   capture_output=True)
     return folder
 
 
-def measure(mode: str, run: Path, audio: Path, out: Path) -> dict:
+def measure(mode: str, run: Path, audio: Path, out: Path, *, backend: str) -> dict:
     proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(run), str(audio), str(out)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "KERAS_BACKEND": backend})
     if proc.returncode != 0 or not proc.stdout.strip():
         raise SystemExit(f"{mode} on {audio.name} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -118,6 +133,9 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--whole", action="store_true",
                         help="also score each file whole, as before windows (memory grows)")
+    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"],
+                        help="Keras backends to measure (TensorFlow alone costs ~800 MB "
+                             "resident once imported, JAX ~350 MB)")
     parser.add_argument("--out", default=str(HERE / "results" / "long_recording.json"))
     args = parser.parse_args(argv)
 
@@ -126,16 +144,20 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         run = make_run(tmp / "run")
         clip = write_recording(tmp / "clip.wav", minutes=0.05)  # 3 s
-        results.append({"minutes": 0.05, **measure("baseline", run, clip, tmp / "clip.csv")})
-        print(json.dumps(results[-1]), file=sys.stderr)
+        for backend in args.backends:
+            results.append({"minutes": 0.05, **measure("baseline", run, clip, tmp / "clip.csv",
+                                                       backend=backend)})
+            print(json.dumps(results[-1]), file=sys.stderr)
         for minutes in args.minutes:
             t0 = time.perf_counter()
             audio = write_recording(tmp / f"{minutes:g}min.wav", minutes=minutes)
             written = time.perf_counter() - t0
-            for mode in ("windows", "whole") if args.whole else ("windows",):
+            modes = ("windows", "whole") if args.whole else ("windows",)
+            for mode, backend in [(m, b) for m in modes for b in args.backends]:
                 row = {"minutes": minutes, "file_mb": audio.stat().st_size / 2**20,
                        "write_seconds": written,
-                       **measure(mode, run, audio, tmp / f"{minutes:g}min.csv")}
+                       **measure(mode, run, audio, tmp / f"{minutes:g}min.csv",
+                                 backend=backend)}
                 if mode == "windows":
                     row["windows"] = sum(1 for _ in open(tmp / f"{minutes:g}min.csv")) - 1
                 results.append(row)

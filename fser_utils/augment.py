@@ -40,6 +40,8 @@ def _keras():
 
 
 def _register_specaugment():
+    # Over 60 lines because it is one Keras layer class (docstring, config, call): the
+    # class is built inside a function so that importing this module does not import Keras.
     keras = _keras()
     ops = keras.ops
 

@@ -41,6 +41,10 @@ __all__ = [
 ]
 
 DATA_ENV = "FSER_DATA"
+
+#: the --root option's help, the same in every command
+ROOT_HELP = ("data root (default: $FSER_DATA, else data/ in a checkout or the user's data "
+             "folder for an installed package)")
 CACHE_ENV = "FSER_CACHE"
 RUNS_ENV = "FSER_RUNS"
 PROFILE_ENV = "FSER_PROFILE"
@@ -72,28 +76,29 @@ def get_repository_url() -> str:
     """The repository's URL: ``[project.urls] Repository`` of pyproject.toml.
 
     This is the one setting; README.md, book/intro.md, _config.yml and the set-up cell
-    of every chapter repeat it, and ``tests/test_install.py`` checks that they agree
-    (``make repository-url URL=...`` rewrites them all). Until the repository is
-    published it is a placeholder, ``https://github.com/OWNER/fser``.
+    of every chapter repeat it, ``tests/test_config.py`` checks that they agree, and
+    ``make repository-url URL=...`` rewrites them all. Until the repository is published
+    it is a placeholder, ``https://github.com/OWNER/fser``. Read from pyproject.toml in a
+    checkout (it may have changed since the install), else from the installed metadata.
     """
+    if CHECKOUT is not None:
+        import re
+
+        found = re.search(r'^Repository\s*=\s*"([^"]+)"',
+                          (CHECKOUT / "pyproject.toml").read_text(), flags=re.M)
+        if found:
+            return found.group(1)
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
         urls = metadata("fser_utils").get_all("Project-URL") or []
-    except PackageNotFoundError:  # imported from a source tree that was never installed
+    except PackageNotFoundError:
         urls = []
     for entry in urls:
         label, _, url = entry.partition(",")
         if label.strip().lower() == "repository":
             return url.strip()
-    if CHECKOUT is not None:
-        import re
-
-        found = re.search(r'^Repository\s*=\s*"([^"]+)"', (CHECKOUT / "pyproject.toml").read_text(),
-                          flags=re.M)
-        if found:
-            return found.group(1)
-    raise RuntimeError("fser_utils has no Repository URL in its metadata or pyproject.toml")
+    raise RuntimeError("fser_utils has no Repository URL in pyproject.toml or its metadata")
 
 
 def _default_dir(kind: str) -> Path:

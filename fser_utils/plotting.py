@@ -24,6 +24,7 @@ import os
 import numpy as np
 
 from .corpora import EMOTIONS
+from .errors import FserError
 
 __all__ = [
     "plot_waveform",
@@ -45,6 +46,7 @@ __all__ = [
     "plot_roc_curves",
     "plot_group_accuracy",
     "plot_comparison",
+    "plot_emotion_timeline",
 ]
 
 
@@ -740,3 +742,44 @@ def _draw_anchors(ax, anchors) -> None:
                     (0.01, a["accuracy"]), xycoords=("axes fraction", "data"),
                     fontsize=7, va="top" if close else "bottom", color="dimgrey")
         previous = a["accuracy"]
+
+
+def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
+    """Emotion probabilities of a recording's windows against time.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        :func:`fser_utils.windows.predict_windows` output for one file.
+    ax : matplotlib Axes or None
+        Drawn into if given, else a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        One line per class at the windows' centres; windows left out of the file's
+        label (not voiced) are shaded grey.
+    """
+    if table.empty or table["path"].nunique() != 1:
+        raise FserError(f"plot_emotion_timeline needs the windows of exactly one file, "
+                        f"got {table['path'].nunique()} files")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(10, 3), layout="constrained")
+    centre = (table["start"] + table["end"]) / 2
+    p_cols = [c for c in table.columns if c.startswith("p_")]
+    marker = "o" if len(table) < 50 else None  # a lone window is a point, not a line
+    for k, col in enumerate(p_cols):
+        ax.plot(centre, table[col], color=f"C{k}", linewidth=1.2, marker=marker,
+                markersize=3, label=col[2:])
+    # one grey span per run of consecutive unvoiced windows, not one per window
+    quiet = ~table["voiced"].to_numpy()
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(int), [0]))))
+    for first, stop in zip(edges[::2], edges[1::2]):
+        ax.axvspan(table["start"].iloc[first], table["end"].iloc[stop - 1], color="0.9",
+                   zorder=0, linewidth=0)
+    ax.set(xlim=(table["start"].min(), table["end"].max()), ylim=(0, 1),
+           xlabel="time [s]", ylabel="probability", title=os.path.basename(str(table["path"].iloc[0])))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    return ax

@@ -126,8 +126,10 @@ def list_audio_inputs(paths) -> list[Path]:
     found = []
     for p in map(Path, paths):
         if p.is_dir():
+            # a link that loops or points nowhere is listed, so that it is reported
             files = sorted(f for f in p.rglob("*")
-                           if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
+                           if (f.is_file() or f.is_symlink())
+                           and f.suffix.lower() in AUDIO_EXTENSIONS
                            and not f.name.startswith("."))
             if not files:
                 found.append(p)  # reported as "no audio file in folder"

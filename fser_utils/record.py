@@ -24,7 +24,8 @@ from pathlib import Path
 
 from .errors import FserError
 
-__all__ = ["RECORDER_JS", "RECORD_SR", "in_colab", "save_clip", "build_recorder_widget",
+__all__ = ["RECORDER_JS", "RECORD_SR", "in_colab", "in_kernel", "save_clip",
+           "build_recorder_widget",
            "show_voice_recorder"]
 
 #: the browser-side recorder (read once; shipped as package data)
@@ -38,6 +39,11 @@ NO_BROWSER = ("try your own voice: recording needs this notebook open in Jupyter
 def in_colab() -> bool:
     """Whether this runs in a Colab kernel."""
     return "google.colab" in sys.modules
+
+
+def in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel, which a browser may be showing."""
+    return "ipykernel" in sys.modules
 
 
 def save_clip(payload: dict, folder) -> Path:
@@ -117,14 +123,14 @@ export default {
   },
 };
 """
-        seconds = traitlets.Float(seconds).tag(sync=True)
+        seconds = traitlets.Float(5.0).tag(sync=True)
         rate = traitlets.Int(RECORD_SR).tag(sync=True)
         clip = traitlets.Dict({}).tag(sync=True)
 
         def __repr__(self):  # what the static book and nbconvert show
             return NO_BROWSER
 
-    widget = VoiceRecorder()
+    widget = VoiceRecorder(seconds=seconds)
     widget.observe(lambda change: on_clip(change["new"]), names="clip")
     return widget
 
@@ -168,7 +174,7 @@ def show_voice_recorder(*, predictor, clip="", seconds: float = 5.0, folder=None
     folder = Path(folder) if folder is not None else get_cache_dir() / "voice"
     if in_colab():
         return _show(_score(save_clip(_record_in_colab(seconds), folder), predictor))
-    if "ipykernel" not in sys.modules:
+    if not in_kernel():
         print(NO_BROWSER)
         return None
     try:

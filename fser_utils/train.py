@@ -551,6 +551,9 @@ class RunConfig:
         return to_jsonable({
             "model": self.model.name, "model_params": self.model_params,
             "profile_settings": self.profile.asdict(), "features": self.feature_settings.asdict(),
+            # the cache key carries the feature code's version, so a run trained on features
+            # computed by older code counts as stale even when the settings read the same
+            "features_key": self.feature_settings.key(),
             "split": self.split, "test_corpus": self.test_corpus, "seed": self.seed})
 
     def digest(self) -> str:

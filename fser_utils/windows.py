@@ -50,7 +50,6 @@ __all__ = [
     "iter_audio_windows",
     "predict_windows",
     "summarize_windows",
-    "plot_emotion_timeline",
 ]
 
 #: window length [s] for long recordings
@@ -409,44 +408,3 @@ def summarize_windows(table: pd.DataFrame, *, window: float = DEFAULT_WINDOW,
         **{c: float(v) for c, v in zip(p_cols, mean)},
         "scored_as": (f"mean of {len(voiced)} voiced window{'s' * (len(voiced) != 1)} of "
                       f"{len(table)} ({window:g} s every {hop:g} s)")})
-
-
-def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
-    """Emotion probabilities of a recording's windows against time.
-
-    Parameters
-    ----------
-    table : pd.DataFrame
-        :func:`predict_windows` output for one file.
-    ax : matplotlib Axes or None
-        Drawn into if given, else a new figure.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-        One line per class at the windows' centres; windows left out of the file's
-        label (not voiced) are shaded grey.
-    """
-    if table.empty or table["path"].nunique() != 1:
-        raise FserError(f"plot_emotion_timeline needs the windows of exactly one file, "
-                        f"got {table['path'].nunique()} files")
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(10, 3), layout="constrained")
-    centre = (table["start"] + table["end"]) / 2
-    p_cols = [c for c in table.columns if c.startswith("p_")]
-    marker = "o" if len(table) < 50 else None  # a lone window is a point, not a line
-    for k, col in enumerate(p_cols):
-        ax.plot(centre, table[col], color=f"C{k}", linewidth=1.2, marker=marker,
-                markersize=3, label=col[2:])
-    # one grey span per run of consecutive unvoiced windows, not one per window
-    quiet = ~table["voiced"].to_numpy()
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(int), [0]))))
-    for first, stop in zip(edges[::2], edges[1::2]):
-        ax.axvspan(table["start"].iloc[first], table["end"].iloc[stop - 1], color="0.9",
-                   zorder=0, linewidth=0)
-    ax.set(xlim=(table["start"].min(), table["end"].max()), ylim=(0, 1),
-           xlabel="time [s]", ylabel="probability", title=Path(table["path"].iloc[0]).name)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
-    return ax

@@ -1,5 +1,8 @@
 """Data root resolution and seeding."""
+import re
+
 import numpy as np
+import pytest
 
 from fser_utils import config
 
@@ -24,3 +27,51 @@ def test_profile_from_environment(monkeypatch):
     assert config.get_profile() == "ci"
     monkeypatch.setenv("FSER_PROFILE", "cpu")
     assert config.get_profile() == "cpu"
+
+
+def test_installed_defaults_follow_the_platform(tmp_path, monkeypatch):
+    """Installed (no checkout): data, runs and cache go to the user's folders."""
+    for name in ("FSER_DATA", "FSER_CACHE", "FSER_RUNS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(config, "CHECKOUT", None)
+    assert config.get_data_root() == tmp_path / "share" / "fser" / "data"
+    assert config.get_runs_dir() == (tmp_path / "share" / "fser" / "runs").resolve()
+    assert config.get_cache_dir() == (tmp_path / "cache" / "fser").resolve()
+    assert (tmp_path / "cache" / "fser").is_dir()
+    monkeypatch.setenv("FSER_RUNS", str(tmp_path / "elsewhere"))
+    assert config.get_runs_dir() == (tmp_path / "elsewhere").resolve()
+
+
+def test_checkout_defaults_stay_in_the_repository(monkeypatch):
+    monkeypatch.delenv("FSER_DATA", raising=False)
+    assert config.CHECKOUT is not None and (config.CHECKOUT / "pyproject.toml").is_file()
+    assert config.get_data_root() == config.CHECKOUT / "data"
+    assert config.RESULTS_ROOT == config.REPO_ROOT == config.CHECKOUT
+
+
+def test_stored_results_are_found():
+    assert config.get_stored_path("benchmarks/results/training.json").is_file()
+    assert config.get_stored_path("results/beyond").is_dir()
+    with pytest.raises(FileNotFoundError, match="no stored result 'nothing.json'"):
+        config.get_stored_path("nothing.json")
+
+
+def test_repository_url_is_one_setting():
+    """pyproject.toml sets it; README, intro, _config.yml and every set-up cell repeat it."""
+    import nbformat
+
+    url = config.get_repository_url()
+    assert url.startswith("https://")
+    root = config.CHECKOUT
+    for name in ("README.md", "book/intro.md", "_config.yml"):
+        assert url in (root / name).read_text(), name
+    for path in sorted((root / "book").glob("*.ipynb")):
+        cell = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        assert f'"git+{url}"' in cell.source, path.name
+        assert "setup_chapter(" in cell.source and "hide-input" in cell.metadata["tags"]
+    # no other repository address left behind
+    for name in ("README.md", "book/intro.md", "_config.yml"):
+        others = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", (root / name).read_text()))
+        assert others <= {url}, (name, others)

@@ -53,7 +53,7 @@ def _make_ravdess_archive(www: Path, stage: Path) -> tuple[Path, Path]:
     archive = www / "Audio_Speech_Actors_01-24.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for rel in rels:
-            path = write_tone(stage / rel, sr=16000, duration=0.4)
+            path = write_tone(stage / rel, sr=16000, duration=0.8)
             zf.write(path, rel)
             lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {rel}")
     manifest = stage.parent / "ravdess_manifest.txt"
@@ -128,6 +128,7 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
     assert len(list((data_root / "ravdess").rglob("*.wav"))) == 180
     installed = _list_files(site / "fser_utils")
     assert "stored/benchmarks/results/training.json" in installed  # chapter 5 reads it
+    assert any(f.startswith("stored/results/beyond/") for f in installed)  # chapter 9
 
     # 3. the command line, from the empty folder, with the default data root
     out = _run([python.parent / "fser", "data", "table"], env=env, cwd=work)

@@ -14,7 +14,6 @@ from fser_utils.cli import main
 from fser_utils.corpora import EMOTIONS
 from fser_utils.errors import FserError
 
-from test_predict import tiny_run  # noqa: F401  (a run folder, as fser train writes it)
 
 P_COLS = [f"p_{c}" for c in EMOTIONS]
 
@@ -70,6 +69,8 @@ def doubtful(tmp_path_factory):
     sf.write(folder / "long.flac", long, sr, format="FLAC")
     data = (folder / "long.flac").read_bytes()
     (folder / "long_truncated.flac").write_bytes(data[:len(data) // 2])
+    (folder / "loop.wav").symlink_to(folder / "loop.wav")
+    (folder / "dangling.wav").symlink_to(folder / "gone.wav")
     return folder
 
 
@@ -83,6 +84,8 @@ def _run_cli(args, capsys):
     ("clip50ms.wav", "too short (0.050 s; scoring needs at least 0.5 s)"),
     ("dc_only.wav", "all silence apart from a constant (DC) offset of 0.3"),
     ("rate4hz.wav", "implausible sample rate of 4 Hz"),
+    ("loop.wav", "is a symbolic link loop"),
+    ("dangling.wav", "is a broken symbolic link"),
 ])
 def test_refused_with_one_line_others_scored(doubtful, sensitive_run, name, message, capsys):
     t0 = time.perf_counter()
@@ -151,3 +154,10 @@ def test_predict_signal_refuses_short_and_constant(predictor):
         predict_signal(speech_like(22050, seconds=0.05), sr=22050, predictor=predictor)
     with pytest.raises(FserError, match="silent"):
         predict_signal(np.full(22050, 0.3), sr=22050, predictor=predictor)
+
+
+def test_folder_lists_broken_links_instead_of_dropping_them(doubtful):
+    from fser_utils.predict import list_audio_inputs
+
+    names = {p.name for p in list_audio_inputs([doubtful])}
+    assert {"loop.wav", "dangling.wav", "good.wav"} <= names

@@ -43,6 +43,15 @@ def test_run_config_key_is_stable_and_complete():
               {"split": "corpus", "test_corpus": "emodb"}]
     digests = {RunConfig(model="fser", profile="ci", **o).digest() for o in others}
     assert len(digests) == len(others) and a.digest() not in digests
+    # the feature code's version is part of the key: older features make a run stale
+    import fser_utils.images as images
+
+    version, before = images.FEATURE_VERSION, a.digest()
+    try:
+        images.FEATURE_VERSION = version + 1
+        assert a.digest() != before
+    finally:
+        images.FEATURE_VERSION = version
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.seed = 3
     assert dataclasses.replace(a, seed=7).seed == 7

@@ -13,7 +13,6 @@ import soundfile as sf
 from fser_utils.cli import main
 from fser_utils.errors import FserError
 
-from test_predict import tiny_run  # noqa: F401  (fixtures, shared with those tests)
 from test_predict_input import P_COLS, predictor, sensitive_run, speech_like  # noqa: F401
 
 
@@ -99,7 +98,8 @@ def test_window_settings_and_silence_refused(session, predictor, tmp_path):
 def test_plot_emotion_timeline(session, predictor):
     import matplotlib.pyplot as plt
 
-    from fser_utils.windows import plot_emotion_timeline, predict_windows
+    from fser_utils.plotting import plot_emotion_timeline
+    from fser_utils.windows import predict_windows
 
     table, _ = predict_windows(session, predictor=predictor)
     ax = plot_emotion_timeline(table)

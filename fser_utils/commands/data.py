@@ -1,6 +1,8 @@
 """``fser data``: table, download, verify, demo."""
 from __future__ import annotations
 
+from ..config import ROOT_HELP
+
 import sys
 
 from ..corpora import CORPORA, EXTRA_CORPORA, PAPER_CORPORA
@@ -11,7 +13,7 @@ def register(sub) -> None:
     data = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
 
     p = data.add_parser("table", help="print the paper's Table 1 for the corpora found")
-    p.add_argument("--root", help="data root (default: $FSER_DATA, else ./data)")
+    p.add_argument("--root", help=ROOT_HELP)
     p.add_argument("--by-corpus", action="store_true", help="one count column per corpus")
     p.add_argument("--csv", action="store_true", help="CSV: emotion,count,percent")
     p.add_argument("--all-corpora", action="store_true",

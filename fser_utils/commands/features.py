@@ -1,6 +1,8 @@
 """``fser features``: build (or load) the feature cache of a data root and report on it."""
 from __future__ import annotations
 
+from ..config import ROOT_HELP
+
 import time
 
 from ..corpora import EXTRA_CORPORA, PAPER_CORPORA
@@ -11,7 +13,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("features", help="extract and cache features (default: the paper's "
                                          "64x64 images)")
-    p.add_argument("--root", help="data root (default: $FSER_DATA, else ./data)")
+    p.add_argument("--root", help=ROOT_HELP)
     p.add_argument("--corpora", default=",".join(PAPER_CORPORA + EXTRA_CORPORA),
                    help="comma-separated corpus names (default: all known corpora found)")
     p.add_argument("--features", default="mel-image", metavar="KIND",

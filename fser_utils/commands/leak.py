@@ -1,6 +1,8 @@
 """``fser leak twins RUN_DIR`` and ``fser leak nn``: chapter 8's diagnostics of a random split."""
 from __future__ import annotations
 
+from ..config import ROOT_HELP
+
 from ..corpora import PAPER_CORPORA
 
 
@@ -23,7 +25,7 @@ def register(sub) -> None:
                     help="comma-separated corpus names (default: the paper's)")
     nn.add_argument("--quiet", action="store_true", help="no progress bars")
     for p in (twins, nn):
-        p.add_argument("--root", help="data root (default: $FSER_DATA, else ./data)")
+        p.add_argument("--root", help=ROOT_HELP)
         p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (2000)")
     parser.set_defaults(func=run_leak)
 
@@ -48,13 +50,12 @@ def run_leak(args) -> int:
     if args.n_boot < 1:
         raise FserError(f"--n-boot must be at least 1 (got {args.n_boot})")
     if args.diagnostic == "twins":
-        from ..evaluate import load_predictions
-        from ..train import load_run
+        from ..run import Run
 
-        run = load_run(args.run_dir)
-        pred, _ = load_predictions(args.run_dir)
-        cat = _catalogue(args.root, run["settings"].get("corpora", PAPER_CORPORA))
-        table = leaks.compute_twin_accuracy(pred, run["split"], cat, n_boot=args.n_boot)
+        run = Run.open(args.run_dir, finished=True)
+        pred, split = run.load_predictions(), run.load_split()
+        cat = _catalogue(args.root, run.load_settings().get("corpora", PAPER_CORPORA))
+        table = leaks.compute_twin_accuracy(pred, split, cat, n_boot=args.n_boot)
     else:
         from ..features import load_features
         from ..splits import make_split

@@ -102,7 +102,7 @@ def _draw_timelines(table):
     """A figure with one timeline per file (no pyplot: nothing to show, just save)."""
     from matplotlib.figure import Figure
 
-    from ..windows import plot_emotion_timeline
+    from ..plotting import plot_emotion_timeline
 
     groups = list(table.groupby("path", sort=False))
     fig = Figure(figsize=(10, 2.6 * len(groups)), layout="constrained")

@@ -1,6 +1,8 @@
 """``fser train``: train a registered model on the paper's corpora and write a run folder."""
 from __future__ import annotations
 
+from ..config import ROOT_HELP
+
 import sys
 
 
@@ -28,7 +30,7 @@ def register(sub) -> None:
                         help=f"paper, speaker or corpus (default: {default['split']})")
     parser.add_argument("--test-corpus", metavar="CORPUS",
                         help="corpus held out by --split corpus (e.g. emodb)")
-    parser.add_argument("--root", help="data root (default: $FSER_DATA, else ./data)")
+    parser.add_argument("--root", help=ROOT_HELP)
     parser.add_argument("--out", metavar="RUN_DIR",
                         help="run folder (default: runs/[MODEL-]PROFILE-SPLIT[-CORPUS][-sSEED])")
     parser.add_argument("--seed", type=int, default=default["seed"],
