@@ -12,12 +12,13 @@ then, each in a fresh process:
 - ``whole`` (``--whole``): the same file read and scored as one clip (the behaviour
   before windows; its memory grows with the length).
 
-Each process reports its peak resident memory (``ru_maxrss``: about 800 MB of it is
-TensorFlow and librosa once imported, some 500 MB of which is library code mapped
-from disk and shared), the same right after those imports, the peak of its private
-memory (``RssAnon``, sampled every 20 ms), and the wall-clock time of the command
-after the imports (model loading, scoring and writing). (``tracemalloc`` is left
-to ``tests/test_windows.py``: in the same process it would inflate the peak it
+Each process runs under each Keras backend of ``--backends`` (TensorFlow: about 800 MB
+resident once imported; JAX, which ``fser predict`` uses when no backend is chosen:
+about 350 MB) and reports its peak resident memory (``ru_maxrss``, and the same
+sampled from ``/proc`` every 20 ms), the same right after the imports, the peak of
+its private memory (``RssAnon``), and the wall-clock time of the command after the
+imports (model loading, scoring and writing). (``tracemalloc`` is left to
+``tests/test_windows.py``: in the same process it would inflate the peak it
 measures.) The numbers go to
 ``benchmarks/results/long_recording.json``::
 

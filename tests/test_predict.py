@@ -195,3 +195,25 @@ def test_predict_says_a_truncated_model_is_truncated(tiny_run, audio_dir, tmp_pa
     model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
     err = _predict_error(run, audio_dir / "clip_16000_1ch.wav", capsys)
     assert "truncated" in err and "not found" not in err.lower() and str(model) in err
+
+
+def test_cli_scores_with_jax_when_no_backend_is_chosen(tiny_run, audio_dir, predictor):
+    """fser predict picks the lighter JAX backend by itself; the numbers stay the same."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    clip = audio_dir / "clip_16000_1ch.wav"
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    proc = subprocess.run([sys.executable, "-m", "fser_utils.cli", "predict", str(clip),
+                           "--model", str(tiny_run), "--json"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "backend: jax" in proc.stderr
+    probs = json.loads(proc.stdout)["predictions"][0]["probabilities"]
+    from fser_utils.predict import predict_files
+
+    ours = predict_files([clip], predictor=predictor)[0].iloc[0]
+    for c in EMOTIONS:
+        assert probs[c] == pytest.approx(ours[f"p_{c}"], abs=1e-4)

@@ -1,7 +1,16 @@
-"""Writes book/09_beyond.ipynb (cells only; outputs come from executing it)."""
+"""Writes book/09_beyond.ipynb (cells only; outputs come from executing it).
+
+The set-up cell is copied from chapter 1, so that every chapter starts the same way.
+"""
+from pathlib import Path
+
 import nbformat as nbf
 
+BOOK = Path(__file__).resolve().parents[1] / "book"
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+
+setup = next(c for c in nbf.read(BOOK / "01_corpora.ipynb", as_version=4).cells
+             if c.cell_type == "code")
 cells = [
 md("""# 9. Beyond FSER: the strongest honest recognizer we can train here
 
@@ -25,13 +34,15 @@ Chapter 5 (splits, run folders, training profiles) and chapter 6 (intervals). Th
 here are stored in the repository (`results/beyond/`, small CSV and JSON files, no models),
 so the chapter renders without retraining; the command that made each run is printed with it.
 """),
+code(setup.source, metadata=dict(setup.metadata)),
 code("""import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from fser_utils import evaluate as ev
+from fser_utils import plotting
 from fser_utils.compare import (compute_comparison_runs, compute_comparison_table,
-                                compute_ensemble_runs, get_results_dir, plot_comparison)
+                                compute_ensemble_runs, get_results_dir)
 from fser_utils.registry import DEFAULT_MODEL, describe_models
 from fser_utils.run import Run
 from fser_utils.train import PROFILES
@@ -90,7 +101,7 @@ code("""for run_dir in runs.loc[runs["model"] != "ensemble", "run"]:
     s = Run(run_dir).load_settings()
     if s["seed"] == 42:
         print(f"fser train --model {s['model']['name']} --split {s['split']} --seed {s['seed']}")"""),
-code("""ax = plot_comparison(table)
+code("""ax = plotting.plot_comparison(table)
 ax.set_title("Honest test accuracy against training time, with published anchors")
 plt.show()"""),
 md("""How to read the figure: the horizontal lines are *other protocols*. The FSER paper's
@@ -128,10 +139,10 @@ pred = pd.concat([Run(r).load_predictions() for r in chosen["run"]], ignore_inde
 print(f"{len(chosen)} seed(s), {len(pred)} test predictions pooled")"""),
 code("""fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
 matrix = ev.compute_confusion_matrix(pred["emotion"], pred["predicted"])
-ev.plot_confusion_matrix(matrix, ax=axes[0])
+plotting.plot_confusion_matrix(matrix, ax=axes[0])
 axes[0].set_title("unseen speakers: % of each true class")
 by_corpus = ev.compute_group_accuracy(pred, "corpus", n_boot=1000)
-ev.plot_group_accuracy(by_corpus, "corpus", ax=axes[1], title="accuracy per corpus")
+plotting.plot_group_accuracy(by_corpus, "corpus", ax=axes[1], title="accuracy per corpus")
 plt.tight_layout()
 plt.show()
 by_corpus"""),
@@ -165,4 +176,5 @@ md("""## Summary
 nb = nbf.v4.new_notebook(cells=cells, metadata={
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
     "language_info": {"name": "python"}})
-nbf.write(nb, "book/09_beyond.ipynb")
+nbf.write(nb, BOOK / "09_beyond.ipynb")
+print("wrote", BOOK / "09_beyond.ipynb")
