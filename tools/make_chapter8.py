@@ -46,6 +46,12 @@ from fser_utils.run import Run
 from fser_utils.splits import make_split
 from fser_utils.train import PROFILES, load_or_train
 
+import keras
+
+# TensorFlow logs its start-up (and, without a GPU, a CUDA notice) on first use: here,
+# rather than in the middle of a result
+keras.ops.convert_to_tensor(0.0)
+
 pd.set_option("display.precision", 1)"""),
 md("""## 1. The paper's recipe and what it costs here
 The recipe, as the paper states it (the package keeps these numbers in one place,
