@@ -32,13 +32,15 @@ answers ready, and this chapter takes both seriously:
 Chapter 4 (the paper's offline augmentation), chapter 5 (splits and runs), chapter 7 (the
 "twins" a random split leaves in the test set)."""),
 code(setup.source, metadata=dict(setup.metadata)),
-code("""import matplotlib.pyplot as plt
+code("""import json
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from fser_utils import leaks
 from fser_utils.chapter import load_chapter_catalogue
-from fser_utils.config import get_profile
+from fser_utils.config import get_profile, get_stored_path
 from fser_utils.corpora import PAPER_CORPORA
 from fser_utils.features import load_features
 from fser_utils.paper import PAPER_ACCURACY, PAPER_HARDWARE, PAPER_RECIPE, PAPER_SPLIT
@@ -63,7 +65,9 @@ md("""How long would it take? The chapter's paper-split run below was trained wi
 chapter's own profile; its measured throughput (pictures per second through one training
 step, on this machine) gives the cost of one epoch of the paper's recipe: the training
 pictures plus 20 copies of each. The estimate assumes the same throughput; it is an
-extrapolation of a rate, not a measured run."""),
+extrapolation of a rate, not a measured run. Chapter 5's benchmark gives a second estimate:
+the median time of one epoch of the `paper` profile, measured on its own (no other job on
+the CPU), on the date it prints. The two differ as much as the machines and their load did."""),
 code("""profile = get_profile()
 catalogue = load_chapter_catalogue(corpora=PAPER_CORPORA)
 X, kept = load_features(catalogue)
@@ -75,7 +79,13 @@ print(f"run {run.name}: profile {settings['profile']!r}, {metrics['epochs_run']}
       f"test accuracy {100 * metrics['test_accuracy']:.1f} %, on {settings['hardware']}")
 print(f"measured {metrics['images_per_second']:.0f} pictures/s; the paper's recipe needs "
       f"{PAPER_RECIPE['epochs']} epochs x {per_epoch} pictures = about {hours:.0f} hours here "
-      f"(the paper: {PAPER_HARDWARE['days']} days on a {PAPER_HARDWARE['gpu']})")"""),
+      f"(the paper: {PAPER_HARDWARE['days']} days on a {PAPER_HARDWARE['gpu']})")
+bench = json.loads(get_stored_path("benchmarks/results/training.json").read_text())
+paper_bench = next(p for p in bench["profiles"] if p["profile"] == "paper")
+print(f"chapter 5's benchmark ({bench['date'][:10]}, {bench['hardware']}): "
+      f"{paper_bench['seconds_per_epoch']:.0f} s per epoch of the paper's recipe, about "
+      f"{PAPER_RECIPE['epochs'] * paper_bench['seconds_per_epoch'] / 3600:.0f} hours for "
+      f"{PAPER_RECIPE['epochs']} epochs")"""),
 md("""**What has been run.** The full recipe has *not* been run for this book yet: at the
 estimate above it does not fit the 2-core CPU the book is built on, and no GPU has been
 available to the project so far. `fser train --model fser --profile paper` runs it

@@ -84,7 +84,13 @@ speakers never heard in training). Each row below averages its seeds; the interv
 the spread between seeds to the test-set uncertainty of each run (see
 `fser_utils.compare`). Training time is wall-clock on this book's 2-core CPU; scoring time
 is the median time to score one clip from its file (decode, features, model). For an SVM,
-"parameters" counts the numbers it stores: its support vectors and their coefficients."""),
+"parameters" counts the numbers it stores: its support vectors and their coefficients.
+
+One caveat on the seeds: the feature code changed while these runs were being made. Since
+then every clip's constant (DC) offset is removed before its features are computed
+(chapter 2). The log-mel CNN's seed-2 run on the speaker split used the new code; the
+earlier runs in this table did not. The offset touches mostly the lowest
+frequencies, but it means those seeds differ in a little more than their seed."""),
 code("""runs = compute_comparison_runs(sorted(get_results_dir().glob("*/")))
 # an ensemble of the best network and the best classical model, both picked on
 # validation accuracy only: the average of their class probabilities
