@@ -2,15 +2,9 @@
 
 The set-up cell is copied from chapter 1, so that every chapter starts the same way.
 """
-from pathlib import Path
+from chapter_cells import code, load_setup_cell, md, write_chapter
 
-import nbformat as nbf
-
-BOOK = Path(__file__).resolve().parents[1] / "book"
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
-
-setup = next(c for c in nbf.read(BOOK / "01_corpora.ipynb", as_version=4).cells
-             if c.cell_type == "code")
+setup = load_setup_cell()
 
 cells = [
 md("""# 8. Where could 95 % come from?
@@ -159,8 +153,4 @@ with intervals when they exist.
   paper's 95 %."""),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"}})
-nbf.write(nb, BOOK / "08_leaks.ipynb")
-print("wrote", BOOK / "08_leaks.ipynb")
+write_chapter(cells, "08_leaks")

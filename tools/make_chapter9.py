@@ -2,15 +2,10 @@
 
 The set-up cell is copied from chapter 1, so that every chapter starts the same way.
 """
-from pathlib import Path
+from chapter_cells import code, load_setup_cell, md, write_chapter
 
-import nbformat as nbf
+setup = load_setup_cell()
 
-BOOK = Path(__file__).resolve().parents[1] / "book"
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
-
-setup = next(c for c in nbf.read(BOOK / "01_corpora.ipynb", as_version=4).cells
-             if c.cell_type == "code")
 cells = [
 md("""# 9. Beyond FSER: the strongest honest recognizer we can train here
 
@@ -179,8 +174,4 @@ md("""## Summary
 * The model that generalises best to unseen speakers is the package's default for
   `fser train` and `fser predict`; the paper's CNN remains available as `--model fser`."""),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={
-    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-    "language_info": {"name": "python"}})
-nbf.write(nb, BOOK / "09_beyond.ipynb")
-print("wrote", BOOK / "09_beyond.ipynb")
+write_chapter(cells, "09_beyond")
