@@ -108,12 +108,15 @@ def _declared_wav_frames(path: Path):
                 f.seek(size + (size & 1), os.SEEK_CUR)
 
 
-def inspect_audio(path) -> dict:
+def inspect_audio(path, *, allow_truncated: bool = False) -> dict:
     """What an audio file's header says, without decoding the samples.
 
     Parameters
     ----------
     path : path-like
+    allow_truncated : bool
+        Whether a truncated file is fine for the caller (then it is not listed among
+        ``problems``).
 
     Returns
     -------
@@ -149,7 +152,7 @@ def inspect_audio(path) -> dict:
            "duration": info.frames / rate if rate > 0 else 0.0,
            "truncated": declared > info.frames, "format": info.format,
            "subtype": info.subtype}
-    out["problems"] = _header_problems(out, allow_truncated=False)
+    out["problems"] = _header_problems(out, allow_truncated=allow_truncated)
     return out
 
 
@@ -200,10 +203,9 @@ def load_audio(path, *, sr: int = 22050, n_fft: int = 512,
     """
     import soundfile as sf
 
-    info = inspect_audio(path)
-    problems = _header_problems(info, allow_truncated=allow_truncated)
-    if problems:
-        raise AudioFileError(problems[0])
+    info = inspect_audio(path, allow_truncated=allow_truncated)
+    if info["problems"]:
+        raise AudioFileError(info["problems"][0])
     try:
         data, native_sr = sf.read(info["path"], dtype="float32", always_2d=False)
     except Exception as exc:  # e.g. a FLAC file cut short: "flac decoder lost sync"

@@ -94,15 +94,14 @@ def check_audio_header(path) -> tuple:
         implausible sample rate (a header claiming 4 Hz would turn 20 KB into 41
         minutes of samples), no samples.
     """
-    from .audio import _header_problems, inspect_audio
+    from .audio import inspect_audio
 
     if Path(path).is_dir():  # list_audio_inputs keeps a folder without audio, to say so
         raise FserError(f"no audio file in folder '{path}'")
-    info = inspect_audio(path)
     # the same checks as load_audio(allow_truncated=True), made before decoding
-    problems = _header_problems(info, allow_truncated=True)
-    if problems:
-        raise FserError(problems[0])
+    info = inspect_audio(path, allow_truncated=True)
+    if info["problems"]:
+        raise FserError(info["problems"][0])
     warning = ""
     if info["truncated"]:
         warning = (f"truncated: the header declares "
