@@ -27,7 +27,7 @@ from .config import get_cache_dir
 from .errors import FserError
 from .images import FeatureSettings
 
-__all__ = ["load_features", "get_feature_cache_path"]
+__all__ = ["load_features", "get_feature_cache_path", "limit_blas_threads"]
 
 #: an unlocked platform (no fcntl) cannot know whether a temporary file is being
 #: written: it only removes those older than this [s]
@@ -56,7 +56,7 @@ def get_feature_cache_path(settings=None) -> Path:
 
 # --- extraction ------------------------------------------------------------------------
 
-def _one_blas_thread():
+def limit_blas_threads():
     """Single-threaded BLAS: the products here are small, and on a busy machine
     BLAS threads competing with other processes slow them down many times over."""
     controller = _threadpool_controller()
@@ -79,7 +79,7 @@ def _extract_batch(paths, settings):
     """Worker task: stored arrays and failure reasons ("" when fine) for a list of files."""
     out = np.zeros((len(paths),) + tuple(settings.shape), dtype=settings.dtype)
     reasons = []
-    with _one_blas_thread():
+    with limit_blas_threads():
         for i, path in enumerate(paths):
             try:
                 out[i] = settings.compute(load_audio(path, sr=settings.sr, n_fft=settings.n_fft))

@@ -14,8 +14,18 @@ much of such a number can come from the split rather than from emotion:
   classifier is such a model; it needs no training, so the probe runs in seconds.
 
 Both return the honest figure beside the leaky one, with bootstrap intervals.
+
+Two more arms need training, with the paper's recipe and budget like the honest run:
+
+* **augment before the split** (:func:`train_pooled_arm`, ``fser leak pooled``): the
+  paper's Algorithm 1 applied to every clip, then the pooled images split at random;
+* **select on test** (:func:`compute_select_on_test`, ``fser leak select-on-test``):
+  the epoch with the best *test* accuracy instead of the best validation accuracy,
+  read from a run trained with the resident loop, which logs test accuracy per epoch.
 """
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -24,7 +34,9 @@ from .errors import FserError
 from .evaluate import compute_bootstrap_ci
 
 __all__ = ["TWIN_KEYS", "compute_seen_mask", "compute_twin_accuracy",
-           "compute_pooled_images", "compute_nearest_neighbour_probe"]
+           "compute_pooled_images", "compute_nearest_neighbour_probe",
+           "compute_wilson_interval", "compute_select_on_test", "make_pooled_split",
+           "train_pooled_arm", "compute_arms_table"]
 
 #: a test clip is a "twin" when a training clip shares all of these
 TWIN_KEYS = ("speaker", "sentence", "emotion")
@@ -210,3 +222,218 @@ def compute_nearest_neighbour_probe(images: np.ndarray, labels, part, *, n_copie
                      **_interval(y_true, y_pred, n_boot=n_boot, seed=seed),
                      "same_clip": 100 * float(np.mean(source[nn] == source[te]))})
     return pd.DataFrame(rows)
+
+
+def compute_wilson_interval(k: int, n: int, *, z: float = 1.959964) -> tuple[float, float]:
+    """95 % Wilson score interval [%] of a proportion of ``k`` successes in ``n`` trials.
+
+    Used where only counts exist (an accuracy logged per epoch, not its predictions).
+    """
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+def compute_select_on_test(history: pd.DataFrame, n_test: int) -> pd.DataFrame:
+    """What choosing the epoch on validation and on test each report.
+
+    Parameters
+    ----------
+    history : pd.DataFrame
+        One row per epoch with ``epoch``, ``val_accuracy`` and ``test_accuracy`` (in
+        [0, 1]), as written by the resident training loop.
+    n_test : int > 0
+        Test clips (for the intervals).
+
+    Returns
+    -------
+    table : pd.DataFrame
+        Rows ``select on validation (honest)`` and ``select on test (leak)`` with the
+        chosen ``epoch`` (from 1), ``n``, ``accuracy``, ``ci_low``, ``ci_high`` [%]
+        (Wilson intervals). Ties go to the earliest epoch, as in training.
+    """
+    need = {"epoch", "val_accuracy", "test_accuracy"}
+    if not need <= set(history.columns):
+        raise FserError("this run's history has no test_accuracy column: train it with "
+                        "the resident loop (fser train --loop resident) to log it")
+    if history.empty or n_test < 1:
+        raise FserError("the run has no epochs or no test clips")
+    rows = []
+    for name, column in (("select on validation (honest)", "val_accuracy"),
+                         ("select on test (leak)", "test_accuracy")):
+        i = int(np.argmax(history[column].to_numpy()))
+        acc = float(history["test_accuracy"].iloc[i])
+        low, high = compute_wilson_interval(int(round(acc * n_test)), n_test)
+        rows.append({"arm": name, "epoch": int(history["epoch"].iloc[i]) + 1, "n": n_test,
+                     "accuracy": 100 * acc, "ci_low": low, "ci_high": high})
+    return pd.DataFrame(rows)
+
+
+def make_pooled_split(n_images: int, *, test_size: float = 0.2, val_size: float = 0.2,
+                      seed: int = 42) -> np.ndarray:
+    """The paper's split (80/20, then 80/20 of the rest) drawn over pooled *images*.
+
+    Returns
+    -------
+    part : np.ndarray of str [shape=(n_images,)]
+        ``train``, ``val`` or ``test`` per image.
+    """
+    if not (0 < test_size < 1 and 0 < val_size < 1):
+        raise FserError("test_size and val_size must lie in (0, 1)")
+    order = np.random.default_rng(seed).permutation(n_images)
+    n_test = int(round(test_size * n_images))
+    n_val = int(round(val_size * (n_images - n_test)))
+    part = np.full(n_images, "train", dtype=object)
+    part[order[:n_test]] = "test"
+    part[order[n_test:n_test + n_val]] = "val"
+    if min(n_test, n_val, n_images - n_test - n_val) < 1:
+        raise FserError(f"{n_images} images are too few to split three ways")
+    return part.astype(str)
+
+
+def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="paper",
+                     seed: int = 42, overrides: dict | None = None, loop: str = "fit",
+                     n_boot: int = 2000, verbose: int = 1):
+    """Leak arm (a): augment every clip first, then split the pooled images at random.
+
+    The training recipe is the honest run's (``profile``, default the paper's), except
+    that the copies are made before the split, so copies of a test clip sit in
+    training, and validation is drawn from the same pool.
+
+    Parameters
+    ----------
+    catalogue : pd.DataFrame [shape=(n, ...)]
+        Aligned with ``X`` (``kept`` of :func:`fser_utils.features.load_features`).
+    X : np.ndarray [shape=(n, 64, 64, 3)], float in [0, 1]
+        The paper's images, one per clip.
+    out : path-like
+        Run folder (written by :class:`fser_utils.run.Run`; started afresh).
+    profile : str or TrainingProfile
+        Its ``n_copies`` and transforms make the pool; its offline augmentation is then
+        switched off (the pool already holds the copies).
+    seed : int
+    overrides : dict or None
+        Profile fields to replace (``epochs`` for a short run).
+    loop : {"fit", "resident"}
+    n_boot : int > 0
+    verbose : int
+
+    Returns
+    -------
+    run : fser_utils.run.Run
+        Its ``metrics.json`` holds the test accuracy on pooled test images with a
+        bootstrap interval, and ``same_clip_in_train`` [%]: the share of test images
+        with a copy of their clip in training.
+    """
+    import dataclasses
+
+    from .run import Run
+    from .train import RunConfig, _labels, _settings_record, fit_arrays, get_training_profile
+
+    p = get_training_profile(profile, **(overrides or {}))
+    config = RunConfig(model="fser", profile=dataclasses.replace(p, augment="none"),
+                       split="paper", seed=seed)
+    run = Run(out)
+    run.check_writable()
+    pooled, source = compute_pooled_images(np.asarray(X, dtype=np.float32),
+                                           n_copies=p.n_copies, seed=seed,
+                                           progress=verbose > 0)
+    labels = _labels(catalogue.reset_index(drop=True))[source]
+    part = make_pooled_split(len(pooled), seed=seed)
+    idx = {k: np.flatnonzero(part == k) for k in ("train", "val", "test")}
+    if p.max_train is not None:  # quick runs: a seeded subset of the training images
+        keep = np.random.default_rng(seed).permutation(idx["train"])[:p.max_train]
+        idx["train"] = np.sort(keep)
+    data = {}
+    for k, i in idx.items():
+        data.update({f"X_{k}": pooled[i], f"y_{k}": labels[i], f"{k}_idx": i})
+    run.create()
+    # the pool and its split are seeded, so an interrupted run of the same configuration
+    # continues from its last checkpoint
+    same = json.dumps(run.config_key, sort_keys=True) == json.dumps(
+        json.loads(json.dumps(config.key)), sort_keys=True)
+    resuming = run.can_resume and same
+    if not resuming:
+        run.clear()
+    settings = _settings_record(catalogue, config, data)
+    settings.update(arm="augment before split", pool_copies=p.n_copies,
+                    recipe_profile=p.asdict(), n_pooled_images=int(len(pooled)))
+    run.save_settings(settings)
+    result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose, loop=loop)
+    y_pred = np.argmax(result["test_probs"], axis=1)
+    interval = _interval(data["y_test"], y_pred, n_boot=n_boot, seed=seed)
+    train_clips = np.zeros(len(catalogue), dtype=bool)
+    train_clips[source[idx["train"]]] = True
+    state = result["state"]
+    run.save_metrics({
+        "arm": "augment before split", "test_accuracy": interval["accuracy"] / 100,
+        "ci_low": interval["ci_low"], "ci_high": interval["ci_high"],
+        "n_test": int(len(idx["test"])), "n_train_images": int(len(idx["train"])),
+        "val_accuracy": float(np.mean(np.argmax(result["val_probs"], 1) == data["y_val"])),
+        "same_clip_in_train": 100 * float(np.mean(train_clips[source[idx["test"]]])),
+        "best_epoch": int(state["best_epoch"] + 1), "epochs_run": int(state["epoch"] + 1),
+        "train_seconds": float(state["train_seconds"]), "n_params": result["n_params"]})
+    return run
+
+
+def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
+                       probe: pd.DataFrame | None = None, n_boot: int = 2000,
+                       seed: int = 0) -> pd.DataFrame:
+    """Chapter 8's four leak arms beside the honest run, with intervals and the gap to 95.05 %.
+
+    Parameters
+    ----------
+    honest_run : path-like
+        Finished random-split run whose history logs ``test_accuracy`` (resident loop).
+    pooled_run : path-like or None
+        Finished run of :func:`train_pooled_arm` (arm a); ``None`` leaves it out.
+    catalogue : pd.DataFrame
+        Clips of the honest run (for the twins of arm c).
+    probe : pd.DataFrame or None
+        From :func:`compute_nearest_neighbour_probe` (arm d).
+    n_boot, seed
+        Of the bootstrap intervals.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        One row per arm: ``arm``, ``n``, ``accuracy``, ``ci_low``, ``ci_high`` [%],
+        ``interval`` (bootstrap or Wilson), ``below_paper`` (95.05 minus the accuracy,
+        in points) and ``recipe``.
+    """
+    from .paper import PAPER_ACCURACY
+    from .robustness import describe_budget
+    from .run import Run
+
+    honest = Run.open(honest_run, finished=True)
+    pred, budget = honest.load_predictions(), describe_budget(honest.path)
+    rows = [{"arm": "honest: copies after the split, epoch chosen on validation",
+             **_interval(pred["emotion"], pred["predicted"], n_boot=n_boot, seed=seed),
+             "interval": "bootstrap", "recipe": budget}]
+    if pooled_run is not None:
+        m = Run.open(pooled_run, finished=True).load_metrics()
+        rows.append({"arm": "(a) copies made before the split (test: pooled images)",
+                     "n": m["n_test"], "accuracy": 100 * m["test_accuracy"],
+                     "ci_low": m["ci_low"], "ci_high": m["ci_high"], "interval": "bootstrap",
+                     "recipe": describe_budget(pooled_run)})
+    chosen = compute_select_on_test(honest.load_history(), len(pred)).iloc[1]
+    rows.append({"arm": f"(b) epoch chosen on test (epoch {chosen['epoch']})",
+                 **{k: chosen[k] for k in ("n", "accuracy", "ci_low", "ci_high")},
+                 "interval": "Wilson", "recipe": budget})
+    twins = compute_twin_accuracy(pred, honest.load_split(), catalogue, n_boot=n_boot,
+                                  seed=seed)
+    for r in twins.to_dict("records"):
+        rows.append({"arm": f"(c) test clips: {r['group']}", **{k: r[k] for k in
+                     ("n", "accuracy", "ci_low", "ci_high")}, "interval": "bootstrap",
+                     "recipe": budget})
+    for r in ([] if probe is None else probe.to_dict("records")):
+        rows.append({"arm": f"(d) 1-NN probe, {r['arm']}", **{k: r[k] for k in
+                     ("n", "accuracy", "ci_low", "ci_high")}, "interval": "bootstrap",
+                     "recipe": "no training"})
+    table = pd.DataFrame(rows)
+    table["below_paper"] = PAPER_ACCURACY - table["accuracy"]
+    return table[["arm", "n", "accuracy", "ci_low", "ci_high", "interval", "below_paper",
+                  "recipe"]]

@@ -27,6 +27,7 @@ from .corpora import EMOTIONS
 from .errors import FserError
 
 __all__ = [
+    "plot_recipe_curves",
     "plot_waveform",
     "plot_fft",
     "plot_spectrogram",
@@ -577,6 +578,41 @@ def plot_history(history, *, ax=None, best_epoch: int | None = None):
         a.set_title(title)
         a.grid(alpha=0.3)
     ax[1].legend(loc="lower right")
+    return ax
+
+
+def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = None):
+    """Accuracy per epoch of several runs, epochs on a log scale (chapter 8).
+
+    A log scale shows the early epochs, where most of the learning happens, and the
+    long tail of a 400-epoch run in one picture, without inviting a straight-line
+    extrapolation beyond the last epoch.
+
+    Parameters
+    ----------
+    histories : dict of str -> pd.DataFrame
+        Label -> ``history.csv`` of a run; ``accuracy`` (training, dashed) and
+        ``test_accuracy`` if logged, else ``val_accuracy`` (solid), in [0, 1].
+    ax : Axes or None
+    reference : dict of str -> float or None
+        Horizontal lines [%], e.g. ``{"paper": 95.05}``.
+
+    Returns
+    -------
+    ax : Axes
+    """
+    ax = _panels(ax, 1, 1, figsize=(8, 4))[0, 0]
+    for k, (label, h) in enumerate(histories.items()):
+        epoch = h["epoch"] + 1
+        held = "test_accuracy" if "test_accuracy" in h else "val_accuracy"
+        ax.plot(epoch, 100 * h[held], color=f"C{k}", label=f"{label}: {held.split('_')[0]}")
+        ax.plot(epoch, 100 * h["accuracy"], color=f"C{k}", linestyle="--", alpha=0.7,
+                label=f"{label}: training")
+    for k, (label, value) in enumerate((reference or {}).items()):
+        ax.axhline(value, color="black", linestyle=":", label=f"{label}: {value} %")
+    ax.set(xscale="log", xlabel="epoch (log scale)", ylabel="accuracy [%]", ylim=(0, 100))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small", loc="upper left")
     return ax
 
 

@@ -231,7 +231,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     """
     from tqdm import tqdm  # text bar: fser predict runs mostly in a terminal
 
-    from .cache import _one_blas_thread
+    from .cache import limit_blas_threads
     from .windows import DEFAULT_HOP, DEFAULT_WINDOW, check_window_settings
 
     predictor = predictor or load_predictor(run_dir)
@@ -239,7 +239,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     hop = DEFAULT_HOP if hop is None else hop
     check_window_settings(window=window, hop=hop)
     results, pending, errors, tables = {}, [], [], []
-    with _one_blas_thread():  # small products: BLAS threads only contend
+    with limit_blas_threads():  # small products: BLAS threads only contend
         for i, path in enumerate(tqdm(list_audio_inputs(paths), desc="reading", unit="file",
                                       disable=not progress)):
             try:

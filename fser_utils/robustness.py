@@ -33,6 +33,7 @@ __all__ = [
     "judge_difference",
     "compute_claims_table",
     "compute_paper_claims",
+    "describe_budget",
 ]
 
 #: the verdicts :func:`judge_claim` and :func:`judge_difference` can give
@@ -468,8 +469,21 @@ def _unseen_claims(unseen: pd.DataFrame | None, paper: str) -> list[dict]:
     return claims
 
 
+def describe_budget(run_dir) -> str:
+    """The recipe and budget a run was trained with, e.g. ``profile 'paper', 400 epochs x
+    34440 images, NVIDIA H200``: every number in the claims table says where it comes from."""
+    from .run import Run
+
+    run = Run(run_dir)
+    settings, metrics = run.load_settings(), run.load_metrics(missing_ok=True)
+    epochs = metrics.get("epochs_run", "?")
+    images = settings.get("n_train_images", settings.get("n_train", "?"))
+    hardware = settings.get("hardware", "unknown hardware")
+    return f"profile '{settings.get('profile', '?')}', {epochs} epochs x {images} images, {hardware}"
+
+
 def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dict | None = None,
-                         n_boot: int = 2000, seed: int = 0) -> list[dict]:
+                         n_boot: int = 2000, seed: int = 0, paper_run=None) -> list[dict]:
     """Each of the paper's claims with what we measured, for :func:`compute_claims_table`.
 
     The claims, in order: the overall accuracy and Table 4's per-corpus accuracies
@@ -491,27 +505,40 @@ def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dic
         :func:`fser_utils.catalogue.get_run_data_notes` of the random-split run.
     n_boot, seed
         Of every bootstrap interval.
+    paper_run : path-like or None
+        A random-split run trained with a larger budget (chapter 8's run of the paper's
+        full recipe). When given, the overall, per-corpus and sex claims use it, and the
+        random-split run of ``runs`` gets a row of its own for comparison.
 
     Returns
     -------
     claims : list of dict
-        In the format of :func:`compute_claims_table`.
+        In the format of :func:`compute_claims_table`; every ``evidence`` names the run
+        and its recipe and budget (:func:`describe_budget`).
     """
     from .catalogue import get_run_data_notes
 
     runs = {Path(r).name: r for r in runs}
     table = compute_run_table(runs, n_boot=n_boot, seed=seed).set_index("run")
-    paper, speaker, held_out = _pick_runs(table)
+    short, speaker, held_out = _pick_runs(table)
+    paper = short
+    if paper_run is not None:
+        paper = Path(paper_run).name
+        runs = {paper: paper_run, **runs}
+        table = pd.concat([compute_run_table({paper: paper_run}, n_boot=n_boot,
+                                             seed=seed).set_index("run"), table])
     pred, settings = load_predictions(runs[paper])
     notes = get_run_data_notes(settings) if notes is None else notes
     absent = [c for c in PAPER_CORPORA if c not in (settings.get("corpora") or [])]
+    overall = [paper] + ([short] if short != paper else [])
     claims = [{"claim": f"{PAPER_ACCURACY} % accuracy over 8 classes (random clip split)",
-               "paper": PAPER_ACCURACY, **_interval(table.loc[paper]),
-               "evidence": f"{paper}; {table.loc[paper, 'test_corpora']}"
-                           + (f" (no {', '.join(absent)})" if absent else "")}]
+               "paper": PAPER_ACCURACY, **_interval(table.loc[name]),
+               "evidence": f"{name}; {table.loc[name, 'test_corpora']}"
+                           + (f" (no {', '.join(absent)})" if absent else "")}
+              for name in overall]
     claims += _corpus_claims(pred, paper, notes, n_boot, seed)
     claims += _protocol_claims(table, speaker, held_out)
-    claims += _unseen_claims(unseen, paper)
+    claims += _unseen_claims(unseen, short)
     for name in [paper] + ([speaker] if speaker else []):
         sexes = load_predictions(runs[name])[0]
         if {"female", "male"} <= set(sexes["sex"]):
@@ -519,4 +546,8 @@ def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dic
             claims.append({"claim": "reliable independently of sex: female - male accuracy = 0",
                            "paper": np.nan, "kind": "difference", "measured": g["difference"],
                            "low": g["low"], "high": g["high"], "evidence": name})
+    for claim in claims:
+        name = claim.get("evidence", "").split(";")[0].split(",")[0].split(" model")[0]
+        if name in runs:
+            claim["evidence"] += f" [{describe_budget(runs[name])}]"
     return claims

@@ -500,6 +500,12 @@ class Run:
             if len(history) > n_epochs:
                 self.save_history(history.iloc[:n_epochs])
 
+    def append_history(self, rows: pd.DataFrame) -> None:
+        """Add epochs to ``history.csv`` (written whole, so a cut write cannot corrupt it)."""
+        path = self.path / _HISTORY
+        old = self.load_history() if path.exists() else None
+        self.save_history(rows if old is None else pd.concat([old, rows], ignore_index=True))
+
     def make_history_logger(self):
         """A Keras callback appending one row per epoch to ``history.csv``."""
         import keras

@@ -40,6 +40,8 @@ __all__ = [
     "run_name",
     "describe_hardware",
     "train_model",
+    "fit_arrays",
+    "LOOPS",
     "load_or_train",
     "load_run",
     "load_run_model",
@@ -412,7 +414,7 @@ def _labels(catalogue: pd.DataFrame) -> np.ndarray:
 def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
                 config: "RunConfig | None" = None, out=None, resume: bool = True,
                 verbose: int = 1, tag: str | None = None, callbacks=None,
-                devices: int | None = None, **settings) -> Path:
+                devices: int | None = None, loop: str = "fit", **settings) -> Path:
     """Train a registered model on a catalogue and write a run folder.
 
     The steps are short functions of their own: check the configuration, the output
@@ -445,6 +447,10 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
         Split each batch over this many devices with the backend's data-parallel API
         (:func:`fser_utils.devices.distribution_scope`; JAX backend). Not part of the
         configuration: the result is the same as on one device up to float rounding.
+    loop : {"fit", "resident"}
+        ``fit``: Keras' ``Model.fit``. ``resident``: every image held on the device and
+        each epoch one compiled scan (:mod:`fser_utils.resident`; JAX backend; logs the
+        test accuracy per epoch for chapter 8). Not part of the configuration.
     **settings
         Fields of :class:`RunConfig` when ``config`` is None: ``model`` (default
         :data:`fser_utils.registry.DEFAULT_MODEL`; ``"fser"`` is the paper's CNN),
@@ -464,6 +470,12 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
         configuration; features not aligned with the catalogue.
     """
     config = _resolve_config(config, settings)
+    if loop not in LOOPS:
+        raise FserError(f"unknown training loop '{loop}' (choose from: {', '.join(LOOPS)})")
+    if loop == "resident" and config.model.family != "sklearn":
+        from .resident import check_resident_backend
+
+        check_resident_backend()
     run = Run.for_config(config, out=out, tag=tag)
     run.check_writable()
     _check_test_corpus(catalogue, config)
@@ -471,10 +483,9 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
     run.save_settings(_settings_record(catalogue, config, data))
-    fit = _fit_sklearn if config.model.family == "sklearn" else _fit_keras
     with distribution_scope(devices):
-        result = fit(run, data, config, resuming=resuming, verbose=verbose,
-                     callbacks=callbacks)
+        result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose,
+                            callbacks=callbacks, loop=loop)
     _write_results(run, catalogue, data, result, config)
     return run.path
 
@@ -744,6 +755,71 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
             "n_params": int(network.count_params()), "predict": network.predict}
 
 
+def _fit_resident(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbose: int,
+                  callbacks=None) -> dict:
+    """As :func:`_fit_keras`, with :func:`fser_utils.resident.fit_resident` as the loop."""
+    import keras
+
+    from .resident import check_resident_backend, fit_resident
+
+    check_resident_backend()
+    p = config.profile
+    if callbacks:
+        raise FserError("extra Keras callbacks need the default loop (--loop fit)")
+    if p.augment in ("online", "batch"):
+        raise FserError(f"the resident loop takes offline augmentation or none, not "
+                        f"'{p.augment}' (profile {p.name})")
+    steps_per_epoch = max(1, len(data["X_train"]) // p.batch_size)
+    if resuming:
+        trainer, state = run.load_checkpoint()
+        initial_epoch = state["epoch"] + 1
+        run.truncate_history(initial_epoch)
+    else:
+        trainer, _ = _build_trainer(p, data["X_train"].shape[1:], config.seed,
+                                    spec=config.model, params=config.model_params)
+        _compile(trainer, p, steps_per_epoch)
+        state, initial_epoch = None, 0
+    done = state is not None and ((p.patience is not None and state["wait"] >= p.patience)
+                                  or initial_epoch >= p.epochs)
+    if done:
+        run.load_best_weights(trainer)
+    else:
+        state = fit_resident(
+            trainer, data, epochs=p.epochs, batch_size=p.batch_size, seed=config.seed,
+            patience=p.patience, state=state, run=run, initial_epoch=initial_epoch,
+            loss_fn=keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing),
+            progress=verbose == 1)
+        state.pop("history")
+    val_probs = np.asarray(trainer.predict(data["X_val"], batch_size=256, verbose=0))
+    test_probs = np.asarray(trainer.predict(data["X_test"], batch_size=256, verbose=0))
+    run.save_model(trainer)
+    return {"val_probs": val_probs, "test_probs": test_probs, "state": state,
+            "n_params": int(trainer.count_params()), "predict": trainer.predict}
+
+
+#: training loops for Keras models: Keras' own ``fit``, or all data on the device (JAX)
+LOOPS = ("fit", "resident")
+
+
+def fit_arrays(run: Run, data: dict, config: RunConfig, *, resuming: bool = False,
+               verbose: int = 1, callbacks=None, loop: str = "fit") -> dict:
+    """Fit the configured model on prepared arrays, writing history and checkpoints to ``run``.
+
+    ``data`` holds ``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test``, ``y_test``
+    (images and int class codes) and ``train_idx``, ``val_idx``, ``test_idx``.
+    :func:`train_model` prepares it from a split of clips; chapter 8's leak arm
+    (:func:`fser_utils.leaks.train_pooled_arm`) from a split of pooled images.
+    Returns the validation and test probabilities, the training state and the model's size.
+    """
+    if loop not in LOOPS:
+        raise FserError(f"unknown training loop '{loop}' (choose from: {', '.join(LOOPS)})")
+    if config.model.family == "sklearn":
+        fit = _fit_sklearn
+    else:
+        fit = _fit_resident if loop == "resident" else _fit_keras
+    return fit(run, data, config, resuming=resuming, verbose=verbose, callbacks=callbacks)
+
+
 def _fit_sklearn(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbose: int,
                  callbacks=None) -> dict:
     """Fit a scikit-learn model, choosing ``C`` on validation; save it with the run."""
@@ -768,12 +844,18 @@ def _fit_sklearn(run: Run, data: dict, config: RunConfig, *, resuming: bool, ver
 
 
 def _scoring_ms(catalogue, data, config, predict, n: int = 40) -> float:
-    """Median milliseconds to score one clip from its file: decode, features, model."""
+    """Median milliseconds to score one clip from its file: decode, features, model.
+
+    NaN when the audio is not on this machine (features computed elsewhere and carried
+    to a GPU machine): the time cannot be measured there, and no number is made up.
+    """
     from .feature_kinds import compute_features
     from .features import load_audio
 
     fs = config.feature_settings
     rows = catalogue.iloc[data["test_idx"][:n]]
+    if "path" not in rows or not all(Path(p).is_file() for p in rows["path"]):
+        return float("nan")
     times = []
     for path in rows["path"]:
         t0 = time.perf_counter()

@@ -35,6 +35,8 @@ import pandas as pd
 import soundfile as sf
 
 from .errors import FserError
+from .window_settings import (DEFAULT_HOP, DEFAULT_WINDOW, LONG_RECORDING, MAX_WINDOW,
+                              MIN_SECONDS, VOICED_DB)
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -52,19 +54,6 @@ __all__ = [
     "summarize_windows",
 ]
 
-#: window length [s] for long recordings
-DEFAULT_WINDOW = 3.0
-#: step between window starts [s]
-DEFAULT_HOP = 1.5
-#: files longer than this [s] are scored in windows unless asked otherwise
-LONG_RECORDING = 15.0
-#: the shortest recording scored [s]; the shortest training clip lasts 0.87 s, and a
-#: few frames stretched over a 64-column image carry no emotion to judge
-MIN_SECONDS = 0.5
-#: windows more than this [dB] below the loudest one do not count for the file's label
-VOICED_DB = 35.0
-#: longest window accepted [s]: memory holds a few windows, so it must stay bounded
-MAX_WINDOW = 60.0
 #: frames read from disk at a time
 BLOCK_FRAMES = 2 ** 16
 
@@ -323,13 +312,13 @@ def predict_windows(path, *, predictor, window: float = DEFAULT_WINDOW,
     FserError
         Naming the file: undecodable, shorter than :data:`MIN_SECONDS`, NaN samples.
     """
-    from .cache import _one_blas_thread  # small products: BLAS threads only contend
+    from .cache import limit_blas_threads  # small products: BLAS threads only contend
 
     check_window_settings(window=window, hop=hop)
     s = predictor.settings
     # one pass more than needed, to remove the DC offset before resampling
     stats = scan_audio(path)
-    with _one_blas_thread():
+    with limit_blas_threads():
         rows = _score_windows(path, predictor, window=window, hop=hop, offset=stats["mean"],
                               batch_size=batch_size)
     return _window_table(path, rows, predictor.classes), stats["notes"]

@@ -47,23 +47,6 @@ def _quiet_tf(monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A run folder with an untrained tiny model: enough to test the plumbing."""
-    import json
+    from fixtures import make_tiny_run
 
-    import keras
-
-    from fser_utils.corpora import EMOTIONS
-    from fser_utils.features import FeatureSettings
-
-    run = tmp_path_factory.mktemp("runs") / "tiny-paper"
-    run.mkdir()
-    settings = FeatureSettings()
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(shape=settings.shape),
-        keras.layers.Conv2D(2, 3, strides=4, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(len(EMOTIONS), activation="softmax")])
-    model.save(run / "model.keras")
-    (run / "settings.json").write_text(json.dumps({"profile": "tiny", "split": "paper",
-                                                   "features": settings.asdict()}))
-    return run
+    return make_tiny_run(tmp_path_factory.mktemp("runs") / "tiny-paper")

@@ -31,3 +31,30 @@ def make_savee_fixture(root: Path, *, flat: bool = False) -> list[Path]:
                 rel = f"{spk}_{name}" if flat else f"AudioData/{spk}/{name}"
                 paths.append(write_tone(root / "savee" / rel, duration=0.02))
     return paths
+
+
+def make_tiny_run(path: Path, *, pool: bool = True) -> Path:
+    """A run folder with an untrained tiny model: enough to test the plumbing.
+
+    ``pool=False`` flattens instead of pooling, so that every pixel reaches the output
+    and any change of the image moves the probabilities.
+    """
+    import json
+
+    import keras
+
+    from fser_utils.corpora import EMOTIONS
+    from fser_utils.features import FeatureSettings
+
+    path.mkdir(parents=True, exist_ok=True)
+    settings = FeatureSettings()
+    keras.utils.set_random_seed(0)
+    head = (keras.layers.GlobalAveragePooling2D() if pool else keras.layers.Flatten())
+    model = keras.Sequential([
+        keras.Input(shape=settings.shape),
+        keras.layers.Conv2D(2 if pool else 4, 3 if pool else 4, strides=4, activation="relu"),
+        head, keras.layers.Dense(len(EMOTIONS), activation="softmax")])
+    model.save(path / "model.keras")
+    (path / "settings.json").write_text(json.dumps({"profile": "tiny", "split": "paper",
+                                                    "features": settings.asdict()}))
+    return path

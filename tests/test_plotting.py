@@ -213,3 +213,18 @@ def test_plot_comparison_draws_the_anchors():
     levels = {line.get_ydata()[0] for line in ax.lines if len(set(line.get_ydata())) == 1}
     assert {a["accuracy"] for a in ANCHORS} <= levels
     assert len(ax.containers) == 2  # one error bar per model and protocol
+
+
+def test_recipe_curves_use_a_log_epoch_axis():
+    import pandas as pd
+
+    from fser_utils.plotting import plot_recipe_curves
+
+    h = pd.DataFrame({"epoch": range(5), "accuracy": [.1, .2, .3, .4, .5],
+                      "val_accuracy": [.1, .2, .2, .3, .3]})
+    logged = h.assign(test_accuracy=[.1, .1, .2, .2, .2])
+    ax = plot_recipe_curves({"a": h, "b": logged}, reference={"paper": 95.05})
+    assert ax.get_xscale() == "log"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["a: val", "a: training", "b: test", "b: training", "paper: 95.05 %"]
+    assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 3, 4, 5]  # epochs count from 1

@@ -3,7 +3,6 @@ or scored with a warning; the other files of the call are scored either way."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import numpy as np
@@ -27,22 +26,12 @@ def speech_like(sr, *, seconds=2.0, seed=0):
 
 
 @pytest.fixture(scope="module")
-def sensitive_run(tiny_run, tmp_path_factory):
-    """tiny_run with a model that has no pooling: every pixel reaches the output, so
-    any change of the image (a DC offset lighting the lowest bands) moves the
-    probabilities."""
-    import keras
+def sensitive_run(tmp_path_factory):
+    """A tiny run whose model has no pooling: every pixel reaches the output, so any
+    change of the image (a DC offset lighting the lowest bands) moves the probabilities."""
+    from fixtures import make_tiny_run
 
-    run = tmp_path_factory.mktemp("runs") / "sensitive"
-    shutil.copytree(tiny_run, run)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(shape=keras.saving.load_model(run / "model.keras").input_shape[1:]),
-        keras.layers.Conv2D(4, 4, strides=4, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(len(EMOTIONS), activation="softmax")])
-    model.save(run / "model.keras")
-    return run
+    return make_tiny_run(tmp_path_factory.mktemp("runs") / "sensitive", pool=False)
 
 
 @pytest.fixture(scope="module")

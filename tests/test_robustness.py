@@ -174,7 +174,7 @@ def test_paper_claims_from_runs(tmp_path):
     table = compute_claims_table(claims)
     first = table.iloc[0]
     assert first["paper"] == PAPER_ACCURACY and first["evidence"].startswith("ci-paper; ")
-    assert first["evidence"].endswith("(no savee)")
+    assert "(no savee) [profile " in first["evidence"]  # every number names its budget
     by_claim = table.set_index("claim")
     # the fabricated run records that its EmoDB copy differs and that SAVEE is absent
     assert by_claim.loc["emodb accuracy 97.74 % (Table 4)", "verdict"] == "not testable here"
@@ -183,7 +183,7 @@ def test_paper_claims_from_runs(tmp_path):
         "not found under the data root"
     assert by_claim.loc["ravdess accuracy 98.67 % (Table 4)", "verdict"] != "not testable here"
     speaker = by_claim.loc["reliable for any other external factor: speakers never heard"]
-    assert speaker["evidence"] == "ci-speaker"
+    assert speaker["evidence"].startswith("ci-speaker [profile ")
     assert speaker["verdict"].startswith("does not hold")
     assert "reliable independently of the language: German never heard" in by_claim.index
     n_ok, n_all = PAPER_UNSEEN
@@ -191,10 +191,40 @@ def test_paper_claims_from_runs(tmp_path):
     urdu = by_claim.loc["unseen language like the 24-clip test: Urdu (urdu, 4 classes)"]
     assert urdu["measured"] == 40 and urdu["verdict"].startswith("does not hold (above")
     sex = table[table["claim"].str.contains("sex")]
-    assert list(sex["evidence"]) == ["ci-paper", "ci-speaker"]
+    assert [e.split(" [")[0] for e in sex["evidence"]] == ["ci-paper", "ci-speaker"]
     # explicit notes replace the recorded ones
     plain = compute_claims_table(compute_paper_claims(runs.values(), notes={}, n_boot=20))
     assert "not testable here" != plain.set_index("claim").loc[
         "emodb accuracy 97.74 % (Table 4)", "verdict"]
     with pytest.raises(FserError, match="random split"):
         compute_paper_claims([runs["speaker"]], n_boot=10)
+
+
+def test_paper_claims_with_a_full_budget_run(tmp_path):
+    """A larger-budget random-split run answers the random-split claims; the short run
+    keeps a row of its own, and the evidence says which recipe each number comes from."""
+    import json
+
+    from test_evaluate import make_fake_run
+
+    from fser_utils.robustness import compute_paper_claims, describe_budget
+
+    runs = _fake_runs(tmp_path)
+    full, _ = make_fake_run(tmp_path / "fser-paper-paper", seed=7, accuracy=0.6)
+    settings = json.loads((full / "settings.json").read_text())
+    settings.update(split="paper", profile="paper", n_train_images=34440,
+                    hardware="a GPU")
+    (full / "settings.json").write_text(json.dumps(settings))
+    metrics = json.loads((full / "metrics.json").read_text())
+    (full / "metrics.json").write_text(json.dumps({**metrics, "epochs_run": 400}))
+    assert describe_budget(full) == "profile 'paper', 400 epochs x 34440 images, a GPU"
+    table = compute_claims_table(compute_paper_claims(runs.values(), notes={}, n_boot=20,
+                                                      paper_run=full))
+    overall = table[table["claim"].str.startswith("95.05 %")]
+    assert [e.split(";")[0] for e in overall["evidence"]] == ["fser-paper-paper", "ci-paper"]
+    assert "400 epochs" in overall["evidence"].iloc[0]
+    assert "400 epochs" not in overall["evidence"].iloc[1]
+    corpus = table[table["claim"].str.contains("Table 4") & (table["evidence"] != "")]
+    assert corpus["evidence"].str.startswith("fser-paper-paper, test clips").any()
+    sex = table[table["claim"].str.contains("sex")]
+    assert sex["evidence"].iloc[0].startswith("fser-paper-paper [profile 'paper'")

@@ -10,9 +10,12 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "leak", help="how much a random split can flatter a model (chapter 8)",
         description="twins: accuracy of a run on test clips whose speaker, sentence and emotion "
-                    "also occur in training, against the others. nn: a 1-nearest-neighbour "
-                    "probe with the paper's augmentation applied after the split (honest) and "
-                    "before it (leak).")
+                    "also occur in training, against the others (arm c). nn: a "
+                    "1-nearest-neighbour probe with the paper's augmentation applied after the "
+                    "split (honest) and before it (arm d). pooled: the network trained with the "
+                    "augmentation applied before the split (arm a). select-on-test: the epoch "
+                    "with the best test accuracy instead of the best validation accuracy "
+                    "(arm b).")
     kinds = parser.add_subparsers(dest="diagnostic", required=True, metavar="DIAGNOSTIC")
     twins = kinds.add_parser("twins", help="accuracy on test clips with and without a twin")
     twins.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
@@ -21,13 +24,34 @@ def register(sub) -> None:
     nn.add_argument("--pool", type=int, default=4,
                     help="average-pool block size before distances (4: 64x64 -> 16x16)")
     nn.add_argument("--seed", type=int, default=42, help="split and augmentation seed (42)")
-    nn.add_argument("--corpora", default=",".join(PAPER_CORPORA),
-                    help="comma-separated corpus names (default: the paper's)")
     nn.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (twins, nn):
+    pooled = kinds.add_parser(
+        "pooled", help="arm (a): train with the paper's augmentation applied before the split")
+    pooled.add_argument("--profile", default="paper",
+                        help="training profile of the recipe (default: paper)")
+    pooled.add_argument("--epochs", type=int, help="override the profile's epochs")
+    pooled.add_argument("--seed", type=int, default=42, help="pool and split seed (42)")
+    pooled.add_argument("--out", metavar="RUN_DIR",
+                        help="run folder (default: runs/leak-pooled-PROFILE)")
+    pooled.add_argument("--loop", default="fit", choices=("fit", "resident"),
+                        help="training loop (resident: needs KERAS_BACKEND=jax)")
+    pooled.add_argument("--quiet", action="store_true", help="no progress bars")
+    select = kinds.add_parser(
+        "select-on-test", help="arm (b): the epoch with the best test accuracy, from a run "
+                               "trained with --loop resident")
+    select.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
+    for p in (nn, pooled):
+        p.add_argument("--corpora", default=",".join(PAPER_CORPORA),
+                       help="comma-separated corpus names (default: the paper's)")
+    for p in (twins, nn, pooled):
         p.add_argument("--root", help=ROOT_HELP)
         p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (2000)")
+    select.set_defaults(n_boot=1)
     parser.set_defaults(func=run_leak)
+
+
+def _corpora(args) -> list:
+    return [c.strip() for c in args.corpora.split(",") if c.strip()]
 
 
 def _catalogue(root, corpora):
@@ -49,7 +73,14 @@ def run_leak(args) -> int:
 
     if args.n_boot < 1:
         raise FserError(f"--n-boot must be at least 1 (got {args.n_boot})")
-    if args.diagnostic == "twins":
+    if args.diagnostic == "select-on-test":
+        from ..run import Run
+
+        run = Run.open(args.run_dir, finished=True)
+        table = leaks.compute_select_on_test(run.load_history(), run.count_clips("test"))
+    elif args.diagnostic == "pooled":
+        table = _train_pooled(args)
+    elif args.diagnostic == "twins":
         from ..run import Run
 
         run = Run.open(args.run_dir, finished=True)
@@ -62,7 +93,7 @@ def run_leak(args) -> int:
 
         if args.copies < 0 or args.pool < 1:
             raise FserError("--copies must be >= 0 and --pool >= 1")
-        cat = _catalogue(args.root, [c.strip() for c in args.corpora.split(",") if c.strip()])
+        cat = _catalogue(args.root, _corpora(args))
         X, kept = load_features(cat, progress=not args.quiet)
         part = make_split(kept, kind="paper", seed=args.seed)
         table = leaks.compute_nearest_neighbour_probe(
@@ -71,3 +102,28 @@ def run_leak(args) -> int:
     with pd.option_context("display.width", 120):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     return 0
+
+
+def _train_pooled(args):
+    import pandas as pd
+
+    from ..config import get_runs_dir
+    from ..errors import FserError
+    from ..features import load_features
+    from ..leaks import train_pooled_arm
+
+    if args.epochs is not None and args.epochs < 1:
+        raise FserError("--epochs must be at least 1")
+    out = args.out or get_runs_dir() / f"leak-pooled-{args.profile}"
+    cat = _catalogue(args.root, _corpora(args))
+    X, kept = load_features(cat, progress=not args.quiet)
+    overrides = {"epochs": args.epochs} if args.epochs is not None else None
+    run = train_pooled_arm(kept, X, out=out, profile=args.profile, seed=args.seed,
+                           overrides=overrides, loop=args.loop, n_boot=args.n_boot,
+                           verbose=0 if args.quiet else 1)
+    m = run.load_metrics()
+    print(f"run written to {run.path}")
+    return pd.DataFrame([{"arm": m["arm"], "n": m["n_test"], "accuracy": 100 * m["test_accuracy"],
+                          "ci_low": m["ci_low"], "ci_high": m["ci_high"],
+                          "same_clip_in_train": m["same_clip_in_train"],
+                          "epochs": m["epochs_run"]}])

@@ -9,7 +9,8 @@ from ..errors import FserError
 
 
 def register(sub) -> None:
-    from ..windows import DEFAULT_HOP, DEFAULT_WINDOW, LONG_RECORDING, MIN_SECONDS, VOICED_DB
+    from ..window_settings import (DEFAULT_HOP, DEFAULT_WINDOW, LONG_RECORDING, MIN_SECONDS,
+                                   VOICED_DB)
 
     parser = sub.add_parser(
         "predict", help="score audio files or folders with a trained model",

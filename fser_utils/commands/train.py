@@ -42,6 +42,10 @@ def register(sub) -> None:
     parser.add_argument("--devices", type=int, metavar="N",
                         help="split each batch over N devices (GPUs, TPU cores) with Keras' "
                              "DataParallel; needs KERAS_BACKEND=jax (default: one device)")
+    parser.add_argument("--loop", default="fit", choices=("fit", "resident"),
+                        help="training loop: fit (Keras' own) or resident (all images on the "
+                             "device, one compiled scan per epoch; needs KERAS_BACKEND=jax; "
+                             "logs test accuracy per epoch for 'fser leak select-on-test')")
     parser.set_defaults(func=run_train)
 
 
@@ -56,6 +60,10 @@ def run_train(args) -> int:
     # check the cheap things before reading any audio or creating a folder
     if args.epochs is not None and args.epochs < 1:
         raise FserError("--epochs must be at least 1")
+    if args.loop == "resident":
+        from ..resident import check_resident_backend
+
+        check_resident_backend()
     overrides = {"epochs": args.epochs} if args.epochs is not None else None
     features = get_feature_settings(args.features) if args.features else None
     config = RunConfig(model=args.model, profile=args.profile, split=args.split,
@@ -72,7 +80,7 @@ def run_train(args) -> int:
     if catalogue.empty:
         raise FserError(f"no corpus found under {catalogue.attrs['root']}")
     train_model(catalogue, config=config, out=run.path, resume=not args.no_resume,
-                verbose=0 if args.quiet else 1, devices=args.devices)
+                verbose=0 if args.quiet else 1, devices=args.devices, loop=args.loop)
     run = Run.open(run.path, finished=True)
     m = run.load_metrics()
     print(f"run written to {run.path}  (model {config.model.name})")
