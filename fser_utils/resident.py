@@ -119,6 +119,26 @@ def _save(run, model, train_state, state: dict) -> None:
     run.save_checkpoint(model, state)
 
 
+def _to_device(data: dict, n_classes: int):
+    """Training pictures, their one-hot labels, validation and test pictures on the device."""
+    import jax
+    import jax.numpy as jnp
+
+    return (jnp.asarray(data["X_train"], dtype=jnp.float32),
+            jax.nn.one_hot(jnp.asarray(data["y_train"]), n_classes),
+            jnp.asarray(data["X_val"], dtype=jnp.float32),
+            jnp.asarray(data["X_test"], dtype=jnp.float32))
+
+
+def _epoch_row(epoch: int, loss, acc, p_val, p_test, data: dict, seconds: float) -> dict:
+    """One line of ``history.csv``; the test accuracy is logged, never used to choose."""
+    return {"epoch": epoch, "accuracy": float(acc), "loss": float(loss),
+            "val_accuracy": float(np.mean(p_val.argmax(1) == data["y_val"])),
+            "val_loss": _cross_entropy(p_val, data["y_val"]),
+            "test_accuracy": float(np.mean(p_test.argmax(1) == data["y_test"])),
+            "seconds": seconds}
+
+
 def _cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0))))
 
@@ -159,7 +179,6 @@ def fit_resident(model, data: dict, *, epochs: int, batch_size: int, seed: int,
         and ``history`` (the epochs run in this call, as a table).
     """
     import jax
-    import jax.numpy as jnp
     import keras
     from tqdm.auto import tqdm
 
@@ -172,10 +191,7 @@ def fit_resident(model, data: dict, *, epochs: int, batch_size: int, seed: int,
                         f"of {batch_size}")
     if not model.optimizer.built:  # a resumed checkpoint's optimiser is built, with its state
         model.optimizer.build(model.trainable_variables)
-    X = jnp.asarray(data["X_train"], dtype=jnp.float32)
-    Y = jax.nn.one_hot(jnp.asarray(data["y_train"]), n_classes)
-    X_val = jnp.asarray(data["X_val"], dtype=jnp.float32)
-    X_test = jnp.asarray(data["X_test"], dtype=jnp.float32)
+    X, Y, X_val, X_test = _to_device(data, n_classes)
     run_epoch, predict_batch = _make_steps(model, loss_fn, batch_size)
     train_state = ([v.value for v in model.trainable_variables],
                    [v.value for v in model.non_trainable_variables],
@@ -192,12 +208,9 @@ def fit_resident(model, data: dict, *, epochs: int, batch_size: int, seed: int,
         tv, ntv, _ = train_state
         p_val = _predict(predict_batch, tv, ntv, X_val)
         p_test = _predict(predict_batch, tv, ntv, X_test)
-        val_acc = float(np.mean(p_val.argmax(1) == data["y_val"]))
         state["train_seconds"] = seconds_before + time.perf_counter() - t_start
-        row = {"epoch": epoch, "accuracy": float(acc), "loss": float(loss),
-               "val_accuracy": val_acc, "val_loss": _cross_entropy(p_val, data["y_val"]),
-               "test_accuracy": float(np.mean(p_test.argmax(1) == data["y_test"])),
-               "seconds": state["train_seconds"]}
+        row = _epoch_row(epoch, loss, acc, p_val, p_test, data, state["train_seconds"])
+        val_acc = row["val_accuracy"]
         rows.append(row)
         improved = state["best_epoch"] < 0 or val_acc > state["best_val_accuracy"]
         if improved:

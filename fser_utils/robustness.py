@@ -34,6 +34,8 @@ __all__ = [
     "compute_claims_table",
     "compute_paper_claims",
     "describe_budget",
+    "describe_protocol",
+    "compute_protocol_comparison",
 ]
 
 #: the verdicts :func:`judge_claim` and :func:`judge_difference` can give
@@ -467,6 +469,49 @@ def _unseen_claims(unseen: pd.DataFrame | None, paper: str) -> list[dict]:
                        "paper": 100 * n_ok / n_all, **_interval(r), "baseline": r["majority"],
                        "evidence": f"{paper} model, all {r['n']} clips"})
     return claims
+
+
+def describe_protocol(split: str, test_corpus: str | None = None) -> str:
+    """A split in words: ``paper protocol: random clips``, ``unseen speakers``,
+    ``German (emodb) held out``."""
+    if split == "corpus":
+        return f"{get_corpus(test_corpus).language} ({test_corpus}) held out"
+    return {"paper": "paper protocol: random clips", "speaker": "unseen speakers"}.get(split, split)
+
+
+def compute_protocol_comparison(models: dict, *, n_boot: int = 2000,
+                                seed: int = 0) -> pd.DataFrame:
+    """Several models under the same protocols, one row per model and protocol.
+
+    Parameters
+    ----------
+    models : dict of str -> iterable of path-like
+        Model label -> its finished runs (one per protocol; each recognised by its split).
+    n_boot, seed
+        Of the bootstrap intervals.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        Index (``protocol``, ``model``); columns ``run``, ``n_test``, ``accuracy``,
+        ``ci_low``, ``ci_high``, ``macro_f1``, ``majority`` [%]. Protocols in the order
+        paper, speakers, held-out corpora.
+    """
+    parts = []
+    for label, runs in models.items():
+        table = compute_run_table({Path(r).name: r for r in runs}, n_boot=n_boot, seed=seed)
+        if table.empty:
+            continue
+        table["protocol"] = [describe_protocol(s, c) for s, c in
+                             zip(table["split"], table["test_corpus"])]
+        table["order"] = table["split"].map({"paper": 0, "speaker": 1}).fillna(2)
+        parts.append(table.assign(model=label))
+    if not parts:
+        raise FserError("no finished run to compare")
+    table = pd.concat(parts, ignore_index=True).sort_values(["order", "protocol", "model"],
+                                                            kind="stable")
+    return table.set_index(["protocol", "model"])[
+        ["run", "n_test", "accuracy", "ci_low", "ci_high", "macro_f1", "majority"]]
 
 
 def describe_budget(run_dir) -> str:

@@ -228,3 +228,20 @@ def test_paper_claims_with_a_full_budget_run(tmp_path):
     assert corpus["evidence"].str.startswith("fser-paper-paper, test clips").any()
     sex = table[table["claim"].str.contains("sex")]
     assert sex["evidence"].iloc[0].startswith("fser-paper-paper [profile 'paper'")
+
+
+def test_protocol_comparison_lines_models_up_by_protocol(tmp_path):
+    from fser_utils.robustness import compute_protocol_comparison, describe_protocol
+
+    assert describe_protocol("corpus", "emodb") == "German (emodb) held out"
+    assert describe_protocol("speaker") == "unseen speakers"
+    runs = _fake_runs(tmp_path / "a")
+    other = _fake_runs(tmp_path / "b")
+    table = compute_protocol_comparison({"A": runs.values(), "B": [other["speaker"]]},
+                                        n_boot=20)
+    assert list(table.index) == [("paper protocol: random clips", "A"),
+                                 ("unseen speakers", "A"), ("unseen speakers", "B"),
+                                 ("German (emodb) held out", "A")]
+    assert (table["ci_low"] <= table["accuracy"]).all()
+    with pytest.raises(FserError, match="no finished run"):
+        compute_protocol_comparison({"A": []})

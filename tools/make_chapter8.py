@@ -49,7 +49,8 @@ import keras
 # rather than in the middle of a result
 keras.ops.convert_to_tensor(0.0)
 
-pd.set_option("display.precision", 1)"""),
+pd.set_option("display.precision", 1)
+pd.set_option("display.max_colwidth", 120)"""),
 md("""## 1. The paper's recipe and what it costs
 The recipe, as the paper states it (the package keeps these numbers in one place,
 `fser_utils.paper`), and the package's `paper` training profile that follows it:"""),
@@ -85,9 +86,10 @@ table = pd.DataFrame(speed["variants"]).T
 table["s per 1000 pictures"] = table["epoch_s"].astype(float) / table["images"].astype(float) * 1000
 table["measured"] = table.get("date", pd.Series(dtype=str)).fillna(speed["date"]).str[:16]
 print(f"{speed['hardware']}; median of {speed['repeats']} timed epochs per variant")
+table["speed_up"] = [f"{v:.3f}" if pd.notna(v) else "-" for v in table["speed_up"]]
 table[["images", "s per 1000 pictures", "speed_up", "recipe_minutes", "load_before",
        "measured"]].rename(columns={
-    "images": "pictures per epoch", "speed_up": "x today's speed",
+    "images": "pictures per epoch", "speed_up": "x today's speed (per picture)",
     "recipe_minutes": "400 epochs x 34 440 [min]", "load_before": "load average"})"""),
 code("""gpu = json.loads(get_stored_path("benchmarks/results/paper_recipe_gpu.json").read_text())
 print(f"on a GPU ({gpu['hardware']}), one epoch of {gpu['n_images']} pictures: "
