@@ -25,8 +25,6 @@ Two more arms need training, with the paper's recipe and budget like the honest 
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
@@ -330,7 +328,7 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     """
     import dataclasses
 
-    from .run import Run
+    from .run import Run, to_jsonable
     from .train import RunConfig, _labels, _settings_record, fit_arrays, get_training_profile
 
     p = get_training_profile(profile, **(overrides or {}))
@@ -353,9 +351,7 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     run.create()
     # the pool and its split are seeded, so an interrupted run of the same configuration
     # continues from its last checkpoint
-    same = json.dumps(run.config_key, sort_keys=True) == json.dumps(
-        json.loads(json.dumps(config.key)), sort_keys=True)
-    resuming = run.can_resume and same
+    resuming = run.can_resume and run.config_key == to_jsonable(config.key)
     if not resuming:
         run.clear()
     settings = _settings_record(catalogue, config, data)
