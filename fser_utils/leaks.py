@@ -256,7 +256,7 @@ def compute_select_on_test(history: pd.DataFrame, n_test: int) -> pd.DataFrame:
     need = {"epoch", "val_accuracy", "test_accuracy"}
     if not need <= set(history.columns):
         raise FserError("this run's history has no test_accuracy column: train it with "
-                        "the resident loop (fser train --loop resident) to log it")
+                        "fser train --log-test (or --loop resident) to log it")
     if history.empty or n_test < 1:
         raise FserError("the run has no epochs or no test clips")
     rows = []
@@ -329,7 +329,8 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     import dataclasses
 
     from .run import Run, to_jsonable
-    from .train import RunConfig, _labels, _settings_record, fit_arrays, get_training_profile
+    from .train import (RunConfig, _labels, _settings_record, _subset_train, fit_arrays,
+                        get_training_profile)
 
     p = get_training_profile(profile, **(overrides or {}))
     config = RunConfig(model="fser", profile=dataclasses.replace(p, augment="none"),
@@ -342,9 +343,8 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     labels = _labels(catalogue.reset_index(drop=True))[source]
     part = make_pooled_split(len(pooled), seed=seed)
     idx = {k: np.flatnonzero(part == k) for k in ("train", "val", "test")}
-    if p.max_train is not None:  # quick runs: a seeded subset of the training images
-        keep = np.random.default_rng(seed).permutation(idx["train"])[:p.max_train]
-        idx["train"] = np.sort(keep)
+    # quick runs (max_train): the stratified subset train_model draws
+    idx["train"] = _subset_train(pd.Series(part), pd.Series(labels), p.max_train, seed)
     data = {}
     for k, i in idx.items():
         data.update({f"X_{k}": pooled[i], f"y_{k}": labels[i], f"{k}_idx": i})
@@ -383,7 +383,8 @@ def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
     Parameters
     ----------
     honest_run : path-like
-        Finished random-split run whose history logs ``test_accuracy`` (resident loop).
+        Finished random-split run whose history logs ``test_accuracy`` (``--log-test``
+        or the resident loop).
     pooled_run : path-like or None
         Finished run of :func:`train_pooled_arm` (arm a); ``None`` leaves it out.
     catalogue : pd.DataFrame

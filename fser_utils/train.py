@@ -350,6 +350,32 @@ def _run_callbacks(run: Run, state: dict, patience, t_start: float):
     return [LearningRate(), RunState(), run.make_history_logger()]
 
 
+def _logs_test(run: Run, resuming: bool, log_test: bool) -> bool:
+    """Whether this (possibly resumed) run logs the test accuracy: a resumed run keeps
+    the columns its history already has."""
+    if not resuming or not (run.path / "history.csv").exists():
+        return log_test
+    logged = "test_accuracy" in run.load_history().columns
+    if log_test and not logged:
+        raise FserError(f"{run.path} was started without --log-test; resume it without "
+                        f"the option, or start afresh with --no-resume")
+    return logged
+
+
+def _test_logger(X_test: np.ndarray, y_test: np.ndarray):
+    """A callback adding ``test_accuracy`` to each epoch's logs; it must come before the
+    history logger, which writes the logs it is handed."""
+    import keras
+
+    class TestAccuracy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                probs = _inner_network(self.model).predict(X_test, batch_size=256, verbose=0)
+                logs["test_accuracy"] = float(np.mean(np.argmax(probs, 1) == y_test))
+
+    return TestAccuracy()
+
+
 def _epoch_bar(total: int, initial: int):
     import keras
     from tqdm.auto import tqdm
@@ -414,7 +440,8 @@ def _labels(catalogue: pd.DataFrame) -> np.ndarray:
 def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
                 config: "RunConfig | None" = None, out=None, resume: bool = True,
                 verbose: int = 1, tag: str | None = None, callbacks=None,
-                devices: int | None = None, loop: str = "fit", **settings) -> Path:
+                devices: int | None = None, loop: str = "fit", log_test: bool = False,
+                **settings) -> Path:
     """Train a registered model on a catalogue and write a run folder.
 
     The steps are short functions of their own: check the configuration, the output
@@ -451,6 +478,10 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
         ``fit``: Keras' ``Model.fit``. ``resident``: every image held on the device and
         each epoch one compiled scan (:mod:`fser_utils.resident`; JAX backend; logs the
         test accuracy per epoch for chapter 8). Not part of the configuration.
+    log_test : bool
+        With ``loop="fit"``, also log the test accuracy of every epoch in the history
+        (it is never used to choose anything; chapter 8's arm (b) reads it). Costs one
+        pass over the test images per epoch. The resident loop always logs it.
     **settings
         Fields of :class:`RunConfig` when ``config`` is None: ``model`` (default
         :data:`fser_utils.registry.DEFAULT_MODEL`; ``"fser"`` is the paper's CNN),
@@ -485,7 +516,7 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     run.save_settings(_settings_record(catalogue, config, data))
     with distribution_scope(devices):
         result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose,
-                            callbacks=callbacks, loop=loop)
+                            callbacks=callbacks, loop=loop, log_test=log_test)
     _write_results(run, catalogue, data, result, config)
     return run.path
 
@@ -697,8 +728,27 @@ def _settings_record(catalogue, config: RunConfig, data) -> dict:
     }
 
 
+def _start_or_resume(run: Run, data: dict, config: RunConfig, resuming: bool,
+                     steps_per_epoch: int):
+    """The trainer to fit: the checkpointed one (history cut back to its epoch) or a new
+    compiled one. Returns ``(trainer, state, initial_epoch, done)``; ``state`` is ``None``
+    for a new trainer, and ``done`` says whether the checkpoint already ends the run."""
+    p = config.profile
+    if not resuming:
+        trainer, _ = _build_trainer(p, data["X_train"].shape[1:], config.seed,
+                                    spec=config.model, params=config.model_params)
+        _compile(trainer, p, steps_per_epoch)
+        return trainer, None, 0, False
+    trainer, state = run.load_checkpoint()
+    initial_epoch = state["epoch"] + 1
+    run.truncate_history(initial_epoch)
+    done = (p.patience is not None and state["wait"] >= p.patience) or \
+        initial_epoch >= p.epochs
+    return trainer, state, initial_epoch, done
+
+
 def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbose: int,
-               callbacks=None) -> dict:
+               callbacks=None, log_test: bool = False) -> dict:
     """Fit (or resume) a Keras model; returns probabilities and the training state."""
     import keras
 
@@ -711,21 +761,15 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
     if p.mixed_precision and _list_gpus():
         keras.mixed_precision.set_dtype_policy("mixed_float16")
     try:
-        if resuming:
-            trainer, state = run.load_checkpoint()
-            initial_epoch = state["epoch"] + 1
-            run.truncate_history(initial_epoch)
-        else:
-            trainer, _ = _build_trainer(p, data["X_train"].shape[1:], seed,
-                                        spec=config.model, params=config.model_params)
-            _compile(trainer, p, steps_per_epoch)
+        trainer, state, initial_epoch, done = _start_or_resume(run, data, config, resuming,
+                                                               steps_per_epoch)
+        if state is None:
             state = {"epoch": -1, "best_epoch": -1, "best_val_accuracy": -1.0, "wait": 0,
                      "train_seconds": 0.0}
-            initial_epoch = 0
         state["seconds_before"] = state.get("train_seconds", 0.0)
-        done = (p.patience is not None and state["wait"] >= p.patience) or \
-            initial_epoch >= p.epochs
         cbs = _run_callbacks(run, state, p.patience, time.perf_counter())
+        if _logs_test(run, resuming, log_test):
+            cbs.insert(0, _test_logger(data["X_test"], data["y_test"]))
         if verbose == 1:
             cbs.append(_epoch_bar(p.epochs, initial_epoch))
         cbs += list(callbacks or [])
@@ -769,18 +813,8 @@ def _fit_resident(run: Run, data: dict, config: RunConfig, *, resuming: bool, ve
     if p.augment in ("online", "batch"):
         raise FserError(f"the resident loop takes offline augmentation or none, not "
                         f"'{p.augment}' (profile {p.name})")
-    steps_per_epoch = max(1, len(data["X_train"]) // p.batch_size)
-    if resuming:
-        trainer, state = run.load_checkpoint()
-        initial_epoch = state["epoch"] + 1
-        run.truncate_history(initial_epoch)
-    else:
-        trainer, _ = _build_trainer(p, data["X_train"].shape[1:], config.seed,
-                                    spec=config.model, params=config.model_params)
-        _compile(trainer, p, steps_per_epoch)
-        state, initial_epoch = None, 0
-    done = state is not None and ((p.patience is not None and state["wait"] >= p.patience)
-                                  or initial_epoch >= p.epochs)
+    trainer, state, initial_epoch, done = _start_or_resume(
+        run, data, config, resuming, max(1, len(data["X_train"]) // p.batch_size))
     if done:
         run.load_best_weights(trainer)
     else:
@@ -802,7 +836,8 @@ LOOPS = ("fit", "resident")
 
 
 def fit_arrays(run: Run, data: dict, config: RunConfig, *, resuming: bool = False,
-               verbose: int = 1, callbacks=None, loop: str = "fit") -> dict:
+               verbose: int = 1, callbacks=None, loop: str = "fit",
+               log_test: bool = False) -> dict:
     """Fit the configured model on prepared arrays, writing history and checkpoints to ``run``.
 
     ``data`` holds ``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test``, ``y_test``
@@ -817,6 +852,9 @@ def fit_arrays(run: Run, data: dict, config: RunConfig, *, resuming: bool = Fals
         fit = _fit_sklearn
     else:
         fit = _fit_resident if loop == "resident" else _fit_keras
+    if loop == "fit" and config.model.family != "sklearn":
+        return _fit_keras(run, data, config, resuming=resuming, verbose=verbose,
+                          callbacks=callbacks, log_test=log_test)
     return fit(run, data, config, resuming=resuming, verbose=verbose, callbacks=callbacks)
 
 

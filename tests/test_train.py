@@ -287,3 +287,47 @@ def test_run_object_reads_what_training_wrote(ci_run):
     assert len(run.load_predictions("val")) == run.count_clips("val") > 0
     layers = [layer["class_name"] for layer in run.load_model_config()["config"]["layers"]]
     assert "Conv2D" in layers
+
+
+def test_cli_train_log_test_feeds_select_on_test(demo_root, tmp_path, capsys, monkeypatch):
+    """``--log-test`` adds the test accuracy to each epoch of a ``fit`` run, and chapter 8's
+    arm (b) reads it; without it, arm (b) says how to get it."""
+    from fser_utils import corpora
+    from fser_utils.cli import main
+    from fser_utils.run import Run
+
+    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+    args = ["train", "--profile", "ci", "--root", str(demo_root), "--epochs", "2", "--quiet"]
+    assert main(args + ["--out", str(tmp_path / "logged"), "--log-test"]) == 0
+    h = Run(tmp_path / "logged").load_history()
+    assert h["epoch"].tolist() == [0, 1]
+    assert h["test_accuracy"].between(0, 1).all()
+    m = Run(tmp_path / "logged").load_metrics()
+    best = h.loc[h["val_accuracy"].idxmax(), "test_accuracy"]
+    assert best == pytest.approx(m["test_accuracy"], abs=1e-6)  # same model, same clips
+    capsys.readouterr()
+    assert main(["leak", "select-on-test", str(tmp_path / "logged")]) == 0
+    assert "select on test (leak)" in capsys.readouterr().out
+    assert main(args + ["--out", str(tmp_path / "plain")]) == 0
+    assert "test_accuracy" not in Run(tmp_path / "plain").load_history().columns
+    capsys.readouterr()
+    assert main(["leak", "select-on-test", str(tmp_path / "plain")]) == 2
+    assert "--log-test" in capsys.readouterr().err
+
+
+def test_resumed_run_keeps_its_history_columns(tmp_path):
+    from fser_utils.errors import FserError
+    from fser_utils.run import Run
+    from fser_utils.train import _logs_test
+
+    run = Run(tmp_path / "r")
+    run.create()
+    run.save_history(pd.DataFrame({"epoch": [0], "val_accuracy": [0.5]}))
+    assert _logs_test(run, resuming=False, log_test=True)
+    assert not _logs_test(run, resuming=True, log_test=False)
+    with pytest.raises(FserError, match="started without --log-test"):
+        _logs_test(run, resuming=True, log_test=True)
+    run.save_history(pd.DataFrame({"epoch": [0], "val_accuracy": [0.5],
+                                   "test_accuracy": [0.4]}))
+    assert _logs_test(run, resuming=True, log_test=False)

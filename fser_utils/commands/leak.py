@@ -38,7 +38,7 @@ def register(sub) -> None:
     pooled.add_argument("--quiet", action="store_true", help="no progress bars")
     select = kinds.add_parser(
         "select-on-test", help="arm (b): the epoch with the best test accuracy, from a run "
-                               "trained with --loop resident")
+                               "trained with --log-test or --loop resident")
     select.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
     for p in (nn, pooled):
         p.add_argument("--corpora", default=",".join(PAPER_CORPORA),

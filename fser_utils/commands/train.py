@@ -42,6 +42,9 @@ def register(sub) -> None:
     parser.add_argument("--devices", type=int, metavar="N",
                         help="split each batch over N devices (GPUs, TPU cores) with Keras' "
                              "DataParallel; needs KERAS_BACKEND=jax (default: one device)")
+    parser.add_argument("--log-test", action="store_true",
+                        help="log every epoch's test accuracy in the history (never used to "
+                             "choose anything; `fser leak select-on-test` reads it)")
     parser.add_argument("--loop", default="fit", choices=("fit", "resident"),
                         help="training loop: fit (Keras' own) or resident (all images on the "
                              "device, one compiled scan per epoch; needs KERAS_BACKEND=jax; "
@@ -80,7 +83,8 @@ def run_train(args) -> int:
     if catalogue.empty:
         raise FserError(f"no corpus found under {catalogue.attrs['root']}")
     train_model(catalogue, config=config, out=run.path, resume=not args.no_resume,
-                verbose=0 if args.quiet else 1, devices=args.devices, loop=args.loop)
+                verbose=0 if args.quiet else 1, devices=args.devices, loop=args.loop,
+                log_test=args.log_test)
     run = Run.open(run.path, finished=True)
     m = run.load_metrics()
     print(f"run written to {run.path}  (model {config.model.name})")
