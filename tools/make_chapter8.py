@@ -193,7 +193,8 @@ test accuracy instead, and reported its best epoch, would report the top of the 
 curve. The resident loop logs the test accuracy after every epoch (never to choose anything),
 so this arm needs no new training:"""),
 code("""leaks.compute_select_on_test(honest.load_history(), n_test)"""),
-md("""Reproduce with `fser leak select-on-test RUN_DIR` on a run trained with `--loop resident`.
+md("""Reproduce with `fser leak select-on-test RUN_DIR` on a run trained with `--loop resident`,
+or with `fser train --log-test` on a CPU (the default loop then also logs the test accuracy).
 
 ## 6. The four arms side by side
 Every arm with its 95 % interval (bootstrap over test clips or pictures; Wilson for arm b,
