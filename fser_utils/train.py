@@ -39,6 +39,7 @@ __all__ = [
     "make_run_config",
     "run_name",
     "describe_hardware",
+    "describe_train_command",
     "train_model",
     "fit_arrays",
     "LOOPS",
@@ -218,6 +219,46 @@ def describe_hardware() -> str:
     gpus = _list_gpus()
     text = f"{cpu}, {n} CPU cores"
     return text + (f"; GPU: {', '.join(gpus)}" if gpus else "; no GPU")
+
+
+def describe_train_command(settings: dict) -> str:
+    """The ``fser train`` command that makes a run with these settings.
+
+    Parameters
+    ----------
+    settings : dict
+        A run's ``settings.json`` (:meth:`fser_utils.run.Run.load_settings`).
+
+    Returns
+    -------
+    command : str
+        Options that equal the model's defaults are left out. Profile changes that the
+        command line cannot express follow as a ``#`` comment.
+    """
+    from .registry import get_model_spec
+
+    name = settings["model"]["name"]
+    spec = get_model_spec(name)
+    parts = ["fser train", f"--model {name}"]
+    profile = settings["profile"]
+    if profile != spec.profile:
+        parts.append(f"--profile {profile}")
+    kind = settings.get("features", {}).get("kind")
+    if kind and kind != spec.features:
+        parts.append(f"--features {kind}")
+    parts.append(f"--split {settings['split']}")
+    if settings.get("test_corpus"):
+        parts.append(f"--test-corpus {settings['test_corpus']}")
+    parts.append(f"--seed {settings['seed']}")
+    known = PROFILES[profile].asdict() if profile in PROFILES else {}
+    changed = {k: v for k, v in settings.get("profile_settings", {}).items()
+               if k in known and v != known[k]}
+    if "epochs" in changed:
+        parts.insert(-1, f"--epochs {changed.pop('epochs')}")
+    command = " ".join(parts)
+    if changed:
+        command += "  # profile changed: " + ", ".join(f"{k}={v}" for k, v in changed.items())
+    return command
 
 
 def _list_gpus() -> list[str]:

@@ -331,3 +331,19 @@ def test_resumed_run_keeps_its_history_columns(tmp_path):
     run.save_history(pd.DataFrame({"epoch": [0], "val_accuracy": [0.5],
                                    "test_accuracy": [0.4]}))
     assert _logs_test(run, resuming=True, log_test=False)
+
+
+def test_describe_train_command_round_trips_the_options():
+    from fser_utils.train import PROFILES, describe_train_command
+
+    s = {"model": {"name": "logmel-cnn"}, "profile": "cnn", "split": "corpus",
+         "test_corpus": "emodb", "seed": 1, "features": {"kind": "logmel"},
+         "profile_settings": PROFILES["cnn"].asdict()}
+    assert describe_train_command(s) == (
+        "fser train --model logmel-cnn --split corpus --test-corpus emodb --seed 1")
+    s.update(model={"name": "fser"}, profile="paper", split="paper", test_corpus=None,
+             features={"kind": "mel-image"},
+             profile_settings={**PROFILES["paper"].asdict(), "epochs": 5, "n_copies": 2})
+    assert describe_train_command(s) == ("fser train --model fser --profile paper --split "
+                                         "paper --epochs 5 --seed 1  # profile changed: "
+                                         "n_copies=2")
