@@ -19,7 +19,7 @@ from .evaluate import compute_bootstrap_ci
 from .paper import PAPER_ACCURACY, PAPER_RECIPE
 
 __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs",
-           "compute_comparison_table"]
+           "compute_comparison_table", "compute_best_on_validation"]
 
 #: published results drawn on the comparison figure
 #: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER paper's number comes from :mod:`fser_utils.paper`;
@@ -128,6 +128,32 @@ def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble"
                    scoring_ms=float(g.loc[list(members), "scoring_ms"].sum()))
         rows.append(row)
     return pd.DataFrame(rows, columns=runs.columns)
+
+
+def compute_best_on_validation(runs: pd.DataFrame, candidates) -> str:
+    """The candidate model with the best mean validation accuracy, on the protocols that
+    every candidate has runs for (so that a model is not favoured for the protocols it
+    happens to have; leave-one-corpus-out validation is far easier than its test).
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        From :func:`compute_comparison_runs`.
+    candidates : iterable of str
+        Model names; those without runs are ignored.
+
+    Raises
+    ------
+    FserError
+        No candidate has a run, or the candidates share no protocol.
+    """
+    from .errors import FserError
+
+    val = runs.groupby(["model", "protocol"])["val_accuracy"].mean().unstack()
+    val = val[val.index.isin(list(candidates))].dropna(axis=1)
+    if val.empty or val.shape[1] == 0:
+        raise FserError(f"no protocol has runs of every candidate ({', '.join(candidates)})")
+    return str(val.mean(axis=1).idxmax())
 
 
 def compute_comparison_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -243,9 +243,9 @@ def describe_train_command(settings: dict) -> str:
     profile = settings["profile"]
     if profile != spec.profile:
         parts.append(f"--profile {profile}")
-    kind = settings.get("features", {}).get("kind")
-    if kind and kind != spec.features:
-        parts.append(f"--features {kind}")
+    features = _feature_kind_of(settings.get("features"), spec.features)
+    if features != spec.features:
+        parts.append(f"--features {features}")
     parts.append(f"--split {settings['split']}")
     if settings.get("test_corpus"):
         parts.append(f"--test-corpus {settings['test_corpus']}")
@@ -259,6 +259,21 @@ def describe_train_command(settings: dict) -> str:
     if changed:
         command += "  # profile changed: " + ", ".join(f"{k}={v}" for k, v in changed.items())
     return command
+
+
+def _feature_kind_of(recorded: dict | None, default: str) -> str:
+    """The registered feature kind whose settings are ``recorded`` (the default when
+    nothing is recorded or the default matches)."""
+    from .feature_kinds import FEATURE_KINDS, get_feature_settings
+
+    names = [default] + [n for n in FEATURE_KINDS if n != default]
+    for name in names if recorded else []:
+        if to_jsonable(get_feature_settings(name).asdict()) == to_jsonable(recorded):
+            return name
+    if recorded:
+        raise FserError(f"the run's feature settings match no registered feature kind: "
+                        f"{recorded}")
+    return default
 
 
 def _list_gpus() -> list[str]:

@@ -246,3 +246,19 @@ def test_exported_results_are_a_run_without_model(every_model_runs, tmp_path):
         assert sorted(p.name for p in folder.iterdir()) == sorted(RESULT_FILES)
         original = load_run(src / folder.name)
         pd.testing.assert_frame_equal(load_run(folder)["predictions"], original["predictions"])
+
+
+def test_best_on_validation_compares_shared_protocols_only():
+    import pandas as pd
+
+    from fser_utils.compare import compute_best_on_validation
+
+    runs = pd.DataFrame({
+        "model": ["a", "a", "b", "b", "b"],
+        "protocol": ["paper", "speaker", "paper", "speaker", "corpus-emodb"],
+        "val_accuracy": [60.0, 50.0, 58.0, 49.0, 95.0]})
+    # b's mean over all its runs is higher, but only because of its extra protocol
+    assert compute_best_on_validation(runs, ["a", "b", "absent"]) == "a"
+    assert compute_best_on_validation(runs, ["b"]) == "b"
+    with pytest.raises(FserError, match="no protocol"):
+        compute_best_on_validation(runs, ["absent"])

@@ -336,13 +336,22 @@ def test_resumed_run_keeps_its_history_columns(tmp_path):
 def test_describe_train_command_round_trips_the_options():
     from fser_utils.train import PROFILES, describe_train_command
 
+    from fser_utils.feature_kinds import get_feature_settings
+
     s = {"model": {"name": "logmel-cnn"}, "profile": "cnn", "split": "corpus",
-         "test_corpus": "emodb", "seed": 1, "features": {"kind": "logmel"},
+         "test_corpus": "emodb", "seed": 1,
+         "features": get_feature_settings("logmel").asdict(),
          "profile_settings": PROFILES["cnn"].asdict()}
     assert describe_train_command(s) == (
         "fser train --model logmel-cnn --split corpus --test-corpus emodb --seed 1")
+    s["features"] = get_feature_settings("mfcc").asdict()
+    assert "--features mfcc --split" in describe_train_command(s)
+    s["features"] = {**s["features"], "n_mfcc": 3}
+    with pytest.raises(FserError, match="no registered feature kind"):
+        describe_train_command(s)
+    s["features"] = get_feature_settings("logmel").asdict()
     s.update(model={"name": "fser"}, profile="paper", split="paper", test_corpus=None,
-             features={"kind": "mel-image"},
+             features=get_feature_settings("mel-image").asdict(),
              profile_settings={**PROFILES["paper"].asdict(), "epochs": 5, "n_copies": 2})
     assert describe_train_command(s) == ("fser train --model fser --profile paper --split "
                                          "paper --epochs 5 --seed 1  # profile changed: "

@@ -36,8 +36,9 @@ import pandas as pd
 
 from fser_utils import evaluate as ev
 from fser_utils import plotting
-from fser_utils.compare import (compute_comparison_runs, compute_comparison_table,
-                                compute_ensemble_runs, get_results_dir)
+from fser_utils.compare import (compute_best_on_validation, compute_comparison_runs,
+                                compute_comparison_table, compute_ensemble_runs,
+                                get_results_dir)
 from fser_utils.registry import DEFAULT_MODEL, describe_models
 from fser_utils.run import Run
 from fser_utils.train import PROFILES, describe_train_command
@@ -90,9 +91,8 @@ frequencies, but it means those seeds differ in a little more than their seed.""
 code("""runs = compute_comparison_runs(sorted(get_results_dir().glob("*/")))
 # an ensemble of the best network and the best classical model, both picked on
 # validation accuracy only: the average of their class probabilities
-val = runs.groupby("model")["val_accuracy"].mean()
-network = val[val.index.isin(["fser", "logmel-cnn", "tcn"])].idxmax()
-classical = val[val.index.str.startswith("svm")].idxmax()
+network = compute_best_on_validation(runs, ["fser", "logmel-cnn", "tcn"])
+classical = compute_best_on_validation(runs, ["svm-egemaps", "svm-compare"])
 print(f"ensemble members (best validation accuracy): {network} + {classical}")
 runs = pd.concat([runs, compute_ensemble_runs(runs, [network, classical])], ignore_index=True)
 table = compute_comparison_table(runs)
