@@ -356,3 +356,30 @@ def test_describe_train_command_round_trips_the_options():
     assert describe_train_command(s) == ("fser train --model fser --profile paper --split "
                                          "paper --epochs 5 --seed 1  # profile changed: "
                                          "n_copies=2")
+
+
+def test_runs_record_the_commit_of_their_code(tmp_path):
+    import shutil
+    import subprocess
+
+    from fser_utils.train import _describe_commit
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    (tmp_path / "fser_utils").mkdir()
+    (tmp_path / "fser_utils" / "a.py").write_text("x = 1\n")
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t",
+                               "-c", "user.email=t@t", *args], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    head = git("rev-parse", "--short=12", "HEAD")
+    assert _describe_commit(tmp_path) == head
+    (tmp_path / "fser_utils" / "a.py").write_text("x = 2\n")
+    assert _describe_commit(tmp_path) == head + "+changes"
+    assert _describe_commit(None) is None
+    assert _describe_commit(tmp_path / "not-a-repo") is None

@@ -85,9 +85,11 @@ is the median time to score one clip from its file (decode, features, model). Fo
 
 One caveat on the seeds: the feature code changed while these runs were being made. Since
 then every clip's constant (DC) offset is removed before its features are computed
-(chapter 2). The log-mel CNN's seed-2 run on the speaker split used the new code; the
-earlier runs in this table did not. The offset touches mostly the lowest
-frequencies, but it means those seeds differ in a little more than their seed."""),
+(chapter 2). Runs dated from 21:17 UTC on 25 November 2026 on (the date each run's
+settings record, printed with its command below) used the new code; the earlier ones did
+not. The offset touches mostly the lowest frequencies, but it means that some seeds differ
+in a little more than their seed. Runs made since 26 November also record the commit of
+the code that made them."""),
 code("""runs = compute_comparison_runs(sorted(get_results_dir().glob("*/")))
 # an ensemble of the best network and the best classical model, both picked on
 # validation accuracy only: the average of their class probabilities
@@ -106,7 +108,10 @@ coverage"""),
 md("""Each run is reproducible with one command (`describe_train_command` reads it back from
 the run's settings):"""),
 code("""for run_dir in runs.loc[runs["model"] != "ensemble", "run"]:
-    print(describe_train_command(Run(run_dir).load_settings()))"""),
+    s = Run(run_dir).load_settings()
+    made = s["date"][:16].replace("T", " ")
+    code_note = f", code {s['code_commit']}" if s.get("code_commit") else ""
+    print(f"{describe_train_command(s):75s} # {made} UTC{code_note}")"""),
 code("""ax = plotting.plot_comparison(table)
 ax.set_title("Honest test accuracy against training time, with published anchors")
 plt.show()"""),
