@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -923,17 +924,17 @@ def fit_arrays(run: Run, data: dict, config: RunConfig, *, resuming: bool = Fals
     (images and int class codes) and ``train_idx``, ``val_idx``, ``test_idx``.
     :func:`train_model` prepares it from a split of clips; chapter 8's leak arm
     (:func:`fser_utils.leaks.train_pooled_arm`) from a split of pooled images.
+    ``log_test``: see :func:`train_model`.
     Returns the validation and test probabilities, the training state and the model's size.
     """
     if loop not in LOOPS:
         raise FserError(f"unknown training loop '{loop}' (choose from: {', '.join(LOOPS)})")
     if config.model.family == "sklearn":
         fit = _fit_sklearn
+    elif loop == "resident":
+        fit = _fit_resident  # logs the test accuracy anyway
     else:
-        fit = _fit_resident if loop == "resident" else _fit_keras
-    if loop == "fit" and config.model.family != "sklearn":
-        return _fit_keras(run, data, config, resuming=resuming, verbose=verbose,
-                          callbacks=callbacks, log_test=log_test)
+        fit = functools.partial(_fit_keras, log_test=log_test)
     return fit(run, data, config, resuming=resuming, verbose=verbose, callbacks=callbacks)
 
 
