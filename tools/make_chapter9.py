@@ -43,7 +43,9 @@ from fser_utils.registry import DEFAULT_MODEL, describe_models
 from fser_utils.run import Run
 from fser_utils.train import PROFILES, describe_train_command
 
-pd.set_option("display.precision", 1)"""),
+# one decimal, but small numbers (minutes of an SVM) keep two significant digits
+pd.set_option("display.float_format",
+              lambda v: f"{v:.1f}" if v == 0 or abs(v) >= 0.1 else f"{v:.2g}")"""),
 md("""## 1. The models
 Each model is one entry of the package's model registry, tied to the feature kind it reads
 and the training recipe it is meant for (`fser train --model NAME` picks all three):"""),
