@@ -764,7 +764,8 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     ax.set_ylabel("test accuracy [%] (mean over seeds, 95 % interval)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    # outside the axes: inside, it hid the points it names
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     return ax
 
 
