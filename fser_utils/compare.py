@@ -149,9 +149,10 @@ def compute_best_on_validation(runs: pd.DataFrame, candidates) -> str:
     """
     from .errors import FserError
 
+    candidates = list(candidates)
     val = runs.groupby(["model", "protocol"])["val_accuracy"].mean().unstack()
-    val = val[val.index.isin(list(candidates))].dropna(axis=1)
-    if val.empty or val.shape[1] == 0:
+    val = val[val.index.isin(candidates)].dropna(axis=1)
+    if val.empty:
         raise FserError(f"no protocol has runs of every candidate ({', '.join(candidates)})")
     return str(val.mean(axis=1).idxmax())
 
