@@ -254,6 +254,12 @@ class Run:
         """``history.csv``: one row per epoch."""
         return self._read_csv(_HISTORY)
 
+    def list_history_columns(self) -> list[str]:
+        """The columns ``history.csv`` logs (empty when it has no rows yet)."""
+        if not (self.path / _HISTORY).exists():
+            return []
+        return list(self.load_history().columns)
+
     def load_split(self) -> pd.DataFrame:
         """``split.csv``: one row per clip with its ``part`` (train, val, test)."""
         split = self._read_csv(_SPLIT)

@@ -433,9 +433,10 @@ def _run_callbacks(run: Run, state: dict, patience, t_start: float):
 def _logs_test(run: Run, resuming: bool, log_test: bool) -> bool:
     """Whether this (possibly resumed) run logs the test accuracy: a resumed run keeps
     the columns its history already has."""
-    if not resuming or not (run.path / "history.csv").exists():
+    columns = run.list_history_columns() if resuming else []
+    if not columns:
         return log_test
-    logged = "test_accuracy" in run.load_history().columns
+    logged = "test_accuracy" in columns
     if log_test and not logged:
         raise FserError(f"{run.path} was started without --log-test; resume it without "
                         f"the option, or start afresh with --no-resume")

@@ -323,6 +323,8 @@ def test_resumed_run_keeps_its_history_columns(tmp_path):
 
     run = Run(tmp_path / "r")
     run.create()
+    assert run.list_history_columns() == []
+    assert _logs_test(run, resuming=True, log_test=True)  # cut before its first epoch
     run.save_history(pd.DataFrame({"epoch": [0], "val_accuracy": [0.5]}))
     assert _logs_test(run, resuming=False, log_test=True)
     assert not _logs_test(run, resuming=True, log_test=False)
