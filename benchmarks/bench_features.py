@@ -51,17 +51,10 @@ def cpu_model() -> str:
 
 def git_commit() -> str:
     """The commit the benchmark ran on ('+changes': the measured code was modified)."""
-    import subprocess
+    from fser_utils.config import describe_commit
 
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
-                             capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fser_utils/features.py",
-                                "benchmarks/bench_features.py"], cwd=HERE.parent, text=True,
-                               capture_output=True, check=True).stdout.strip()
-        return rev + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    return describe_commit(HERE.parent, ("fser_utils/features.py",
+                                         "benchmarks/bench_features.py"), short=7) or "unknown"
 
 
 def sched_autogroup() -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "describe_commit",
     "DATA_ENV",
     "CHECKOUT",
     "RESULTS_ROOT",
@@ -57,6 +58,26 @@ def _find_checkout() -> Path | None:
     # an installed package sits in site-packages, which never holds a pyproject.toml
     root = _PACKAGE_DIR.parent
     return root if (root / "pyproject.toml").is_file() else None
+
+
+def describe_commit(checkout, paths=("fser_utils",), *, short: int = 12) -> str | None:
+    """The checkout's commit, with ``+changes`` when any of ``paths`` (relative to the
+    checkout) differ from it, so a result says which code made it; ``None`` for an
+    installed package (``checkout`` None) or without git."""
+    import subprocess
+
+    if checkout is None:
+        return None
+    try:
+        def git(*args):
+            return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True,
+                                  text=True, timeout=20, check=True).stdout.strip()
+
+        commit = git("rev-parse", f"--short={short}", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", *paths)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+changes" if changed else "")
 
 
 #: the repository the package runs from (editable install), or ``None`` when installed

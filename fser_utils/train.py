@@ -300,32 +300,13 @@ def _list_gpus() -> list[str]:
     return []
 
 
-def _describe_commit(checkout) -> str | None:
-    """The checkout's commit, with ``+changes`` when files differ from it, so a run says
-    which code made it; ``None`` for an installed package or without git."""
-    import subprocess
-
-    if checkout is None:
-        return None
-    try:
-        def git(*args):
-            return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True,
-                                  text=True, timeout=20, check=True).stdout.strip()
-
-        commit = git("rev-parse", "--short=12", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", "fser_utils")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+changes" if changed else "")
-
-
 def _versions() -> dict:
     import keras
 
     from . import __version__
-    from .config import CHECKOUT
+    from .config import CHECKOUT, describe_commit
 
-    out = {"fser_utils": __version__, "code_commit": _describe_commit(CHECKOUT),
+    out = {"fser_utils": __version__, "code_commit": describe_commit(CHECKOUT),
            "keras_backend": keras.backend.backend(), "keras": keras.__version__}
     backend = out["keras_backend"]
     try:

@@ -364,7 +364,7 @@ def test_runs_record_the_commit_of_their_code(tmp_path):
     import shutil
     import subprocess
 
-    from fser_utils.train import _describe_commit
+    from fser_utils.config import describe_commit as _describe_commit
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
