@@ -57,6 +57,23 @@ class Predictor:
 
         return Run(self.run_dir).model_name or "fser"
 
+    @property
+    def speaker_norm(self) -> bool:
+        """Whether the model reads features standardised over one speaker's clips."""
+        from .registry import MODELS
+
+        spec = MODELS.get(self.model_name)
+        return bool(spec and spec.speaker_norm)
+
+    def check_speaker_batch(self, n_clips: int = 1) -> None:
+        """Refuse too few clips for a per-speaker model (any number is fine otherwise)."""
+        from .speaker_norm import MIN_SPEAKER_CLIPS
+
+        if self.speaker_norm and n_clips < MIN_SPEAKER_CLIPS:
+            raise FserError(f"model '{self.model_name}' standardises features over one "
+                            f"speaker's clips: give at least {MIN_SPEAKER_CLIPS} files of the "
+                            f"same speaker (got {n_clips} usable)")
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(n, len(classes))] of features [shape=(n, *settings.shape)]."""
         if hasattr(self.model, "predict_proba"):  # a scikit-learn pipeline
@@ -166,6 +183,7 @@ def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series
     from .feature_kinds import compute_features
     from .windows import check_duration
 
+    predictor.check_speaker_batch(1)
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 2:
         y = y.mean(axis=1)
@@ -194,7 +212,9 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     Short files are scored whole, as the model was trained; long recordings in
     overlapping windows streamed from disk (memory stays flat with length), their
     label being the mean of the window probabilities over the voiced windows (see
-    :mod:`fser_utils.windows`).
+    :mod:`fser_utils.windows`). A model registered with ``speaker_norm`` scores every
+    file whole and takes all the files given as clips of *one* speaker: their features
+    are standardised together (:mod:`fser_utils.speaker_norm`).
 
     Parameters
     ----------
@@ -235,6 +255,11 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     from .windows import DEFAULT_HOP, DEFAULT_WINDOW, check_window_settings
 
     predictor = predictor or load_predictor(run_dir)
+    if predictor.speaker_norm:
+        if windows:
+            raise FserError(f"model '{predictor.model_name}' scores whole files of one "
+                            "speaker, not windows")
+        windows = False
     window = DEFAULT_WINDOW if window is None else window
     hop = DEFAULT_HOP if hop is None else hop
     check_window_settings(window=window, hop=hop)
@@ -253,10 +278,15 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
                 pending.append((i, x))
             if table is not None:
                 tables.append(table)
+    X = np.stack([x for _, x in pending]) if pending else None
+    if predictor.speaker_norm and pending:
+        from .speaker_norm import normalize_per_speaker
+
+        predictor.check_speaker_batch(len(pending))
+        X = normalize_per_speaker(X, groups=np.zeros(len(X), dtype=int))
     for start in range(0, len(pending), batch_size):  # short files: one model call per batch
-        chunk = pending[start:start + batch_size]
-        proba = predictor.predict_proba(np.stack([x for _, x in chunk]))
-        for (i, _), p in zip(chunk, proba):
+        proba = predictor.predict_proba(X[start:start + batch_size])
+        for (i, _), p in zip(pending[start:start + batch_size], proba):
             results[i].update(_row(p, predictor.classes))
     columns = (["path", "emotion", "confidence"] + [f"p_{c}" for c in predictor.classes]
                + ["scored_as", "warning"])

@@ -508,7 +508,8 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
 
     The steps are short functions of their own: check the configuration, the output
     folder and the test corpus (before any audio is read), prepare the features
-    (:func:`_prepare_features`), make the split and open the run folder
+    (:func:`_prepare_features`; standardised per speaker for a model registered with
+    ``speaker_norm``), make the split and open the run folder
     (:func:`_open_run`), fit (:func:`_fit_keras` or :func:`_fit_sklearn`), write the
     results (:func:`_write_results`). The folder is created only once the split is made.
 
@@ -573,6 +574,10 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     run.check_writable()
     _check_test_corpus(catalogue, config)
     X, catalogue = _prepare_features(catalogue, X, config.feature_settings, verbose)
+    if config.model.speaker_norm:
+        from .speaker_norm import compute_speaker_groups, normalize_per_speaker
+
+        X = normalize_per_speaker(X, groups=compute_speaker_groups(catalogue))
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
     run.save_settings(_settings_record(catalogue, config, data))

@@ -146,8 +146,11 @@ def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
         np.testing.assert_allclose(pred.filter(like="p_").sum(axis=1), 1, atol=1e-4)
         predictor = load_predictor(run_dir)
         assert predictor.model_name == name
-        scores, errors = predict_files(demo_cat["path"][:3], predictor=predictor)
-        assert len(scores) == 3 and errors.empty
+        # a per-speaker model scores a batch of one speaker's clips
+        one_speaker = demo_cat.loc[demo_cat["speaker"] == demo_cat["speaker"].iloc[0], "path"]
+        n = 6 if MODELS[name].speaker_norm else 3
+        scores, errors = predict_files(one_speaker[:n], predictor=predictor)
+        assert len(scores) == n and errors.empty
 
 
 def test_svm_chooses_c_on_validation(every_model_runs):
@@ -262,3 +265,22 @@ def test_best_on_validation_compares_shared_protocols_only():
     assert compute_best_on_validation(runs, ["b"]) == "b"
     with pytest.raises(FserError, match="no protocol"):
         compute_best_on_validation(runs, ["absent"])
+
+
+def test_per_speaker_model_refuses_too_few_clips(every_model_runs, demo_cat, capsys):
+    from fser_utils.cli import main
+    from fser_utils.predict import load_predictor, predict_files, predict_signal
+
+    run_dir = every_model_runs["svm-egemaps-spk"]
+    predictor = load_predictor(run_dir)
+    assert predictor.speaker_norm and not load_predictor(every_model_runs["svm-egemaps"]).speaker_norm
+    with pytest.raises(FserError, match="give at least 5 files of the same speaker .got 1 usable"):
+        predict_signal(np.random.default_rng(0).normal(size=16000) * 0.1, sr=16000,
+                       predictor=predictor)
+    with pytest.raises(FserError, match="not windows"):
+        predict_files(demo_cat["path"][:6], predictor=predictor, windows=True)
+    paths = [str(p) for p in demo_cat["path"][:6]]
+    assert main(["predict", *paths[:2], "--model", str(run_dir)]) == 2
+    assert "got 2 usable" in capsys.readouterr().err
+    assert main(["predict", *paths, "--model", str(run_dir)]) == 0
+    assert "the 6 files were standardised together as clips of one speaker" in capsys.readouterr().err

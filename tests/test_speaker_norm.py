@@ -1,0 +1,49 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from fser_utils.errors import FserError
+from fser_utils.speaker_norm import compute_speaker_groups, normalize_per_speaker
+
+
+def test_each_speaker_gets_mean_zero_and_unit_spread():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4)) * [1, 5, 0.1, 2] + [3, -2, 0, 10]
+    X[:, 3] = 7.0  # constant for everyone: becomes 0, not NaN
+    groups = np.repeat(["a", "b", "c"], 10)
+    Z = normalize_per_speaker(X, groups=groups)
+    for g in "abc":
+        rows = groups == g
+        np.testing.assert_allclose(Z[rows, :3].mean(axis=0), 0, atol=1e-6)
+        np.testing.assert_allclose(Z[rows, :3].std(axis=0), 1, atol=1e-5)
+    assert (Z[:, 3] == 0).all()
+
+
+def test_a_speakers_gain_and_offset_disappear():
+    """Why it helps: a louder or higher voice shifts and scales that speaker's features."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(12, 5))
+    groups = np.repeat(["quiet", "loud"], 6)
+    louder = X.copy()
+    louder[6:] = 3.0 * louder[6:] + 20.0
+    np.testing.assert_allclose(normalize_per_speaker(louder, groups=groups),
+                               normalize_per_speaker(X, groups=groups), atol=1e-5)
+    # without the per-speaker step the two versions differ
+    assert not np.allclose(louder, X)
+
+
+def test_speaker_keys_keep_corpora_apart():
+    cat = pd.DataFrame({"corpus": ["emodb", "emovo", "emodb"], "speaker": ["01", "01", "01"]})
+    assert compute_speaker_groups(cat).tolist() == ["emodb/01", "emovo/01", "emodb/01"]
+    with pytest.raises(FserError, match="catalogue columns: speaker"):
+        compute_speaker_groups(cat.drop(columns="speaker"))
+
+
+@pytest.mark.parametrize("X, groups, match", [
+    (np.zeros((6, 2, 2)), ["a"] * 6, "one feature vector per clip"),
+    (np.zeros((6, 2)), ["a"] * 5, "5 speaker keys for 6 clips"),
+    (np.zeros((7, 2)), ["a"] * 5 + ["b"] * 2, r"at least 5 clips per speaker; too few for: b \(2\)"),
+])
+def test_bad_input_is_one_clear_error(X, groups, match):
+    with pytest.raises(FserError, match=match):
+        normalize_per_speaker(X, groups=groups)
