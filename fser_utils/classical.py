@@ -16,8 +16,9 @@ __all__ = ["C_GRID", "build_svm", "fit_classical"]
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 
 
-def build_svm(*, input_shape=None, n_classes: int = 8, C: float = 1.0, seed: int = 0):
-    """Standardise, then an RBF SVM with probability outputs (unfitted).
+def build_svm(*, input_shape=None, n_classes: int = 8, C: float = 1.0, seed: int = 0,
+              probability: bool = True):
+    """Standardise, then an RBF SVM, with probability outputs by default (unfitted).
 
     Parameters
     ----------
@@ -29,18 +30,25 @@ def build_svm(*, input_shape=None, n_classes: int = 8, C: float = 1.0, seed: int
         Inverse regularisation strength.
     seed : int
         Seeds the probability calibration.
+    probability : bool
+        Calibrate probabilities (five more fits inside, by cross-validation). The
+        predicted labels do not depend on it, so the search over ``C`` goes without.
     """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
     return make_pipeline(StandardScaler(), SVC(C=C, kernel="rbf", gamma="scale",
-                                               probability=True, random_state=seed))
+                                               probability=probability, random_state=seed))
 
 
 def fit_classical(build, X_train, y_train, X_val, y_val, *, n_classes: int, seed: int,
                   grid=C_GRID, params: dict | None = None):
-    """Fit one estimator per ``C`` in ``grid`` and keep the best on validation accuracy.
+    """Fit one estimator per ``C`` in ``grid``; refit the best on validation accuracy.
+
+    The search fits without probability calibration (``build(..., probability=False)``:
+    the labels, hence the accuracies, are the same with it); only the kept ``C`` is
+    refitted with it, which makes a search about three times faster.
 
     Returns
     -------
@@ -48,17 +56,18 @@ def fit_classical(build, X_train, y_train, X_val, y_val, *, n_classes: int, seed
     history : list of dict
         ``C``, ``accuracy`` (training), ``val_accuracy`` per value tried.
     """
-    best, history = None, []
-    for C in grid:
+    def fit(C, probability):
         model = build(input_shape=X_train.shape[1:], n_classes=n_classes, C=C, seed=seed,
-                      **(params or {}))
-        model.fit(X_train, y_train)
-        row = {"C": C, "accuracy": float((model.predict(X_train) == y_train).mean()),
-               "val_accuracy": float((model.predict(X_val) == y_val).mean())}
-        history.append(row)
-        if best is None or row["val_accuracy"] > best[0]:
-            best = (row["val_accuracy"], model)
-    return best[1], history
+                      probability=probability, **(params or {}))
+        return model.fit(X_train, y_train)
+
+    history = []
+    for C in grid:
+        model = fit(C, False)
+        history.append({"C": C, "accuracy": float((model.predict(X_train) == y_train).mean()),
+                        "val_accuracy": float((model.predict(X_val) == y_val).mean())})
+    best = max(history, key=lambda row: row["val_accuracy"])  # the first of equals, as before
+    return fit(best["C"], True), history
 
 
 def expand_proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:

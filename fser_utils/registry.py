@@ -138,6 +138,10 @@ register_model(ModelSpec(
     "svm-egemaps-spk", _build_svm, features="egemaps", profile="classical", family="sklearn",
     speaker_norm=True,
     description="RBF SVM on eGeMAPSv02 functionals standardised per speaker"))
+register_model(ModelSpec(
+    "svm-compare-spk", _build_svm, features="compare", profile="classical", family="sklearn",
+    speaker_norm=True,
+    description="RBF SVM on ComParE_2016 functionals standardised per speaker"))
 
 #: what ``fser train`` trains and ``fser predict`` uses without ``--model``: of the models
 #: that score a single clip (no ``speaker_norm``), the one with the best test accuracy on

@@ -47,3 +47,23 @@ def test_speaker_keys_keep_corpora_apart():
 def test_bad_input_is_one_clear_error(X, groups, match):
     with pytest.raises(FserError, match=match):
         normalize_per_speaker(X, groups=groups)
+
+
+def test_svm_search_calibrates_only_the_kept_model():
+    """The C search skips probability calibration; the model kept is refitted with it."""
+    from fser_utils.classical import build_svm, fit_classical
+
+    calls = []
+
+    def build(**kw):
+        calls.append((kw["C"], kw["probability"]))
+        return build_svm(**kw)
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model, history = fit_classical(build, X[:60], y[:60], X[60:], y[60:], n_classes=2,
+                                   seed=0, grid=(0.1, 1.0, 10.0))
+    best = max(history, key=lambda r: r["val_accuracy"])["C"]
+    assert calls == [(0.1, False), (1.0, False), (10.0, False), (best, True)]
+    assert model.predict_proba(X[60:]).shape == (20, 2)
