@@ -48,7 +48,7 @@ def fit_classical(build, X_train, y_train, X_val, y_val, *, n_classes: int, seed
 
     The search fits without probability calibration (``build(..., probability=False)``:
     the labels, hence the accuracies, are the same with it); only the kept ``C`` is
-    refitted with it, which makes a search about three times faster.
+    refitted with it, which saves the five calibration fits of every other ``C``.
 
     Returns
     -------

@@ -103,7 +103,9 @@ then every clip's constant (DC) offset is removed before its features are comput
 settings record, printed with its command below) used the new code; the earlier ones did
 not. The offset touches mostly the lowest frequencies, but it means that some seeds differ
 in a little more than their seed. Runs made since 26 November also record the commit of
-the code that made them."""),
+the code that made them. From commit `dd47b3e` on, an SVM calibrates its probabilities only
+for the `C` it keeps, not for every `C` it tries; the chosen `C` is the same, but SVM runs
+made before that commit took longer to train."""),
 code("""runs = compute_comparison_runs(sorted(get_results_dir().glob("*/")))
 # an ensemble of the best network and the best classical model, both picked on
 # validation accuracy only: the average of their class probabilities
