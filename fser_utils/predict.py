@@ -7,6 +7,7 @@ format, sample rate or number of channels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -50,14 +51,14 @@ class Predictor:
     settings: object
     classes: tuple = EMOTIONS
 
-    @property
+    @cached_property  # read once: predict_signal asks for every clip it scores
     def model_name(self) -> str:
         """The registered name of the run's model (``fser`` for older runs)."""
         from .run import Run
 
         return Run(self.run_dir).model_name or "fser"
 
-    @property
+    @cached_property
     def speaker_norm(self) -> bool:
         """Whether the model reads features standardised over one speaker's clips."""
         from .registry import MODELS

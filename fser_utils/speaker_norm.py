@@ -85,5 +85,5 @@ def normalize_per_speaker(X: np.ndarray, *, groups, min_clips: int = MIN_SPEAKER
     for g in range(len(keys)):
         rows = inverse == g
         mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
-        Z[rows] = np.where(std > 0, (X[rows] - mean) / np.where(std > 0, std, 1.0), 0.0)
+        Z[rows] = (X[rows] - mean) / np.where(std > 0, std, np.inf)  # constant -> 0
     return Z.astype(np.float32)
