@@ -47,6 +47,9 @@ class _Kind:
     """Shared behaviour of the settings classes below (all frozen dataclasses)."""
 
     kind = ""
+    #: axis of frames within one clip's array, for per-speaker normalisation of
+    #: frame-wise features (None: one vector per clip, or no such step supported)
+    time_axis = None
 
     def asdict(self) -> dict:
         return {"kind": self.kind, **dataclasses.asdict(self)}
@@ -111,6 +114,7 @@ class LogMelSettings(_FixedWindow):
     trim_db: float = 35.0
     top_db: float = 80.0
     kind = "logmel"
+    time_axis = 1
 
     @property
     def shape(self) -> tuple:

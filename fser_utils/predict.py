@@ -284,7 +284,8 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
         from .speaker_norm import normalize_per_speaker
 
         predictor.check_speaker_batch(len(pending))
-        X = normalize_per_speaker(X, groups=np.zeros(len(X), dtype=int))
+        X = normalize_per_speaker(X, groups=np.zeros(len(X), dtype=int),
+                                  time_axis=getattr(predictor.settings, "time_axis", None))
     for start in range(0, len(pending), batch_size):  # short files: one model call per batch
         proba = predictor.predict_proba(X[start:start + batch_size])
         for (i, _), p in zip(pending[start:start + batch_size], proba):

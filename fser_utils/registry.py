@@ -126,6 +126,9 @@ register_model(ModelSpec(
     "logmel-cnn", _build_logmel_cnn, features="logmel", profile="cnn",
     description="batch-normalised CNN with global pooling on 64-band log-mel"))
 register_model(ModelSpec(
+    "logmel-cnn-spk", _build_logmel_cnn, features="logmel", profile="cnn", speaker_norm=True,
+    description="the log-mel CNN on spectrograms standardised per speaker and band"))
+register_model(ModelSpec(
     "tcn", _build_tcn, features="mfcc", profile="tcn",
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
 register_model(ModelSpec(

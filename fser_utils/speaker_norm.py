@@ -11,6 +11,11 @@ clips. So a model trained this way cannot score one clip on its own, and it reli
 each speaker's clips covering a spread of emotions, as they do in acted corpora,
 where every actor records every emotion. A speaker heard only in anger would be
 "normalised" towards neutral.
+
+Clip-level functionals are standardised column by column. Frame-wise features such as a
+log-mel spectrogram are standardised band by band over the speaker's *speech* frames
+(cepstral mean and variance normalisation per speaker): the padding that centres short
+clips in their window is left out of the statistics and set to :data:`PAD_VALUE`.
 """
 from __future__ import annotations
 
@@ -19,10 +24,15 @@ import pandas as pd
 
 from .errors import FserError
 
-__all__ = ["MIN_SPEAKER_CLIPS", "compute_speaker_groups", "normalize_per_speaker"]
+__all__ = ["MIN_SPEAKER_CLIPS", "PAD_VALUE", "compute_speaker_groups", "normalize_per_speaker"]
 
 #: fewest clips from which a speaker's means and spreads are estimated
 MIN_SPEAKER_CLIPS = 5
+
+#: what padding frames become in frame-wise features: three spreads below the speaker's
+#: mean in every band, i.e. quieter than nearly all of that speaker's speech (as the
+#: padding was before), and the same for every speaker
+PAD_VALUE = -3.0
 
 
 def compute_speaker_groups(catalogue: pd.DataFrame) -> np.ndarray:
@@ -44,36 +54,48 @@ def compute_speaker_groups(catalogue: pd.DataFrame) -> np.ndarray:
     return (catalogue["corpus"].astype(str) + "/" + catalogue["speaker"].astype(str)).to_numpy()
 
 
-def normalize_per_speaker(X: np.ndarray, *, groups, min_clips: int = MIN_SPEAKER_CLIPS
-                          ) -> np.ndarray:
+def normalize_per_speaker(X: np.ndarray, *, groups, min_clips: int = MIN_SPEAKER_CLIPS,
+                          time_axis: int | None = None) -> np.ndarray:
     """Standardise every feature over the clips of each speaker.
 
     Parameters
     ----------
-    X : np.ndarray [shape=(n, d)]
-        One vector of clip-level features per clip (functionals such as eGeMAPS).
+    X : np.ndarray [shape=(n, d) or (n, ...)]
+        One vector of clip-level features per clip (functionals such as eGeMAPS) or,
+        with ``time_axis``, one frame-wise array per clip (a log-mel spectrogram of
+        shape ``(n, n_mels, n_frames, 1)``).
     groups : array-like [shape=(n,)]
         Speaker key of each clip (:func:`compute_speaker_groups`).
     min_clips : int > 0
         A speaker with fewer clips is refused rather than normalised on noise.
+    time_axis : int >= 0 or None
+        Axis of frames within one clip's array (``1`` for a log-mel spectrogram). The
+        statistics are then taken per feature over all the speaker's speech frames. A
+        padding frame, one whose every value is the clip's minimum (the floor of a
+        spectrogram), is left out of them and set to :data:`PAD_VALUE`.
 
     Returns
     -------
-    Z : np.ndarray [shape=(n, d), dtype=float32]
-        Per speaker, every column has mean 0 and standard deviation 1; a column that
-        is constant for a speaker becomes 0.
+    Z : np.ndarray [shape=X.shape, dtype=float32]
+        Per speaker, every feature has mean 0 and standard deviation 1 (over the
+        speaker's clips, or their speech frames); a feature that is constant for a
+        speaker becomes 0.
 
     Raises
     ------
     FserError
-        ``X`` is not two-dimensional, ``groups`` has another length, or a speaker has
-        fewer than ``min_clips`` clips.
+        ``X`` is not two-dimensional and no ``time_axis`` is given, ``time_axis`` is
+        not an axis of a clip, ``groups`` has another length, or a speaker has fewer
+        than ``min_clips`` clips.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float32 if time_axis is not None else np.float64)
     groups = np.asarray(groups)
-    if X.ndim != 2:
+    if time_axis is None and X.ndim != 2:
         raise FserError("speaker normalisation works on one feature vector per clip, "
-                        f"got arrays of shape {X.shape[1:]}")
+                        f"got arrays of shape {X.shape[1:]} (frame-wise features need "
+                        "a time axis)")
+    if time_axis is not None and not 0 <= time_axis < X.ndim - 1:
+        raise FserError(f"time axis {time_axis} is not an axis of clips of shape {X.shape[1:]}")
     if len(groups) != len(X):
         raise FserError(f"{len(groups)} speaker keys for {len(X)} clips")
     keys, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
@@ -81,9 +103,30 @@ def normalize_per_speaker(X: np.ndarray, *, groups, min_clips: int = MIN_SPEAKER
     if few:
         raise FserError(f"speaker normalisation needs at least {min_clips} clips per speaker; "
                         f"too few for: {', '.join(few[:5])}{' ...' if len(few) > 5 else ''}")
+    if time_axis is not None:
+        return _normalize_frames(X, inverse, len(keys), time_axis)
     Z = np.empty_like(X)
     for g in range(len(keys)):
         rows = inverse == g
         mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
         Z[rows] = (X[rows] - mean) / np.where(std > 0, std, np.inf)  # constant -> 0
     return Z.astype(np.float32)
+
+
+def _normalize_frames(X, inverse, n_groups, time_axis):
+    # (n, frames, features) view: one statistic per feature, pooled over speech frames
+    frames = np.moveaxis(X, time_axis + 1, 1)
+    shape = frames.shape
+    frames = frames.reshape(len(X), shape[1], -1)
+    floor = frames.min(axis=(1, 2), keepdims=True)
+    pad = (frames <= floor).all(axis=2)
+    Z = np.empty_like(frames)
+    for g in range(n_groups):
+        rows = np.flatnonzero(inverse == g)
+        clips, speech = frames[rows], ~pad[rows]
+        values = clips[speech] if speech.any() else clips.reshape(-1, clips.shape[2])
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        z = (clips - mean) / np.where(std > 0, std, np.inf)
+        z[~speech] = PAD_VALUE
+        Z[rows] = z
+    return np.moveaxis(Z.reshape(shape), 1, time_axis + 1)

@@ -577,7 +577,8 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     if config.model.speaker_norm:
         from .speaker_norm import compute_speaker_groups, normalize_per_speaker
 
-        X = normalize_per_speaker(X, groups=compute_speaker_groups(catalogue))
+        X = normalize_per_speaker(X, groups=compute_speaker_groups(catalogue),
+                                  time_axis=getattr(config.feature_settings, "time_axis", None))
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
     run.save_settings(_settings_record(catalogue, config, data))

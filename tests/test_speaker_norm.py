@@ -67,3 +67,31 @@ def test_svm_search_calibrates_only_the_kept_model():
     best = max(history, key=lambda r: r["val_accuracy"])["C"]
     assert calls == [(0.1, False), (1.0, False), (10.0, False), (best, True)]
     assert model.predict_proba(X[60:]).shape == (20, 2)
+
+
+def test_spectrograms_are_standardised_per_band_over_speech_frames():
+    """Log-mel arrays (n, n_mels, n_frames, 1): padding stays out of the statistics."""
+    from fser_utils.speaker_norm import PAD_VALUE
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(10, 3, 8, 1)) * np.array([2.0, 0.5, 1.0])[:, None, None] + 1.0
+    X[:, :, :2] = -5.0  # two padding frames at the floor of every clip
+    groups = np.repeat(["a", "b"], 5)
+    Z = normalize_per_speaker(X, groups=groups, time_axis=1)
+    assert Z.shape == X.shape
+    assert (Z[:, :, :2] == PAD_VALUE).all()
+    for g in "ab":
+        speech = Z[groups == g][:, :, 2:, 0]  # (clips, bands, frames)
+        np.testing.assert_allclose(speech.mean(axis=(0, 2)), 0, atol=1e-5)
+        np.testing.assert_allclose(speech.std(axis=(0, 2)), 1, atol=1e-4)
+    # a louder speaker (every band shifted in dB) looks the same after the step
+    louder = X.copy()
+    louder[5:, :, 2:] += 12.0
+    louder[5:, :, :2] = -5.0 + 12.0
+    np.testing.assert_allclose(normalize_per_speaker(louder, groups=groups, time_axis=1), Z,
+                               atol=1e-4)
+
+
+def test_a_time_axis_outside_the_clip_is_refused():
+    with pytest.raises(FserError, match="time axis 3 is not an axis of clips of shape"):
+        normalize_per_speaker(np.zeros((6, 2, 2, 1)), groups=["a"] * 6, time_axis=3)
