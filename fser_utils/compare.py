@@ -19,7 +19,7 @@ from .evaluate import compute_bootstrap_ci
 from .paper import PAPER_ACCURACY, PAPER_RECIPE
 
 __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs",
-           "compute_comparison_table", "compute_best_on_validation"]
+           "compute_comparison_table", "compute_ensemble_selection"]
 
 #: published results drawn on the comparison figure
 #: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER paper's number comes from :mod:`fser_utils.paper`;
@@ -130,10 +130,14 @@ def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble"
     return pd.DataFrame(rows, columns=runs.columns)
 
 
-def compute_best_on_validation(runs: pd.DataFrame, candidates) -> str:
-    """The candidate model with the best mean validation accuracy, on the protocols that
-    every candidate has runs for (so that a model is not favoured for the protocols it
-    happens to have; leave-one-corpus-out validation is far easier than its test).
+def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
+    """Ensemble members chosen by greedy forward selection on validation accuracy.
+
+    Start from no member; at each step add the candidate whose addition gives the
+    highest validation accuracy of the averaged class probabilities; stop when no
+    addition raises it (forward ensemble selection, without replacement). Accuracy is
+    the mean over the (protocol, seed) cells in which *every* candidate has a run, so
+    that all member sets are scored on the same clips. Test predictions are never read.
 
     Parameters
     ----------
@@ -142,19 +146,48 @@ def compute_best_on_validation(runs: pd.DataFrame, candidates) -> str:
     candidates : iterable of str
         Model names; those without runs are ignored.
 
+    Returns
+    -------
+    members : list of str
+        In the order they were added (the first is the best single model there).
+
     Raises
     ------
     FserError
-        No candidate has a run, or the candidates share no protocol.
+        No (protocol, seed) cell holds a run of every candidate with runs.
     """
     from .errors import FserError
+    from .run import Run
 
-    candidates = list(candidates)
-    val = runs.groupby(["model", "protocol"])["val_accuracy"].mean().unstack()
-    val = val[val.index.isin(candidates)].dropna(axis=1)
-    if val.empty:
-        raise FserError(f"no protocol has runs of every candidate ({', '.join(candidates)})")
-    return str(val.mean(axis=1).idxmax())
+    candidates = [m for m in dict.fromkeys(candidates) if m in set(runs["model"])]
+    cells = [g.set_index("model")["run"] for _, g in runs.groupby(["protocol", "seed"])
+             if set(candidates) <= set(g["model"])]
+    if not candidates or not cells:
+        raise FserError(f"no protocol and seed has runs of every candidate "
+                        f"({', '.join(candidates) or 'none'})")
+    cols = [f"p_{e}" for e in EMOTIONS]
+    proba, truth = [], []
+    for cell in cells:
+        preds = {m: Run(cell[m]).load_predictions("val").set_index("relpath")
+                 for m in candidates}
+        order = preds[candidates[0]].index
+        proba.append({m: p.loc[order, cols].to_numpy() for m, p in preds.items()})
+        truth.append(preds[candidates[0]]["emotion"].to_numpy())
+
+    def score(members):
+        return float(np.mean([(np.asarray(EMOTIONS)[np.mean([p[m] for m in members], axis=0)
+                                                    .argmax(axis=1)] == t).mean()
+                              for p, t in zip(proba, truth)]))
+
+    members, best = [], -1.0
+    while len(members) < len(candidates):
+        trial = {m: score(members + [m]) for m in candidates if m not in members}
+        pick = max(trial, key=trial.get)
+        if trial[pick] <= best:
+            break
+        members.append(pick)
+        best = trial[pick]
+    return members
 
 
 def compute_comparison_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -251,22 +251,6 @@ def test_exported_results_are_a_run_without_model(every_model_runs, tmp_path):
         pd.testing.assert_frame_equal(load_run(folder)["predictions"], original["predictions"])
 
 
-def test_best_on_validation_compares_shared_protocols_only():
-    import pandas as pd
-
-    from fser_utils.compare import compute_best_on_validation
-
-    runs = pd.DataFrame({
-        "model": ["a", "a", "b", "b", "b"],
-        "protocol": ["paper", "speaker", "paper", "speaker", "corpus-emodb"],
-        "val_accuracy": [60.0, 50.0, 58.0, 49.0, 95.0]})
-    # b's mean over all its runs is higher, but only because of its extra protocol
-    assert compute_best_on_validation(runs, ["a", "b", "absent"]) == "a"
-    assert compute_best_on_validation(runs, ["b"]) == "b"
-    with pytest.raises(FserError, match="no protocol"):
-        compute_best_on_validation(runs, ["absent"])
-
-
 def test_per_speaker_model_refuses_too_few_clips(every_model_runs, demo_cat, capsys):
     from fser_utils.cli import main
     from fser_utils.predict import load_predictor, predict_files, predict_signal
@@ -284,3 +268,45 @@ def test_per_speaker_model_refuses_too_few_clips(every_model_runs, demo_cat, cap
     assert "got 2 usable" in capsys.readouterr().err
     assert main(["predict", *paths, "--model", str(run_dir)]) == 0
     assert "the 6 files were standardised together as clips of one speaker" in capsys.readouterr().err
+
+
+def test_ensemble_selection_adds_members_while_validation_improves(monkeypatch):
+    """Two half-right models that err on different clips make a whole; a third that is
+    always wrong is left out. Only validation predictions may be read."""
+    import pandas as pd
+
+    from fser_utils.compare import compute_ensemble_selection
+    from fser_utils.corpora import EMOTIONS
+    from fser_utils.run import Run
+
+    truth = list(EMOTIONS[:4])
+
+    def proba(confident, wrong):
+        rows = []
+        for i, label in enumerate(truth):
+            p = dict.fromkeys(EMOTIONS, 0.0)
+            if i in confident:
+                p[label] = 0.9
+                p[EMOTIONS[6]] = 0.1
+            else:
+                p[label], p[wrong] = 0.4, 0.6
+            rows.append(p)
+        return rows
+
+    members = {"a": proba({0, 1}, EMOTIONS[5]), "b": proba({2, 3}, EMOTIONS[6]),
+               "c": [{**dict.fromkeys(EMOTIONS, 0.0), EMOTIONS[4]: 1.0} for _ in truth]}
+
+    def fake_predictions(self, part="test"):
+        assert part == "val", "selection must not read test predictions"
+        model = self.path.name.split("-")[0]
+        frame = pd.DataFrame(members[model]).add_prefix("p_")
+        return frame.assign(relpath=[f"clip{i}" for i in range(4)], emotion=truth)
+
+    monkeypatch.setattr(Run, "load_predictions", fake_predictions)
+    runs = pd.DataFrame([{"model": m, "protocol": "speaker", "seed": s, "run": f"/x/{m}-{s}"}
+                         for m in ("a", "b", "c") for s in (1, 2)]
+                        + [{"model": "a", "protocol": "paper", "seed": 1, "run": "/x/a-p"}])
+    assert compute_ensemble_selection(runs, ["a", "b", "c", "absent"]) == ["a", "b"]
+    assert compute_ensemble_selection(runs, ["c"]) == ["c"]
+    with pytest.raises(FserError, match="no protocol and seed"):
+        compute_ensemble_selection(runs, ["absent"])
