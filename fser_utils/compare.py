@@ -22,8 +22,8 @@ __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ens
            "compute_comparison_table", "compute_ensemble_selection"]
 
 #: published results drawn on the comparison figure
-#: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER paper's number comes from :mod:`fser_utils.paper`;
-#: the others are other publications' results, not claims of the paper, so they live here.
+#: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER
+#: paper's number comes from :mod:`fser_utils.paper`; the others are other publications' results, not claims of the paper, so they live here.
 ANCHORS = (
     {"label": "FSER paper (claimed)", "accuracy": PAPER_ACCURACY,
      "protocol": f"random split, 4 corpora incl. SAVEE, {PAPER_RECIPE['epochs']} epochs"},
@@ -174,10 +174,12 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
         proba.append({m: p.loc[order, cols].to_numpy() for m, p in preds.items()})
         truth.append(preds[candidates[0]]["emotion"].to_numpy())
 
-    def score(members):
-        return float(np.mean([(np.asarray(EMOTIONS)[np.mean([p[m] for m in members], axis=0)
-                                                    .argmax(axis=1)] == t).mean()
-                              for p, t in zip(proba, truth)]))
+    def score(members):  # mean over cells of the averaged probabilities' accuracy
+        hits = []
+        for p, t in zip(proba, truth):
+            mean = np.mean([p[m] for m in members], axis=0)
+            hits.append((np.asarray(EMOTIONS)[mean.argmax(axis=1)] == t).mean())
+        return float(np.mean(hits))
 
     members, best = [], -1.0
     while len(members) < len(candidates):
