@@ -23,7 +23,8 @@ __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ens
 
 #: published results drawn on the comparison figure
 #: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER
-#: paper's number comes from :mod:`fser_utils.paper`; the others are other publications' results, not claims of the paper, so they live here.
+#: paper's number comes from :mod:`fser_utils.paper`; the others are other publications'
+#: results, not claims of the paper, so they live here.
 ANCHORS = (
     {"label": "FSER paper (claimed)", "accuracy": PAPER_ACCURACY,
      "protocol": f"random split, 4 corpora incl. SAVEE, {PAPER_RECIPE['epochs']} epochs"},
