@@ -19,7 +19,7 @@ from .evaluate import compute_bootstrap_ci
 from .paper import PAPER_ACCURACY, PAPER_RECIPE
 
 __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs",
-           "compute_comparison_table", "compute_ensemble_selection"]
+           "compute_comparison_table", "compute_shared_cells", "compute_ensemble_selection"]
 
 #: published results drawn on the comparison figure
 #: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER
@@ -131,6 +131,20 @@ def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble"
     return pd.DataFrame(rows, columns=runs.columns)
 
 
+def compute_shared_cells(runs: pd.DataFrame, models) -> list[tuple]:
+    """The (protocol, seed) cells in which every one of ``models`` has a run.
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        From :func:`compute_comparison_runs`.
+    models : iterable of str
+        Model names (all of them must have a run in a cell for it to count).
+    """
+    models = set(models)
+    return [cell for cell, g in runs.groupby(["protocol", "seed"]) if models <= set(g["model"])]
+
+
 def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
     """Ensemble members chosen by greedy forward selection on validation accuracy.
 
@@ -161,8 +175,9 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
     from .run import Run
 
     candidates = [m for m in dict.fromkeys(candidates) if m in set(runs["model"])]
-    cells = [g.set_index("model")["run"] for _, g in runs.groupby(["protocol", "seed"])
-             if set(candidates) <= set(g["model"])]
+    shared = set(compute_shared_cells(runs, candidates))
+    cells = [g.set_index("model")["run"] for cell, g in runs.groupby(["protocol", "seed"])
+             if cell in shared]
     if not candidates or not cells:
         raise FserError(f"no protocol and seed has runs of every candidate "
                         f"({', '.join(candidates) or 'none'})")

@@ -275,7 +275,7 @@ def test_ensemble_selection_adds_members_while_validation_improves(monkeypatch):
     always wrong is left out. Only validation predictions may be read."""
     import pandas as pd
 
-    from fser_utils.compare import compute_ensemble_selection
+    from fser_utils.compare import compute_ensemble_selection, compute_shared_cells
     from fser_utils.corpora import EMOTIONS
     from fser_utils.run import Run
 
@@ -306,6 +306,9 @@ def test_ensemble_selection_adds_members_while_validation_improves(monkeypatch):
     runs = pd.DataFrame([{"model": m, "protocol": "speaker", "seed": s, "run": f"/x/{m}-{s}"}
                          for m in ("a", "b", "c") for s in (1, 2)]
                         + [{"model": "a", "protocol": "paper", "seed": 1, "run": "/x/a-p"}])
+    # the paper cell holds only "a", so it cannot score the other candidates
+    assert compute_shared_cells(runs, ["a", "b", "c"]) == [("speaker", 1), ("speaker", 2)]
+    assert compute_shared_cells(runs, ["a"]) == [("paper", 1), ("speaker", 1), ("speaker", 2)]
     assert compute_ensemble_selection(runs, ["a", "b", "c", "absent"]) == ["a", "b"]
     assert compute_ensemble_selection(runs, ["c"]) == ["c"]
     with pytest.raises(FserError, match="no protocol and seed"):

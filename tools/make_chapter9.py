@@ -42,7 +42,7 @@ from fser_utils import evaluate as ev
 from fser_utils import plotting
 from fser_utils.compare import (compute_comparison_runs,
                                 compute_comparison_table, compute_ensemble_runs,
-                                compute_ensemble_selection,
+                                compute_ensemble_selection, compute_shared_cells,
                                 get_results_dir)
 from fser_utils.registry import DEFAULT_MODEL, MODELS, describe_models
 from fser_utils.run import Run
@@ -128,8 +128,7 @@ code("""runs = compute_comparison_runs(sorted(get_results_dir().glob("*/")))
 # greedy forward selection on validation accuracy among all registered models
 members = compute_ensemble_selection(runs, MODELS)
 print("ensemble members, in the order selection added them:", " + ".join(members))
-with_runs = set(runs["model"])
-shared = [cell for cell, g in runs.groupby(["protocol", "seed"]) if with_runs <= set(g["model"])]
+shared = compute_shared_cells(runs, set(runs["model"]))
 print("chosen on the validation parts of:", ", ".join(f"{p} seed {s}" for p, s in shared))
 runs = pd.concat([runs, compute_ensemble_runs(runs, members)], ignore_index=True)
 table = compute_comparison_table(runs)
