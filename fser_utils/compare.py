@@ -19,7 +19,8 @@ from .evaluate import compute_bootstrap_ci
 from .paper import PAPER_ACCURACY, PAPER_RECIPE
 
 __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs",
-           "compute_comparison_table", "compute_shared_cells", "compute_ensemble_selection"]
+           "compute_comparison_table", "compute_shared_cells", "compute_ensemble_selection",
+           "TARGETS", "compute_target_verdict"]
 
 #: published results drawn on the comparison figure
 #: (:func:`fser_utils.plotting.plot_comparison`), each with its protocol. The FSER
@@ -39,15 +40,32 @@ ANCHORS = (
 )
 
 
-def get_results_dir() -> "Path":
-    """Where the comparison's stored runs live: ``results/beyond`` in the repository."""
+#: the targets that chapter 9's issue set: test accuracy [%] on each protocol, for a model
+#: trained from scratch here within 30 minutes of the 2-core CPU
+TARGETS = {"paper": 90.0, "speaker": 70.0}
+
+
+def compute_target_verdict(low: float, high: float, target: float) -> str:
+    """Whether a 95 % interval ``[low, high]`` [%] meets ``target`` [%].
+
+    ``"met"`` when the whole interval lies at or above the target, ``"not met"`` when it
+    lies below, else ``"undecided (interval spans it)"``.
+    """
+    if low >= target:
+        return "met"
+    return "not met" if high < target else "undecided (interval spans it)"
+
+def get_results_dir(*, gpu: bool = False) -> "Path":
+    """Where the comparison's stored runs live in the repository: ``results/beyond``, or
+    ``results/beyond_gpu`` for the runs trained longer on a lent GPU (chapter 9)."""
     from .config import REPO_ROOT
 
-    return REPO_ROOT / "results" / "beyond"
+    return REPO_ROOT / "results" / ("beyond_gpu" if gpu else "beyond")
 
 
 def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:
-    """One row per run: model, protocol, seed, accuracy and macro F1 with standard errors.
+    """One row per run: model, protocol, seed, accuracy and macro F1 with standard errors,
+    and the epochs and hardware it was trained with.
 
     Parameters
     ----------
@@ -66,7 +84,8 @@ def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:
         row = _run_row(run.model_name, protocol, s["seed"], str(run.path), pred, n_boot)
         row.update(val_accuracy=100 * m["val_accuracy"], n_test=m["n_test"],
                    params=m.get("n_params"), train_minutes=m["train_seconds"] / 60,
-                   scoring_ms=m.get("scoring_ms_per_clip"))
+                   scoring_ms=m.get("scoring_ms_per_clip"),
+                   epochs=s["profile_settings"]["epochs"], hardware=s["hardware"])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -79,6 +98,22 @@ def _run_row(model, protocol, seed, run, pred, n_boot):
         row[metric] = ci["estimate"]
         row[f"{metric}_se"] = (ci["high"] - ci["low"]) / (2 * 1.96)
     return row
+
+
+def _load_aligned_probabilities(run_paths, part: str):
+    """The first run's ``emotion`` column and every run's class probabilities on ``part``,
+    all in the first run's clip order (runs of one split hold the same clips)."""
+    from .run import Run
+
+    preds = [Run(path).load_predictions(part).set_index("relpath") for path in run_paths]
+    order = preds[0].index
+    cols = [f"p_{e}" for e in EMOTIONS]
+    return preds[0][["emotion"]].copy(), [p.loc[order, cols].to_numpy() for p in preds]
+
+
+def _most_probable(proba: np.ndarray) -> np.ndarray:
+    """Class names of the highest probability in each row of ``proba``."""
+    return np.asarray(EMOTIONS)[proba.argmax(axis=1)]
 
 
 def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble",
@@ -103,28 +138,19 @@ def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble"
         In the format of :func:`compute_comparison_runs`; empty if no protocol and seed
         has all members.
     """
-    from .run import Run
-
     rows = []
     for (protocol, seed), g in runs.groupby(["protocol", "seed"], sort=False):
         g = g.set_index("model")
         if not set(members) <= set(g.index):
             continue
-        loaded = {m: Run.open(g.loc[m, "run"], finished=True) for m in members}
-        preds = {m: r.load_predictions("test").set_index("relpath") for m, r in loaded.items()}
-        first = preds[members[0]]
-        cols = [f"p_{e}" for e in EMOTIONS]
-        proba = np.mean([preds[m].loc[first.index, cols].to_numpy() for m in members], axis=0)
-        pred = first[["emotion"]].copy()
-        pred["predicted"] = np.asarray(EMOTIONS)[proba.argmax(axis=1)]
-        val = {m: r.load_predictions("val").set_index("relpath") for m, r in loaded.items()}
-        vfirst = val[members[0]]
-        vproba = np.mean([val[m].loc[vfirst.index, cols].to_numpy() for m in members], axis=0)
-        row = _run_row(name, protocol, seed, "+".join(g.loc[m, "run"] for m in members),
-                       pred, n_boot)
-        row.update(val_accuracy=100 * float((np.asarray(EMOTIONS)[vproba.argmax(axis=1)]
-                                             == vfirst["emotion"].to_numpy()).mean()),
-                   n_test=len(pred), params=int(g.loc[list(members), "params"].sum()),
+        paths = [g.loc[m, "run"] for m in members]
+        pred, proba = _load_aligned_probabilities(paths, "test")
+        pred["predicted"] = _most_probable(np.mean(proba, axis=0))
+        val, vproba = _load_aligned_probabilities(paths, "val")
+        val_hits = _most_probable(np.mean(vproba, axis=0)) == val["emotion"].to_numpy()
+        row = _run_row(name, protocol, seed, "+".join(paths), pred, n_boot)
+        row.update(val_accuracy=100 * float(val_hits.mean()), n_test=len(pred),
+                   params=int(g.loc[list(members), "params"].sum()),
                    train_minutes=float(g.loc[list(members), "train_minutes"].sum()),
                    scoring_ms=float(g.loc[list(members), "scoring_ms"].sum()))
         rows.append(row)
@@ -172,7 +198,6 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
         No (protocol, seed) cell holds a run of every candidate with runs.
     """
     from .errors import FserError
-    from .run import Run
 
     candidates = [m for m in dict.fromkeys(candidates) if m in set(runs["model"])]
     shared = set(compute_shared_cells(runs, candidates))
@@ -181,20 +206,15 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
     if not candidates or not cells:
         raise FserError(f"no protocol and seed has runs of every candidate "
                         f"({', '.join(candidates) or 'none'})")
-    cols = [f"p_{e}" for e in EMOTIONS]
     proba, truth = [], []
     for cell in cells:
-        preds = {m: Run(cell[m]).load_predictions("val").set_index("relpath")
-                 for m in candidates}
-        order = preds[candidates[0]].index
-        proba.append({m: p.loc[order, cols].to_numpy() for m, p in preds.items()})
-        truth.append(preds[candidates[0]]["emotion"].to_numpy())
+        val, probs = _load_aligned_probabilities([cell[m] for m in candidates], "val")
+        proba.append(dict(zip(candidates, probs)))
+        truth.append(val["emotion"].to_numpy())
 
     def score(members):  # mean over cells of the averaged probabilities' accuracy
-        hits = []
-        for p, t in zip(proba, truth):
-            mean = np.mean([p[m] for m in members], axis=0)
-            hits.append((np.asarray(EMOTIONS)[mean.argmax(axis=1)] == t).mean())
+        hits = [(_most_probable(np.mean([p[m] for m in members], axis=0)) == t).mean()
+                for p, t in zip(proba, truth)]
         return float(np.mean(hits))
 
     members, best = [], -1.0

@@ -36,7 +36,7 @@ from .errors import FserError
 from .images import FeatureSettings
 
 __all__ = ["compute_features", "LogMelSettings", "MfccSettings", "SmileSettings", "FEATURE_KINDS",
-           "get_feature_settings", "feature_settings_from_dict"]
+           "get_feature_settings", "get_time_axis", "feature_settings_from_dict"]
 
 #: bump when a computation below changes, so that old caches are not reused
 #: (2: librosa's resampler, DC offset removed)
@@ -268,6 +268,17 @@ def get_feature_settings(name: str, **overrides):
         return FEATURE_KINDS[name](**overrides)
     except TypeError as exc:
         raise FserError(f"bad settings for feature kind '{name}': {exc}") from None
+
+
+def get_time_axis(settings) -> int | None:
+    """The axis of frames in one clip's array of ``settings``, or None (one vector per clip).
+
+    Kinds declare it as the class attribute ``time_axis`` (:class:`LogMelSettings`: 1). A
+    kind without it, such as the paper's images or a user's own kind, counts as one
+    vector per clip, which per-speaker normalisation refuses for arrays of more than
+    one dimension.
+    """
+    return getattr(settings, "time_axis", None)
 
 
 def feature_settings_from_dict(data: dict):

@@ -281,11 +281,12 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
                 tables.append(table)
     X = np.stack([x for _, x in pending]) if pending else None
     if predictor.speaker_norm and pending:
+        from .feature_kinds import get_time_axis
         from .speaker_norm import normalize_per_speaker
 
         predictor.check_speaker_batch(len(pending))
         X = normalize_per_speaker(X, groups=np.zeros(len(X), dtype=int),
-                                  time_axis=getattr(predictor.settings, "time_axis", None))
+                                  time_axis=get_time_axis(predictor.settings))
     for start in range(0, len(pending), batch_size):  # short files: one model call per batch
         proba = predictor.predict_proba(X[start:start + batch_size])
         for (i, _), p in zip(pending[start:start + batch_size], proba):

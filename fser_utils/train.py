@@ -575,10 +575,11 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     _check_test_corpus(catalogue, config)
     X, catalogue = _prepare_features(catalogue, X, config.feature_settings, verbose)
     if config.model.speaker_norm:
+        from .feature_kinds import get_time_axis
         from .speaker_norm import compute_speaker_groups, normalize_per_speaker
 
         X = normalize_per_speaker(X, groups=compute_speaker_groups(catalogue),
-                                  time_axis=getattr(config.feature_settings, "time_axis", None))
+                                  time_axis=get_time_axis(config.feature_settings))
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
     run.save_settings(_settings_record(catalogue, config, data))

@@ -169,6 +169,8 @@ def test_comparison_table_and_figure(every_model_runs):
 
     runs = compute_comparison_runs(every_model_runs.values(), n_boot=100)
     assert len(runs) == len(every_model_runs)
+    # what each run was trained with travels with it, so longer runs stay apart
+    assert (runs["epochs"] >= 1).all() and runs["hardware"].str.contains("CPU").all()
     twice = pd.concat([runs, runs.assign(seed=7, accuracy=runs["accuracy"] + 10)])
     table = compute_comparison_table(twice)
     assert (table["seeds"] == 2).all()
@@ -313,3 +315,12 @@ def test_ensemble_selection_adds_members_while_validation_improves(monkeypatch):
     assert compute_ensemble_selection(runs, ["c"]) == ["c"]
     with pytest.raises(FserError, match="no protocol and seed"):
         compute_ensemble_selection(runs, ["absent"])
+
+
+def test_target_verdict_needs_the_whole_interval():
+    from fser_utils.compare import TARGETS, compute_target_verdict
+
+    assert compute_target_verdict(70.0, 75.0, TARGETS["speaker"]) == "met"
+    assert compute_target_verdict(69.9, 75.0, 70.0).startswith("undecided")
+    assert compute_target_verdict(60.0, 69.9, 70.0) == "not met"
+    assert TARGETS == {"paper": 90.0, "speaker": 70.0}  # the numbers

@@ -95,3 +95,12 @@ def test_spectrograms_are_standardised_per_band_over_speech_frames():
 def test_a_time_axis_outside_the_clip_is_refused():
     with pytest.raises(FserError, match="time axis 3 is not an axis of clips of shape"):
         normalize_per_speaker(np.zeros((6, 2, 2, 1)), groups=["a"] * 6, time_axis=3)
+
+
+def test_time_axis_of_each_feature_kind():
+    from fser_utils.feature_kinds import get_feature_settings, get_time_axis
+
+    assert get_time_axis(get_feature_settings("logmel")) == 1
+    assert get_time_axis(get_feature_settings("egemaps")) is None
+    # the paper's images, like a user's own kind, need not declare one
+    assert get_time_axis(get_feature_settings("mel-image")) is None

@@ -43,7 +43,7 @@ from fser_utils import plotting
 from fser_utils.compare import (compute_comparison_runs,
                                 compute_comparison_table, compute_ensemble_runs,
                                 compute_ensemble_selection, compute_shared_cells,
-                                get_results_dir)
+                                compute_target_verdict, get_results_dir, TARGETS)
 from fser_utils.registry import DEFAULT_MODEL, MODELS, describe_models
 from fser_utils.run import Run
 from fser_utils.train import PROFILES, describe_train_command
@@ -226,14 +226,13 @@ needs_batch = {m for m, spec in MODELS.items() if spec.speaker_norm}
 if needs_batch & set(members):
     needs_batch.add("ensemble")
 best = table.reset_index()
-for protocol, target in (("paper", 90.0), ("speaker", 70.0)):
+for protocol, target in TARGETS.items():
     rows = best[best["protocol"] == protocol]
     if rows.empty:
         print(f"{protocol} split: no run stored")
         continue
     top = rows.loc[rows["accuracy"].idxmax()]
-    verdict = "met" if top["accuracy_low"] >= target else (
-        "not met" if top["accuracy_high"] < target else "undecided (interval spans it)")
+    verdict = compute_target_verdict(top["accuracy_low"], top["accuracy_high"], target)
     print(f"{protocol} split: best {top['model']} {top['accuracy']:.1f} % "
           f"({top['accuracy_low']:.1f}-{top['accuracy_high']:.1f}), "
           f"{top['train_minutes']:.1f} min; target {target:.0f} %: {verdict}")
@@ -302,6 +301,122 @@ for row in axes:
 axes[0][0].legend()
 plt.tight_layout()
 plt.show()"""),
+md("""## 7. What a longer budget buys: the same recipe on a GPU
+The curves above were still rising at the last of `logmel-cnn`'s 40 epochs, so the CPU
+budget, not the network, may have set its result. This book's tasks are sometimes lent a
+GPU for a few minutes (an NVIDIA H100 here), which is enough to answer that. The
+log-mel networks were trained there with **nothing changed but the number of epochs**
+(the cosine schedule stretches over them): 120 and 300 epochs for `logmel-cnn`, 300 for
+`logmel-cnn-spk`, seeds 42, 1 and 2 on the paper and speaker splits, the same splits as
+above. One more run repeats the CPU recipe (40 epochs, seed 42, speaker split) on the GPU
+as a control: it should land near the CPU run of the same seed.
+
+The GPU machine has no corpora, so the features were computed here and carried there as
+8-bit log-mel spectrograms (steps of 0.31 dB); `tools/device_beyond.py` holds both halves
+and the package's own `train_model` does the training, as
+`fser train --model logmel-cnn --epochs 300` would on a machine with the audio. Up to seven
+runs shared the GPU at once, so its minutes are an upper bound for one run alone. The
+last column estimates what the same run would take on this book's 2-core CPU: its
+epochs times the median seconds per epoch of the model's 40-epoch runs here. The runs
+are stored in `results/beyond_gpu/`."""),
+code("""gpu_runs = compute_comparison_runs(sorted(get_results_dir(gpu=True).glob("*/")))
+gpu_runs["budget"] = gpu_runs["epochs"].astype(str) + " epochs, GPU"
+cpu_runs = runs[runs["model"].isin(gpu_runs["model"])
+                & runs["protocol"].isin(gpu_runs["protocol"])].assign(budget="40 epochs, CPU")
+longer = pd.concat([cpu_runs, gpu_runs], ignore_index=True)
+longer_table = compute_comparison_table(longer.assign(model=longer["model"] + " | "
+                                                      + longer["budget"]))
+# the CPU time such a run would take: its epochs at the CPU runs' median pace
+pace = (cpu_runs["train_minutes"] / cpu_runs["epochs"]).groupby(cpu_runs["model"]).median()
+epochs = longer_table.index.get_level_values(0).str.extract(r"\\| (\\d+) epochs")[0]
+longer_table["cpu_hours_est"] = (epochs.astype(int).to_numpy() * pace.reindex(
+    longer_table.index.get_level_values(0).str.split(" | ").str[0]).to_numpy() / 60)
+longer_table[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
+              "val_accuracy", "train_minutes", "cpu_hours_est"]].sort_index()"""),
+code("""control = gpu_runs[(gpu_runs["epochs"] == 40)].iloc[0]
+twin = runs[(runs["model"] == control["model"]) & (runs["protocol"] == control["protocol"])
+            & (runs["seed"] == control["seed"])].iloc[0]
+print(f"control, {control['model']} {control['protocol']} seed {control['seed']}, 40 epochs:"
+      f" GPU {control['accuracy']:.1f} %, CPU {twin['accuracy']:.1f} % "
+      f"(difference {control['accuracy'] - twin['accuracy']:+.1f} points; the test-set "
+      f"standard error of one run is about {twin['accuracy_se']:.1f})")"""),
+code("""fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+summary = longer_table.reset_index()
+summary["net"] = summary["model"].str.split(" | ").str[0]
+summary["epochs"] = summary["model"].str.extract(r"\\| (\\d+) epochs")[0].astype(int)
+for (net, protocol), g in summary[summary["seeds"] >= 3].groupby(["net", "protocol"]):
+    g = g.sort_values("epochs")
+    axes[0].errorbar(g["epochs"], g["accuracy"], capsize=3, marker="o",
+                     yerr=[g["accuracy"] - g["accuracy_low"], g["accuracy_high"] - g["accuracy"]],
+                     label=f"{net}, {protocol} split")
+for target, style in ((90, ":"), (70, "--")):
+    axes[0].axhline(target, color="grey", ls=style, lw=1)
+axes[0].set(xticks=[40, 120, 300],
+            xlabel="epochs (40: this CPU; 120, 300: GPU)", ylabel="test accuracy [%]",
+            title="Same recipe, more epochs (3 seeds each; targets dotted/dashed)")
+axes[0].legend(fontsize=8)
+for budget, g in longer[(longer["model"] == "logmel-cnn") & (longer["protocol"] == "speaker")
+                        & (longer["seed"] == 42)].groupby("budget"):
+    h = Run(g["run"].iloc[0]).load_history()
+    axes[1].plot(h["epoch"] + 1, 100 * h["val_accuracy"], label=budget)
+axes[1].set(xlabel="epoch", ylabel="validation accuracy [%]",
+            title="logmel-cnn, speaker split, seed 42")
+axes[1].legend()
+for ax in axes:
+    ax.grid(alpha=0.3)
+plt.tight_layout()
+plt.show()"""),
+md("""With more epochs the networks can join an ensemble too. The selection rule is the one of
+section 2, unchanged: greedy forward selection on validation accuracy, now among every
+registered model's CPU runs and the GPU runs with three seeds (the one-seed control is not a
+candidate):"""),
+code("""pool = pd.concat([runs[runs["model"] != "ensemble"],
+                  gpu_runs.assign(model=gpu_runs["model"] + " | " + gpu_runs["budget"])],
+                 ignore_index=True)
+seeds_per_model = pool.groupby("model")["seed"].nunique()
+candidates = list(seeds_per_model[seeds_per_model >= 3].index.union(list(MODELS)))
+gpu_members = compute_ensemble_selection(pool, candidates)
+print("members, in the order selection added them:", " + ".join(gpu_members))
+print("chosen on the validation parts of:", ", ".join(
+    f"{p} seed {s}" for p, s in compute_shared_cells(pool, candidates)))
+gpu_ensemble = compute_comparison_table(compute_ensemble_runs(pool, gpu_members,
+                                                              name="ensemble with GPU runs"))
+gpu_ensemble[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
+              "val_accuracy"]]"""),
+code("""beyond = pd.concat([longer_table[longer_table["seeds"] >= 3], gpu_ensemble]).reset_index()
+# a per-speaker model, or an ensemble holding one, needs a batch of the speaker's clips
+batch_only = beyond["model"].str.split(" | ").str[0].isin(needs_batch) | (
+    beyond["model"].str.startswith("ensemble")
+    & any(m.split(" | ")[0] in needs_batch for m in gpu_members))
+for protocol, target in TARGETS.items():
+    rows = beyond[beyond["protocol"] == protocol]
+    top = rows.loc[rows["accuracy"].idxmax()]
+    verdict = compute_target_verdict(top["accuracy_low"], top["accuracy_high"], target)
+    print(f"{protocol} split, beyond the CPU budget: best {top['model']} "
+          f"{top['accuracy']:.1f} % ({top['accuracy_low']:.1f}-{top['accuracy_high']:.1f}); "
+          f"target {target:.0f} %: {verdict}")
+    single = rows[~batch_only[rows.index]]
+    one = single.loc[single["accuracy"].idxmax()]
+    print(f"    best that scores a single clip: {one['model']} {one['accuracy']:.1f} % "
+          f"({one['accuracy_low']:.1f}-{one['accuracy_high']:.1f}), "
+          f"about {one['cpu_hours_est']:.1f} h on this CPU")"""),
+md("""What this says:
+
+* **The 40-epoch networks were short of budget, not of capacity.** The same recipe run
+  longer gains a great deal on the paper's random split and a few points on unseen
+  speakers. The control run shows that the GPU itself is not what changed the result.
+* **The random split rewards training longer far more than the speaker split does.** With
+  the same speakers on both sides, a longer-trained network can learn each actor's voice;
+  on new speakers that knowledge does not carry over.
+* **The speaker-normalised network gains more from the longer budget than the plain one on
+  unseen speakers**, and the ensemble that selection builds from it, the plain network
+  and the SVMs is the first result in this book whose *mean* on unseen speakers lies
+  above the 70 % target (the verdict above says whether its whole interval does). It
+  needs several clips of each speaker, and each of its networks would take hours on
+  this CPU, so it does not meet the issue's condition of 30 minutes of CPU training.
+* **The paper split stays short of 90 %** even so, and far from the paper's claimed 95 %.
+* On a GPU (Colab, say), `fser train --model logmel-cnn --epochs 300` reproduces the
+  single-clip rows above; on this CPU it would take the hours of the last column."""),
 md("""## Summary
 * Every registered model was trained on the same splits and seeds, as far as the CPU time
   went (the coverage table shows the gaps); the table and the figure above are computed
@@ -312,6 +427,10 @@ md("""## Summary
   comparable with our splits.
 * Standardising each speaker's features is the largest single gain measured here on
   unseen speakers, but it needs several clips of the speaker at scoring time.
+* Trained longer on a lent GPU (section 7), the same networks gain a great deal on the
+  paper split and a few points on unseen speakers; an ensemble of them and the
+  speaker-normalised SVMs is the first model here whose mean on unseen speakers lies
+  above 70 %, at a budget far beyond 30 minutes of this CPU.
 * Of the models that score one clip, the one that generalises best to unseen speakers is
   the package's default for `fser train` and `fser predict`; the paper's CNN remains
   available as `--model fser`, and every other model by its name."""),

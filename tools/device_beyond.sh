@@ -1,0 +1,33 @@
+#!/bin/bash
+# Chapter 9's GPU runs, as sent to the lent GPU machine (the `device` tool; $OUT is its
+# return folder): the log-mel CNN's own recipe at EPOCHS instead of 40, 3 seeds on the
+# speaker and paper splits (ARMS: MODEL:SPLIT pairs), plus one 40-epoch control that repeats a CPU run on the GPU.
+# Carries .whl_keras (the keras, namex and optree wheels) and .device_data (made here by
+# `python tools/device_beyond.py export .device_data`).
+set -u
+T0=$(date +%s)
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl_keras/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TQDM_MININTERVAL=15
+# seven trainings share the GPU: allocate on demand
+export XLA_PYTHON_CLIENT_PREALLOCATE=false
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt"
+E=${EPOCHS:-120}; D=.device_data; R=runs/device; L=$R/logs
+mkdir -p $L
+left=$(( ${BUDGET_S:-480} - ($(date +%s) - T0) ))
+echo "epochs $E, training budget ${left}s" >> "$OUT/gpu.txt"
+for arm in ${ARMS:-logmel-cnn:speaker logmel-cnn:paper}; do
+  for seed in 42 1 2; do
+    timeout "$left" python3 tools/device_beyond.py train $D $R ${arm%%:*} ${arm#*:} $seed $E \
+        > $L/${arm/:/-}-$seed-e$E.log 2>&1 &
+  done
+done
+if [ "${CONTROL:-1}" = 1 ]; then
+  timeout "$left" python3 tools/device_beyond.py train $D $R logmel-cnn speaker 42 40 \
+      > $L/control.log 2>&1 &
+fi
+wait
+nvidia-smi >> "$OUT/gpu.txt"
+tar czf "$OUT/runs.tgz" --exclude='*.keras' --exclude='checkpoints' $R
+echo "total $(( $(date +%s) - T0 ))s" >> "$OUT/gpu.txt"
+grep -h "test_accuracy\|val_accuracy" $R/*/metrics.json | paste - - >> "$OUT/gpu.txt"
