@@ -55,6 +55,7 @@ def compute_target_verdict(low: float, high: float, target: float) -> str:
         return "met"
     return "not met" if high < target else "undecided (interval spans it)"
 
+
 def get_results_dir(*, gpu: bool = False) -> "Path":
     """Where the comparison's stored runs live in the repository: ``results/beyond``, or
     ``results/beyond_gpu`` for the runs trained longer on a lent GPU (chapter 9)."""

@@ -1,15 +1,21 @@
 #!/bin/bash
 # Chapter 9's GPU runs, as sent to the lent GPU machine (the `device` tool; $OUT is its
-# return folder): the log-mel CNN's own recipe at EPOCHS instead of 40, 3 seeds on the
-# speaker and paper splits (ARMS: MODEL:SPLIT pairs), plus one 40-epoch control that repeats a CPU run on the GPU.
+# return folder): a network's own recipe at EPOCHS instead of 40, seeds 42, 1 and 2 for
+# each MODEL:SPLIT pair of ARMS, plus (CONTROL=1) one 40-epoch run that repeats a CPU run.
 # Carries .whl_keras (the keras, namex and optree wheels) and .device_data (made here by
-# `python tools/device_beyond.py export .device_data`).
+# `python tools/device_beyond.py export .device_data`). The stored runs came from three
+# calls on one NVIDIA H100 (results/beyond_gpu):
+#   BUDGET_S=460 EPOCHS=120 bash tools/device_beyond.sh
+#   BUDGET_S=400 EPOCHS=300 CONTROL=0 \
+#     ARMS="logmel-cnn:speaker logmel-cnn:paper logmel-cnn-spk:speaker" \
+#     bash tools/device_beyond.sh
+#   BUDGET_S=290 EPOCHS=300 CONTROL=0 ARMS="logmel-cnn-spk:paper" bash tools/device_beyond.sh
 set -u
 T0=$(date +%s)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl_keras/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TQDM_MININTERVAL=15
-# seven trainings share the GPU: allocate on demand
+# several trainings share the GPU: each allocates on demand
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt"
 E=${EPOCHS:-120}; D=.device_data; R=runs/device; L=$R/logs
@@ -27,7 +33,6 @@ if [ "${CONTROL:-1}" = 1 ]; then
       > $L/control.log 2>&1 &
 fi
 wait
-nvidia-smi >> "$OUT/gpu.txt"
 tar czf "$OUT/runs.tgz" --exclude='*.keras' --exclude='checkpoints' $R
 echo "total $(( $(date +%s) - T0 ))s" >> "$OUT/gpu.txt"
 grep -h "test_accuracy\|val_accuracy" $R/*/metrics.json | paste - - >> "$OUT/gpu.txt"

@@ -265,19 +265,24 @@ assert DEFAULT_MODEL == one_clip.idxmax(), "the package's default is no longer t
 """),
 md("""The per-class and per-corpus picture of the best single model and, if it differs, of
 the default (all seeds of the speaker split pooled):"""),
-code("""for name in dict.fromkeys([single.idxmax(), one_clip.idxmax()]):
-    chosen = runs[(runs["model"] == name) & (runs["protocol"] == "speaker")]
-    pred = pd.concat([Run(r).load_predictions() for r in chosen["run"]], ignore_index=True)
+code("""def show_speaker_split_breakdown(name, run_dirs):
+    \"\"\"Confusion matrix and accuracy per corpus, all seeds' test clips pooled.\"\"\"
+    pred = pd.concat([Run(r).load_predictions() for r in run_dirs], ignore_index=True)
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
     matrix = ev.compute_confusion_matrix(pred["emotion"], pred["predicted"])
     plotting.plot_confusion_matrix(matrix, ax=axes[0])
     axes[0].set_title(f"{name}, unseen speakers: % of each true class")
     by_corpus = ev.compute_group_accuracy(pred, "corpus", n_boot=1000)
     plotting.plot_group_accuracy(by_corpus, "corpus", ax=axes[1],
-                                 title=f"{name}: accuracy per corpus ({len(chosen)} seeds)")
+                                 title=f"{name}: accuracy per corpus ({len(run_dirs)} seeds)")
     plt.tight_layout()
     plt.show()
-    display(by_corpus)"""),
+    display(by_corpus)
+
+
+for name in dict.fromkeys([single.idxmax(), one_clip.idxmax()]):
+    chosen = runs[(runs["model"] == name) & (runs["protocol"] == "speaker")]
+    show_speaker_split_breakdown(name, list(chosen["run"]))"""),
 md("""## 6. How the networks learned
 Validation accuracy per epoch of the first seed of each network on each split. A curve
 still rising at its last epoch says the budget, not the model, set the result."""),
@@ -333,6 +338,12 @@ longer_table["cpu_hours_est"] = (epochs.astype(int).to_numpy() * pace.reindex(
     longer_table.index.get_level_values(0).str.split(" | ").str[0]).to_numpy() / 60)
 longer_table[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
               "val_accuracy", "train_minutes", "cpu_hours_est"]].sort_index()"""),
+md("""Each GPU run is the `fser train` command below, run on the carried features (the
+script adds only where the audio comes from):"""),
+code("""for _, r in gpu_runs.iterrows():
+    s = Run(r["run"]).load_settings()
+    print(f"{describe_train_command(s):70s} # {s['hardware'].split('GPU: ')[-1]}, "
+          f"{r['train_minutes']:.1f} min")"""),
 code("""control = gpu_runs[(gpu_runs["epochs"] == 40)].iloc[0]
 twin = runs[(runs["model"] == control["model"]) & (runs["protocol"] == control["protocol"])
             & (runs["seed"] == control["seed"])].iloc[0]
@@ -400,6 +411,13 @@ for protocol, target in TARGETS.items():
     print(f"    best that scores a single clip: {one['model']} {one['accuracy']:.1f} % "
           f"({one['accuracy_low']:.1f}-{one['accuracy_high']:.1f}), "
           f"about {one['cpu_hours_est']:.1f} h on this CPU")"""),
+md("""The same picture for the best model that scores a single clip at this budget, on
+unseen speakers:"""),
+code("""best_long = longer_table.loc[(slice(None), "speaker"), "accuracy"].droplevel(1)
+best_long = best_long[~best_long.index.str.split(" | ").str[0].isin(needs_batch)].idxmax()
+show_speaker_split_breakdown(best_long, list(
+    longer.loc[(longer["model"] + " | " + longer["budget"] == best_long)
+               & (longer["protocol"] == "speaker"), "run"]))"""),
 md("""What this says:
 
 * **The 40-epoch networks were short of budget, not of capacity.** The same recipe run
