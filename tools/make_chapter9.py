@@ -344,6 +344,14 @@ code("""for _, r in gpu_runs.iterrows():
     s = Run(r["run"]).load_settings()
     print(f"{describe_train_command(s):70s} # {s['hardware'].split('GPU: ')[-1]}, "
           f"{r['train_minutes']:.1f} min")"""),
+code("""# every GPU run saw exactly the clips, and the parts, of its CPU twin (same split and seed)
+for _, r in gpu_runs.iterrows():
+    twin = runs[(runs["model"] == r["model"]) & (runs["protocol"] == r["protocol"])
+                & (runs["seed"] == r["seed"])]
+    a, b = (Run(d).load_split().sort_values("relpath").reset_index(drop=True)
+            for d in (r["run"], twin["run"].iloc[0]))
+    assert a[["relpath", "part"]].equals(b[["relpath", "part"]]), r["run"]
+print(f"all {len(gpu_runs)} GPU runs use the same clips in the same parts as their CPU twins")"""),
 code("""control = gpu_runs[(gpu_runs["epochs"] == 40)].iloc[0]
 twin = runs[(runs["model"] == control["model"]) & (runs["protocol"] == control["protocol"])
             & (runs["seed"] == control["seed"])].iloc[0]
