@@ -26,11 +26,14 @@ We compare five kinds of model on exactly the same splits and seeds:
    (section 3).
 
 Every hyper-parameter choice below was made on validation data; the test part of each split
-is predicted once, by the model kept on validation accuracy.
+is predicted once, by the model kept on validation accuracy. Sections 1 to 6 hold every model
+to what this book's 2-core CPU trains in about half an hour; section 7 asks what that budget
+cost, with the same recipes run longer on a GPU.
 
 ## Prerequisites
 Chapter 5 (splits, run folders, training profiles) and chapter 6 (intervals). The runs shown
-here are stored in the repository (`results/beyond/`, small CSV and JSON files, no models),
+here are stored in the repository (`results/beyond/`, and `results/beyond_gpu/` for
+section 7; small CSV and JSON files, no models),
 so the chapter renders without retraining; the command that made each run is printed with it.
 """),
 code(setup.source, metadata=dict(setup.metadata)),
