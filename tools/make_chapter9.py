@@ -338,7 +338,7 @@ longer_table = compute_comparison_table(longer.assign(model=longer["model"] + " 
 pace = (cpu_runs["train_minutes"] / cpu_runs["epochs"]).groupby(cpu_runs["model"]).median()
 epochs = longer_table.index.get_level_values(0).str.extract(r"\\| (\\d+) epochs")[0]
 longer_table["cpu_hours_est"] = (epochs.astype(int).to_numpy() * pace.reindex(
-    longer_table.index.get_level_values(0).str.split(" | ").str[0]).to_numpy() / 60)
+    longer_table.index.get_level_values(0).str.split(" | ", regex=False).str[0]).to_numpy() / 60)
 longer_table[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
               "val_accuracy", "train_minutes", "cpu_hours_est"]].sort_index()"""),
 md("""Each GPU run is the `fser train` command below, run on the carried features (the
@@ -364,7 +364,7 @@ print(f"control, {control['model']} {control['protocol']} seed {control['seed']}
       f"standard error of one run is about {twin['accuracy_se']:.1f})")"""),
 code("""fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
 summary = longer_table.reset_index()
-summary["net"] = summary["model"].str.split(" | ").str[0]
+summary["net"] = summary["model"].str.split(" | ", regex=False).str[0]
 summary["epochs"] = summary["model"].str.extract(r"\\| (\\d+) epochs")[0].astype(int)
 for (net, protocol), g in summary[summary["seeds"] >= 3].groupby(["net", "protocol"]):
     g = g.sort_values("epochs")
@@ -407,7 +407,7 @@ gpu_ensemble[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
               "val_accuracy"]]"""),
 code("""beyond = pd.concat([longer_table[longer_table["seeds"] >= 3], gpu_ensemble]).reset_index()
 # a per-speaker model, or an ensemble holding one, needs a batch of the speaker's clips
-batch_only = beyond["model"].str.split(" | ").str[0].isin(needs_batch) | (
+batch_only = beyond["model"].str.split(" | ", regex=False).str[0].isin(needs_batch) | (
     beyond["model"].str.startswith("ensemble")
     & any(m.split(" | ")[0] in needs_batch for m in gpu_members))
 for protocol, target in TARGETS.items():
@@ -425,7 +425,8 @@ for protocol, target in TARGETS.items():
 md("""The same picture for the best model that scores a single clip at this budget, on
 unseen speakers:"""),
 code("""best_long = longer_table.loc[(slice(None), "speaker"), "accuracy"].droplevel(1)
-best_long = best_long[~best_long.index.str.split(" | ").str[0].isin(needs_batch)].idxmax()
+net_of = best_long.index.str.split(" | ", regex=False).str[0]
+best_long = best_long[~net_of.isin(needs_batch)].idxmax()
 show_speaker_split_breakdown(best_long, list(
     longer.loc[(longer["model"] + " | " + longer["budget"] == best_long)
                & (longer["protocol"] == "speaker"), "run"]))"""),
