@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 FEATURES = "logmel"
 
@@ -35,11 +34,10 @@ def export(folder: Path) -> None:
 
 
 def load(folder: Path):
+    from device_paper_recipe import load_carried_catalogue  # its neighbour in tools/
+
     X = np.load(folder / f"{FEATURES}.npz")["X"].astype(np.float32) / 127.5 - 1.0
-    cat = pd.read_csv(folder / "catalogue.csv", dtype={"speaker": str, "sentence": str,
-                                                       "take": str})
-    cat.attrs["root"] = "(features computed elsewhere, carried to this machine)"
-    return X, cat
+    return X, load_carried_catalogue(folder)
 
 
 def train(folder: Path, runs: Path, model: str, split: str, seed: str, epochs: str) -> None:

@@ -33,12 +33,17 @@ def export(folder: Path) -> None:
     kept.to_csv(folder / "catalogue.csv", index=False)
 
 
-def load(folder: Path):
-    X = np.load(folder / "features.npz")["X"].astype(np.float32) / 255.0
+def load_carried_catalogue(folder: Path) -> pd.DataFrame:
+    """The catalogue written next to carried features (also read by device_beyond.py)."""
     cat = pd.read_csv(folder / "catalogue.csv", dtype={"speaker": str, "sentence": str,
                                                        "take": str})
     cat.attrs["root"] = "(features computed elsewhere, carried to this machine)"
-    return X, cat
+    return cat
+
+
+def load(folder: Path):
+    X = np.load(folder / "features.npz")["X"].astype(np.float32) / 255.0
+    return X, load_carried_catalogue(folder)
 
 
 def honest(folder: Path, runs: Path, seed: int = 42) -> None:
