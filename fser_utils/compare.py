@@ -56,12 +56,19 @@ def compute_target_verdict(low: float, high: float, target: float) -> str:
     return "not met" if high < target else "undecided (interval spans it)"
 
 
-def get_results_dir(*, gpu: bool = False) -> "Path":
-    """Where the comparison's stored runs live in the repository: ``results/beyond``, or
-    ``results/beyond_gpu`` for the runs trained longer on a lent GPU (chapter 9)."""
+def get_results_dir(*, gpu: bool = False, longer: bool = False) -> "Path":
+    """Where the comparison's stored runs live in the repository (chapter 9).
+
+    ``results/beyond`` holds every model's runs with its own recipe on this book's CPU;
+    ``results/beyond_gpu`` (``gpu=True``) the runs trained for more epochs on a lent GPU;
+    ``results/beyond_longer`` (``longer=True``) those trained for more epochs on the CPU.
+    """
     from .config import REPO_ROOT
 
-    return REPO_ROOT / "results" / ("beyond_gpu" if gpu else "beyond")
+    if gpu and longer:
+        raise ValueError("gpu and longer name different folders: ask for one")
+    return REPO_ROOT / "results" / ("beyond_gpu" if gpu else "beyond_longer" if longer
+                                    else "beyond")
 
 
 def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:

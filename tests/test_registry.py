@@ -324,3 +324,15 @@ def test_target_verdict_needs_the_whole_interval():
     assert compute_target_verdict(69.9, 75.0, 70.0).startswith("undecided")
     assert compute_target_verdict(60.0, 69.9, 70.0) == "not met"
     assert TARGETS == {"paper": 90.0, "speaker": 70.0}  # the numbers
+
+
+def test_results_dirs_of_the_comparison():
+    from fser_utils.compare import get_results_dir
+
+    names = [get_results_dir().name, get_results_dir(gpu=True).name,
+             get_results_dir(longer=True).name]
+    assert names == ["beyond", "beyond_gpu", "beyond_longer"]
+    assert all(get_results_dir(gpu=g, longer=lo).parent.name == "results"
+               for g, lo in ((False, False), (True, False), (False, True)))
+    with pytest.raises(ValueError, match="ask for one"):
+        get_results_dir(gpu=True, longer=True)
