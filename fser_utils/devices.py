@@ -1,6 +1,6 @@
 """Which devices a chapter or a training run uses: the report, the profile, several devices.
 
-Three jobs, kept apart from the training code so that each can be tested on a CPU:
+Four jobs, kept apart from the training code so that each can be tested on a CPU:
 
 * :func:`list_accelerators` looks for GPUs and TPUs *without* importing a deep-learning
   framework (``nvidia-smi -L`` and the TPU runtime's environment), so that the set-up
@@ -9,7 +9,7 @@ Three jobs, kept apart from the training code so that each can be tested on a CP
   ``$FSER_PROFILE`` names one;
 * :func:`keep_freed_memory` stops the C allocator from handing freed memory back to
   the operating system after every training step (see its docstring: on this book's
-  2-core machine it made a CNN epoch about twice as fast);
+  2-core machine it removed about 15 s of kernel time from each CNN epoch);
 * :func:`distribution_scope` trains on several devices with the backend's own
   distribution API: Keras 3's :class:`keras.distribution.DataParallel` on the JAX
   backend (``KERAS_BACKEND=jax``). It copies the model to every device, splits each batch
@@ -150,7 +150,7 @@ def keep_freed_memory() -> bool:
     TensorFlow's generator datasets, which Keras uses for a ``PyDataset``, lower glibc's
     trim threshold to 128 kB. Every training step then frees its activation buffers
     back to the operating system and faults them in again on the next step. On the
-    book's 2-core virtual machine that meant about 4 million page faults and 16 s of
+    book's 2-core virtual machine that meant about 4.4 million page faults and 15 s of
     kernel time per epoch of ``logmel-cnn`` (``benchmarks/bench_memory.py``). Raising
     the trim and mmap thresholds keeps the buffers in the process; the numbers
     computed do not change, only where their memory comes from.
@@ -168,7 +168,7 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    return all(mallopt(param, value) == 1 for param, value in _MALLOPT.values())
+    return all([mallopt(param, value) == 1 for param, value in _MALLOPT.values()])
 
 
 @contextlib.contextmanager

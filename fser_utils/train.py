@@ -381,7 +381,8 @@ def _inner_network(trainer):
 
 
 def _run_callbacks(run: Run, state: dict, patience, t_start: float):
-    """Checkpointing, best-model tracking and early stopping that survive a restart."""
+    """Checkpointing, best-model tracking and early stopping that survive a restart, and
+    the allocator setting that keeps an epoch fast (:func:`keep_freed_memory`)."""
     import keras
 
     class RunState(keras.callbacks.Callback):

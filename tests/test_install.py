@@ -130,6 +130,7 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
     assert "stored/benchmarks/results/training.json" in installed  # chapter 5 reads it
     assert any(f.startswith("stored/results/beyond/") for f in installed)  # chapter 9
     assert any(f.startswith("stored/results/beyond_gpu/") for f in installed)  # chapter 9, GPU
+    assert any(f.startswith("stored/results/beyond_longer/") for f in installed)  # 9, CPU
     assert any(f.startswith("stored/results/paper_recipe/") for f in installed)  # chapters 7, 8
 
     # 3. the command line, from the empty folder, with the default data root
