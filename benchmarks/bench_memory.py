@@ -34,7 +34,7 @@ import json, resource, sys, time
 import numpy as np
 import keras
 from fser_utils.augment import make_batch_sequence
-from fser_utils.devices import keep_freed_memory
+from fser_utils.devices import make_keep_memory_callback
 from fser_utils.train import get_training_profile, _build_trainer, _compile
 keep, n_epochs = sys.argv[1] == "on", int(sys.argv[2])
 keras.utils.set_random_seed(0)
@@ -44,12 +44,6 @@ x = rng.standard_normal((1639, 64, 200, 1), dtype=np.float32)
 y = keras.utils.to_categorical(rng.integers(0, 8, len(x)), 8)
 trainer, _ = _build_trainer(p, x.shape[1:], 0, spec="logmel-cnn")
 _compile(trainer, p, int(np.ceil(len(x) / p.batch_size)))
-
-class Keep(keras.callbacks.Callback):
-    def on_train_batch_begin(self, batch, logs=None):
-        if keep and batch == 0:
-            keep_freed_memory()
-
 
 class Timer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
@@ -66,7 +60,8 @@ train = make_batch_sequence(x, y, batch_size=p.batch_size, seed=0, specaugment=p
                             mixup=p.mixup, time_shift=p.time_shift)
 epochs = []
 # one fit call, as in training: the first epoch (tracing, warm-up) is not timed
-trainer.fit(train, epochs=n_epochs + 1, verbose=0, callbacks=[Keep(), Timer()],
+trainer.fit(train, epochs=n_epochs + 1, verbose=0,
+            callbacks=[make_keep_memory_callback(enabled=keep), Timer()],
             validation_data=(x[:430], y[:430]))
 print(json.dumps(epochs[1:]))
 """

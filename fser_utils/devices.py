@@ -39,6 +39,7 @@ __all__ = [
     "pick_profile",
     "list_backend_devices",
     "keep_freed_memory",
+    "make_keep_memory_callback",
     "distribution_scope",
 ]
 
@@ -169,6 +170,30 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     return all([mallopt(param, value) == 1 for param, value in _MALLOPT.values()])
+
+
+def make_keep_memory_callback(*, enabled: bool = True):
+    """A Keras callback that calls :func:`keep_freed_memory` at the first step of every
+    epoch, once that epoch's data iterator (which lowers the threshold again) exists.
+
+    Parameters
+    ----------
+    enabled : bool
+        False gives the same callback doing nothing: the "off" arm of
+        ``benchmarks/bench_memory.py``.
+
+    Returns
+    -------
+    callback : keras.callbacks.Callback
+    """
+    import keras
+
+    class KeepFreedMemory(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if enabled and batch == 0:
+                keep_freed_memory()
+
+    return KeepFreedMemory()
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .config import setup
 from .corpora import EMOTIONS
-from .devices import distribution_scope, keep_freed_memory
+from .devices import distribution_scope, make_keep_memory_callback
 from .errors import FserError
 from .paper import PAPER_RECIPE
 from .registry import DEFAULT_MODEL
@@ -382,7 +382,8 @@ def _inner_network(trainer):
 
 def _run_callbacks(run: Run, state: dict, patience, t_start: float):
     """Checkpointing, best-model tracking and early stopping that survive a restart, and
-    the allocator setting that keeps an epoch fast (:func:`keep_freed_memory`)."""
+    the allocator setting that keeps an epoch fast
+    (:func:`fser_utils.devices.keep_freed_memory`)."""
     import keras
 
     class RunState(keras.callbacks.Callback):
@@ -409,13 +410,8 @@ def _run_callbacks(run: Run, state: dict, patience, t_start: float):
                 logs["lr"] = float(keras.ops.convert_to_numpy(
                     lr(opt.iterations) if callable(lr) else lr))
 
-    class KeepMemory(keras.callbacks.Callback):
-        # at the first step, once the epoch's data iterator (which resets it) exists
-        def on_train_batch_begin(self, batch, logs=None):
-            if batch == 0:
-                keep_freed_memory()
-
-    return [KeepMemory(), LearningRate(), RunState(), run.make_history_logger()]
+    return [make_keep_memory_callback(), LearningRate(), RunState(),
+            run.make_history_logger()]
 
 
 def _logs_test(run: Run, resuming: bool, log_test: bool) -> bool:

@@ -223,10 +223,10 @@ def test_keep_freed_memory_stops_page_faults():
 
 
 def test_training_keeps_freed_memory_every_epoch(demo, tmp_path, monkeypatch):
-    from fser_utils import train
+    from fser_utils import devices, train
 
     calls = []
-    monkeypatch.setattr(train, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(devices, "keep_freed_memory", lambda: calls.append(1) or True)
     kept, X = demo
     train.train_model(kept, X, model="fser", profile="ci", out=tmp_path / "run", verbose=0,
                       overrides={"epochs": 2, "max_train": 32})
