@@ -201,17 +201,31 @@ def run_name(profile, split: str = "paper", test_corpus: str | None = None, *,
                          test_corpus=test_corpus, tag=tag)
 
 
+#: where Linux describes the CPU (a test points it at a file of its own)
+_CPUINFO = "/proc/cpuinfo"
+
+
 def describe_hardware() -> str:
-    """A one-line description of the CPU (model, cores) and of any GPU Keras can use."""
+    """A one-line description of the CPU (model, cores) and of any GPU Keras can use.
+
+    Where the CPU reports its family and model numbers (x86), they follow its name: a
+    virtual machine may name only the vendor ("AMD EPYC"), and the generation changes
+    both the speed and the rounding of the arithmetic (chapter 9, section 7).
+    """
     cpu = platform.processor() or platform.machine()
+    info = {}
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(_CPUINFO) as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                if not line.strip():
+                    break  # the first processor is enough
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    cpu = info.get("model name", cpu)
+    if "cpu family" in info and "model" in info:
+        cpu += f" (family {info['cpu family']}, model {info['model']})"
     n = os.cpu_count()
     try:
         n = len(os.sched_getaffinity(0))

@@ -385,3 +385,18 @@ def test_runs_record_the_commit_of_their_code(tmp_path):
     assert _describe_commit(tmp_path) == head + "+changes"
     assert _describe_commit(None) is None
     assert _describe_commit(tmp_path / "not-a-repo") is None
+
+
+def test_hardware_names_the_cpu_generation(tmp_path, monkeypatch):
+    from fser_utils import train
+
+    # two processors, as Linux lists them: only the first is read
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\n"
+                    "model\t\t: 2\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\n"
+                    "cpu family\t: 25\nmodel\t\t: 17\nmodel name\t: other\n")
+    monkeypatch.setattr(train, "_CPUINFO", str(info))
+    assert train.describe_hardware().startswith("AMD EPYC (family 26, model 2), ")
+    # an ARM machine names no family: the name alone
+    info.write_text("processor\t: 0\nmodel name\t: Neoverse-V2\n")
+    assert train.describe_hardware().startswith("Neoverse-V2, ")
