@@ -179,7 +179,8 @@ def compute_shared_cells(runs: pd.DataFrame, models) -> list[tuple]:
     return [cell for cell, g in runs.groupby(["protocol", "seed"]) if models <= set(g["model"])]
 
 
-def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
+def compute_ensemble_selection(runs: pd.DataFrame, candidates, *,
+                               max_minutes: float | None = None) -> list[str]:
     """Ensemble members chosen by greedy forward selection on validation accuracy.
 
     Start from no member; at each step add the candidate whose addition gives the
@@ -194,6 +195,10 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
         From :func:`compute_comparison_runs`.
     candidates : iterable of str
         Model names; those without runs are ignored.
+    max_minutes : float > 0 [min], optional
+        A training budget for the whole ensemble: a candidate is only tried while the
+        members' minutes, summed, stay within it. A model's minutes are the largest,
+        over the protocols, of the median of ``train_minutes`` over its seeds.
 
     Returns
     -------
@@ -225,9 +230,18 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates) -> list[str]:
                 for p, t in zip(proba, truth)]
         return float(np.mean(hits))
 
+    if max_minutes is None:
+        cost = dict.fromkeys(candidates, 0.0)
+        max_minutes = 0.0
+    else:
+        cost = (runs.groupby(["model", "protocol"])["train_minutes"].median()
+                .groupby(level="model").max())
     members, best = [], -1.0
     while len(members) < len(candidates):
-        trial = {m: score(members + [m]) for m in candidates if m not in members}
+        trial = {m: score(members + [m]) for m in candidates if m not in members
+                 and sum(cost[k] for k in members + [m]) <= max_minutes}
+        if not trial:
+            break
         pick = max(trial, key=trial.get)
         if trial[pick] <= best:
             break

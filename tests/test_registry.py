@@ -313,6 +313,12 @@ def test_ensemble_selection_adds_members_while_validation_improves(monkeypatch):
     assert compute_shared_cells(runs, ["a"]) == [("paper", 1), ("speaker", 1), ("speaker", 2)]
     assert compute_ensemble_selection(runs, ["a", "b", "c", "absent"]) == ["a", "b"]
     assert compute_ensemble_selection(runs, ["c"]) == ["c"]
+    # a budget: "b" alone fits beside "a" only when the sum stays within it
+    runs["train_minutes"] = runs["model"].map({"a": 20.0, "b": 15.0, "c": 1.0})
+    runs.loc[runs["protocol"] == "paper", "train_minutes"] = 25.0  # a's dearest protocol
+    assert compute_ensemble_selection(runs, ["a", "b", "c"], max_minutes=40) == ["a", "b"]
+    assert compute_ensemble_selection(runs, ["a", "b", "c"], max_minutes=39) == ["a"]
+    assert compute_ensemble_selection(runs, ["a", "b", "c"], max_minutes=16) == ["b"]
     with pytest.raises(FserError, match="no protocol and seed"):
         compute_ensemble_selection(runs, ["absent"])
 
