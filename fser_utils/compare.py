@@ -185,7 +185,7 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates, *,
 
     Start from no member; at each step add the candidate whose addition gives the
     highest validation accuracy of the averaged class probabilities; stop when no
-    addition raises it (forward ensemble selection, without replacement). Accuracy is
+    addition (within ``max_minutes``, if given) raises it (forward ensemble selection, without replacement). Accuracy is
     the mean over the (protocol, seed) cells in which *every* candidate has a run, so
     that all member sets are scored on the same clips. Test predictions are never read.
 
@@ -230,16 +230,16 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates, *,
                 for p, t in zip(proba, truth)]
         return float(np.mean(hits))
 
-    if max_minutes is None:
-        cost = dict.fromkeys(candidates, 0.0)
-        max_minutes = 0.0
-    else:
-        cost = (runs.groupby(["model", "protocol"])["train_minutes"].median()
-                .groupby(level="model").max())
+    cost = None if max_minutes is None else (
+        runs.groupby(["model", "protocol"])["train_minutes"].median().groupby(level="model").max())
+
+    def affordable(members):  # within the training budget, if there is one
+        return cost is None or sum(cost[m] for m in members) <= max_minutes
+
     members, best = [], -1.0
     while len(members) < len(candidates):
-        trial = {m: score(members + [m]) for m in candidates if m not in members
-                 and sum(cost[k] for k in members + [m]) <= max_minutes}
+        trial = {m: score(members + [m]) for m in candidates
+                 if m not in members and affordable(members + [m])}
         if not trial:
             break
         pick = max(trial, key=trial.get)

@@ -14,8 +14,11 @@ def _load_benchmark(name):
 
 def test_bench_rerun_repeats_a_stored_run(demo_root, tmp_path, monkeypatch):
     from fser_utils import corpora
-    from fser_utils.cli import main
+    from fser_utils.cli import build_parser, main
 
+    # some commands read the corpus list when first imported: import them all before
+    # pointing the list at the demo corpus, so that later tests see the real one
+    build_parser()
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FSER_DATA", str(demo_root))
