@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 def _describe(run) -> dict:
     s, m, h = run.load_settings(), run.load_metrics(), run.load_history()
     return {"hardware": s["hardware"], "date": s["date"], "code_commit": s.get("code_commit"),
-            "seconds_per_epoch": m["train_seconds"] / len(h),
+            "seconds_per_epoch": m["seconds_per_epoch"],
             "train_minutes": m["train_seconds"] / 60,
             "val_accuracy": m["val_accuracy"], "test_accuracy": m["test_accuracy"],
             "first_epoch_loss": float(h["loss"].iloc[0])}

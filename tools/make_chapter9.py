@@ -271,8 +271,7 @@ code("""speaker = runs[runs["protocol"] == "speaker"].groupby("model")[["val_acc
 single = speaker.drop("ensemble", errors="ignore")["accuracy"]
 print("best on unseen speakers (test):", speaker["accuracy"].idxmax(),
       f"({speaker['accuracy'].max():.1f} %); best single model:", single.idxmax())
-one_clip = speaker.loc[[m for m in speaker.index
-                        if m != "ensemble" and not MODELS[m].speaker_norm]]
+one_clip = speaker[~speaker.index.isin(needs_batch | {"ensemble"})]
 print("models that score a single clip, at section 2's budgets (mean over seeds, %):")
 one_clip.sort_values("val_accuracy", ascending=False)"""),
 md("""At these budgets the SVM on ComParE functionals validates best, while the log-mel CNN
@@ -502,8 +501,7 @@ budgets"""),
 code("""at_recipe = pd.concat([
     runs[(runs["protocol"] == "speaker") & (runs["model"] != "logmel-cnn")],
     cnn_cpu[cnn_cpu["epochs"] == PROFILES["cnn"].epochs]])
-one_clip_models = [m for m in MODELS if not MODELS[m].speaker_norm]
-by_model = (at_recipe[at_recipe["model"].isin(one_clip_models)].groupby("model")
+by_model = (at_recipe[~at_recipe["model"].isin(needs_batch | {"ensemble"})].groupby("model")
             [["val_accuracy", "accuracy"]].mean().sort_values("val_accuracy", ascending=False))
 print("default model of the package:", DEFAULT_MODEL)
 assert DEFAULT_MODEL == by_model["val_accuracy"].idxmax(), "the default is no longer the best"
