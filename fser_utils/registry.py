@@ -129,6 +129,10 @@ register_model(ModelSpec(
     "logmel-cnn-spk", _build_logmel_cnn, features="logmel", profile="cnn", speaker_norm=True,
     description="the log-mel CNN on spectrograms standardised per speaker and band"))
 register_model(ModelSpec(
+    "logmel-cnn-deep", _build_logmel_cnn, features="logmel", profile="cnn",
+    params={"convs_per_block": 2},
+    description="the log-mel CNN with two convolutions per block (three times the cost)"))
+register_model(ModelSpec(
     "tcn", _build_tcn, features="mfcc", profile="tcn",
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
 register_model(ModelSpec(
