@@ -393,25 +393,27 @@ runs are stored in `results/beyond_gpu/`.
 The last two columns of the table estimate what each budget takes on this book's 2-core
 CPU with the faster loop: its epochs at the fastest and at the slowest pace of the CPU
 runs made with that loop (seconds per epoch, printed above the table)."""),
-code("""def with_budget(frame, budget):
-    \"\"\"``frame`` with its training budget and the ``"model | budget"`` label that names
-    a model at that budget in the tables below.\"\"\"
-    return frame.assign(budget=budget, label=frame["model"] + " | " + budget)
+code("""def with_budget(frame, device):
+    \"\"\"``frame`` with the device it trained on, its training budget and the
+    ``"model | budget"`` label that names a model at that budget in the tables below.\"\"\"
+    budget = frame["epochs"].astype(int).astype(str) + " epochs, " + device
+    return frame.assign(device=device, budget=budget, label=frame["model"] + " | " + budget)
 
 
 def load_longer_runs(**where):
     \"\"\"Stored runs trained longer than their recipe, labelled with their budget.\"\"\"
     longer_runs = compute_comparison_runs(sorted(get_results_dir(**where).glob("*/")))
-    return with_budget(longer_runs, longer_runs["epochs"].astype(str) + " epochs, "
-                       + ("GPU" if where.get("gpu") else "CPU"))
+    return with_budget(longer_runs, "GPU" if where.get("gpu") else "CPU")
 
 
 gpu_runs, cpu_long = load_longer_runs(gpu=True), load_longer_runs(longer=True)
 long_runs = pd.concat([cpu_long, gpu_runs], ignore_index=True)
 cpu_runs = with_budget(runs[runs["model"].isin(long_runs["model"])
-                            & runs["protocol"].isin(long_runs["protocol"])], "40 epochs, CPU")
+                            & runs["protocol"].isin(long_runs["protocol"])], "CPU")
 longer = pd.concat([cpu_runs, long_runs], ignore_index=True)
 longer_table = compute_comparison_table(longer.assign(model=longer["label"]))
+# what each label stands for: network, epochs, device
+by_label = longer.drop_duplicates("label").set_index("label")[["model", "epochs", "device"]]
 # the pace of the faster loop, seconds per epoch, for each budget run on this CPU (the
 # budgets ran in different sessions of the same kind of virtual machine; both networks
 # are one network on the same input, so one pace serves both)
@@ -419,8 +421,7 @@ paces = (60 * cpu_long["train_minutes"] / cpu_long["epochs"]).groupby(cpu_long["
 print(paces.median().round(1).rename("seconds per epoch (median)").to_string())
 pace_fast, pace_slow = paces.median().min() / 60, paces.median().max() / 60
 # what any budget would take on this CPU now, at the fastest and the slowest of those paces
-epochs = longer_table.index.get_level_values(0).str.extract(r"\\| (\\d+) epochs")[0]
-epochs = epochs.astype(int).to_numpy()
+epochs = by_label.loc[longer_table.index.get_level_values(0), "epochs"].astype(int).to_numpy()
 longer_table["cpu_min_fast"], longer_table["cpu_min_slow"] = epochs * pace_fast, epochs * pace_slow
 longer_table[["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
               "val_accuracy", "train_minutes", "cpu_min_fast", "cpu_min_slow"]].sort_index()"""),
@@ -448,10 +449,7 @@ print(f"control, {control['model']} {control['protocol']} seed {control['seed']}
       f"(difference {control['accuracy'] - twin['accuracy']:+.1f} points; the test-set "
       f"standard error of one run is about {twin['accuracy_se']:.1f})")"""),
 code("""fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
-summary = longer_table.reset_index()
-summary["net"] = summary["model"].str.split(" | ", regex=False).str[0]
-summary["epochs"] = summary["model"].str.extract(r"\\| (\\d+) epochs")[0].astype(int)
-summary["device"] = summary["model"].str.split(", ").str[-1]
+summary = longer_table.reset_index().join(by_label.rename(columns={"model": "net"}), on="model")
 # one colour per network and split, one line style per device
 colours = dict(zip(summary.groupby(["net", "protocol"]).groups, plt.rcParams[
     "axes.prop_cycle"].by_key()["color"]))
@@ -488,7 +486,7 @@ stay within 30 minutes even at the slowest pace measured here. Then the package'
 model is chosen as in section 5, each model at its own recipe, `logmel-cnn` at its new
 one:"""),
 code("""cnn_cpu = longer[(longer["model"] == "logmel-cnn") & (longer["protocol"] == "speaker")
-                 & longer["budget"].str.endswith("CPU")].astype({"epochs": int})
+                 & (longer["device"] == "CPU")].astype({"epochs": int})
 budgets = cnn_cpu.groupby("epochs").agg(seeds=("seed", "nunique"),
                                         val_accuracy=("val_accuracy", "mean"),
                                         accuracy=("accuracy", "mean"))
@@ -531,10 +529,10 @@ code("""def select_ensemble(extra_runs, name, max_minutes=None):
     pool = pd.concat([runs[runs["model"] != "ensemble"],
                       extra_runs.assign(model=extra_runs["label"])],
                      ignore_index=True)
-    # a longer budget is a candidate once it has three seeds on both splits
+    # a model, or a longer budget, is a candidate once it has three seeds on both splits
     seeds = pool.pivot_table(index="model", columns="protocol", values="seed",
                              aggfunc="nunique", fill_value=0)[["paper", "speaker"]]
-    candidates = list(seeds[(seeds >= 3).all(axis=1)].index.union(list(MODELS)))
+    candidates = list(seeds[(seeds >= 3).all(axis=1)].index)
     chosen = compute_ensemble_selection(pool, candidates, max_minutes=max_minutes)
     print(f"{name}: members, in the order selection added them:", " + ".join(chosen))
     print("    chosen on the validation parts of:", ", ".join(
