@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import FserError
+
 __all__ = [
     "AUGMENT_DEFAULTS",
     "SpecAugment",
@@ -220,9 +222,9 @@ def _time_freq_axes(x: np.ndarray) -> tuple[int, int]:
 
 def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator,
                                specaugment: bool = True, mixup: float = 0.0,
-                               time_shift: float = 0.0, freq_mask: int = 8,
-                               time_mask: int = 25, n_masks: int = 2):
-    """Augment one batch: random time shift, SpecAugment masks, then mixup.
+                               time_shift: float = 0.0, freq_warp: float = 0.0,
+                               freq_mask: int = 8, time_mask: int = 25, n_masks: int = 2):
+    """Augment one batch: random time shift, frequency warp, SpecAugment masks, then mixup.
 
     Parameters
     ----------
@@ -238,6 +240,11 @@ def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.G
         Beta(mixup, mixup) mixing weight with a shuffled copy of the batch; 0 = off.
     time_shift : float in [0, 1)
         Circular shift by up to this fraction of the frames, either way.
+    freq_warp : float in [0, 1)
+        Spectrograms only: stretch each example's frequency axis by a factor drawn
+        uniformly from ``[1 - freq_warp, 1 + freq_warp]``, moving its formants up or
+        down as a shorter or longer vocal tract would (vocal tract length
+        perturbation, {cite}`jaitly2013vocal`, applied to the mel bands); 0 = off.
 
     Returns
     -------
@@ -252,6 +259,11 @@ def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.G
         shifts = rng.integers(-int(time_shift * n_t), int(time_shift * n_t) + 1, size=n)
         for i, s in enumerate(shifts):
             x[i] = np.roll(x[i], int(s), axis=t_ax - 1)
+    if freq_warp > 0:
+        if x.ndim != 4:
+            raise FserError("freq_warp stretches the frequency axis of a spectrogram; "
+                            f"these features are not one (shape {x.shape[1:]})")
+        x = _warp_frequency(x, rng.uniform(1 - freq_warp, 1 + freq_warp, size=n))
     if specaugment:
         for i in range(n):
             for axis, width, size in ((f_ax, freq_mask, n_f), (t_ax, time_mask, n_t)):
@@ -269,6 +281,17 @@ def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.G
         x = lam.reshape(shape) * x + (1 - lam.reshape(shape)) * x[perm]
         y = lam[:, None] * y + (1 - lam[:, None]) * y[perm]
     return x, y
+
+
+def _warp_frequency(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Band ``f`` of example ``i`` becomes band ``f / factors[i]`` of the input, linearly
+    interpolated; beyond the top band the top band is repeated."""
+    n_f = x.shape[1]
+    src = np.clip(np.arange(n_f)[None, :] / factors[:, None], 0, n_f - 1)  # (n, F)
+    lo = np.minimum(np.floor(src).astype(int), n_f - 2)
+    frac = (src - lo)[:, :, None, None].astype(np.float32)
+    rows = np.arange(len(x))[:, None]
+    return (1 - frac) * x[rows, lo] + frac * x[rows, lo + 1]
 
 
 def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,

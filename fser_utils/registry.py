@@ -133,6 +133,9 @@ register_model(ModelSpec(
     params={"convs_per_block": 2},
     description="the log-mel CNN with two convolutions per block (three times the cost)"))
 register_model(ModelSpec(
+    "logmel-cnn-warp", _build_logmel_cnn, features="logmel", profile="cnn-warp",
+    description="the log-mel CNN trained with random stretches of the mel axis (VTLP)"))
+register_model(ModelSpec(
     "tcn", _build_tcn, features="mfcc", profile="tcn",
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
 register_model(ModelSpec(

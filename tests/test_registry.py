@@ -222,6 +222,27 @@ def test_batch_augmentation():
     assert x.min() > 0  # the input is left alone
 
 
+def test_frequency_warp_moves_the_spectrum():
+    from fser_utils.augment import compute_batch_augmentation
+    from fser_utils.errors import FserError
+
+    x = np.zeros((40, 64, 5, 1), dtype=np.float32)
+    x[:, 20] = 1.0  # one band lit in every frame
+    y = np.eye(8)[np.zeros(40, dtype=int)]
+    xa, _ = compute_batch_augmentation(x, y, rng=np.random.default_rng(0), specaugment=False,
+                                       freq_warp=0.1)
+    peaks = xa[:, :, 0, 0].argmax(axis=1)
+    assert peaks.min() >= 18 and peaks.max() <= 22  # 20 stretched by 0.9 to 1.1
+    assert len(set(peaks)) > 1  # each example gets its own stretch
+    np.testing.assert_allclose(xa.sum(axis=(1, 3)), np.broadcast_to(xa.sum(axis=(1, 3))[:, :1],
+                                                                    (40, 5)))  # frames alike
+    same, _ = compute_batch_augmentation(x, y, rng=np.random.default_rng(0), specaugment=False)
+    np.testing.assert_array_equal(same, x)  # off by default
+    with pytest.raises(FserError, match="spectrogram"):
+        compute_batch_augmentation(np.zeros((2, 40, 39)), y[:2], rng=np.random.default_rng(0),
+                                   freq_warp=0.1)
+
+
 def test_ensemble_averages_member_probabilities(every_model_runs):
     from fser_utils.compare import compute_comparison_runs, compute_ensemble_runs
     from fser_utils.train import load_run
