@@ -27,6 +27,7 @@ from .corpora import EMOTIONS
 from .errors import FserError
 
 __all__ = [
+    "compute_colours",
     "plot_recipe_curves",
     "plot_waveform",
     "plot_fft",
@@ -52,6 +53,19 @@ __all__ = [
 
 
 # --- the convention ---------------------------------------------------------------------
+
+def compute_colours(keys) -> dict:
+    """One distinct colour per key, in order: Matplotlib's ten-colour cycle while it
+    suffices, else the twenty colours of ``tab20`` (repeating only past twenty)."""
+    import matplotlib.pyplot as plt
+
+    keys = list(dict.fromkeys(keys))
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if len(keys) > len(cycle):
+        cycle = [plt.get_cmap("tab20")(i) for i in range(20)]
+    return {k: cycle[i % len(cycle)] for i, k in enumerate(keys)}
+
+
 def _axes(ax, **subplot_kw):
     """``ax``, or a new single Axes."""
     if ax is None:
@@ -747,7 +761,7 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     ax = _axes(ax, figsize=(9, 5.5))
     markers = dict(zip(protocols, "os^vD"))
     models = list(dict.fromkeys(table.index.get_level_values("model")))
-    colours = dict(zip(models, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    colours = compute_colours(models)
     for (model, protocol), r in table.iterrows():
         if protocol not in markers:
             continue

@@ -66,6 +66,14 @@ class Predictor:
         spec = MODELS.get(self.model_name)
         return bool(spec and spec.speaker_norm)
 
+    @cached_property
+    def clip_norm(self) -> bool:
+        """Whether the model reads features standardised over each clip's own frames."""
+        from .registry import MODELS
+
+        spec = MODELS.get(self.model_name)
+        return bool(spec and spec.clip_norm)
+
     def check_speaker_batch(self, n_clips: int = 1) -> None:
         """Refuse too few clips for a per-speaker model (any number is fine otherwise)."""
         from .speaker_norm import MIN_SPEAKER_CLIPS
@@ -77,6 +85,11 @@ class Predictor:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(n, len(classes))] of features [shape=(n, *settings.shape)]."""
+        if self.clip_norm:  # as in training; each clip on its own, so any batch will do
+            from .feature_kinds import get_time_axis
+            from .speaker_norm import normalize_per_clip
+
+            X = normalize_per_clip(X, time_axis=get_time_axis(self.settings))
         if hasattr(self.model, "predict_proba"):  # a scikit-learn pipeline
             from .classical import expand_proba
 

@@ -46,6 +46,10 @@ class ModelSpec:
         Standardise the features over each speaker's clips before the model sees them
         (:mod:`fser_utils.speaker_norm`), in training and in scoring. Such a model
         scores a batch of clips of one speaker, never a single clip.
+    clip_norm : bool
+        Standardise each clip's frame-wise features over its own speech frames
+        (:func:`fser_utils.speaker_norm.normalize_per_clip`), in training and in scoring;
+        such a model still scores a single clip.
     """
 
     name: str
@@ -56,6 +60,7 @@ class ModelSpec:
     params: dict = field(default_factory=dict)
     description: str = ""
     speaker_norm: bool = False
+    clip_norm: bool = False
 
     def asdict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -135,6 +140,9 @@ register_model(ModelSpec(
 register_model(ModelSpec(
     "logmel-cnn-warp", _build_logmel_cnn, features="logmel", profile="cnn-warp",
     description="the log-mel CNN trained with random stretches of the mel axis (VTLP)"))
+register_model(ModelSpec(
+    "logmel-cnn-clip", _build_logmel_cnn, features="logmel", profile="cnn", clip_norm=True,
+    description="the log-mel CNN on spectrograms standardised per clip and band"))
 register_model(ModelSpec(
     "tcn", _build_tcn, features="mfcc", profile="tcn",
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))

@@ -24,7 +24,8 @@ import pandas as pd
 
 from .errors import FserError
 
-__all__ = ["MIN_SPEAKER_CLIPS", "PAD_VALUE", "compute_speaker_groups", "normalize_per_speaker"]
+__all__ = ["MIN_SPEAKER_CLIPS", "PAD_VALUE", "compute_speaker_groups", "normalize_per_speaker",
+           "normalize_per_clip"]
 
 #: fewest clips from which a speaker's means and spreads are estimated
 MIN_SPEAKER_CLIPS = 5
@@ -111,6 +112,30 @@ def normalize_per_speaker(X: np.ndarray, *, groups, min_clips: int = MIN_SPEAKER
         mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
         Z[rows] = (X[rows] - mean) / np.where(std > 0, std, np.inf)  # constant -> 0
     return Z.astype(np.float32)
+
+
+def normalize_per_clip(X: np.ndarray, *, time_axis: int) -> np.ndarray:
+    """Standardise every band of each clip over that clip's own speech frames.
+
+    The single-clip counterpart of :func:`normalize_per_speaker` (each clip is its own
+    "speaker"): it removes the clip's average spectrum and level, much of which belongs
+    to the voice and the microphone, and needs nothing but the clip itself at scoring
+    time. It also removes whatever the average spectrum says about the emotion.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, ...)]
+        One frame-wise array per clip, e.g. log-mel spectrograms ``(n, n_mels, n_frames, 1)``.
+    time_axis : int >= 0
+        Axis of frames within one clip's array.
+
+    Returns
+    -------
+    Z : np.ndarray [shape=X.shape, dtype=float32]
+        Per clip, every band has mean 0 and standard deviation 1 over its speech frames;
+        padding frames are :data:`PAD_VALUE`.
+    """
+    return normalize_per_speaker(X, groups=np.arange(len(X)), min_clips=1, time_axis=time_axis)
 
 
 def _normalize_frames(X, inverse, n_groups, time_axis):

@@ -607,6 +607,11 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
 
         X = normalize_per_speaker(X, groups=compute_speaker_groups(catalogue),
                                   time_axis=get_time_axis(config.feature_settings))
+    elif config.model.clip_norm:
+        from .feature_kinds import get_time_axis
+        from .speaker_norm import normalize_per_clip
+
+        X = normalize_per_clip(X, time_axis=get_time_axis(config.feature_settings))
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
     run.save_settings(_settings_record(catalogue, config, data))

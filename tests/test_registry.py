@@ -151,6 +151,11 @@ def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
         n = 6 if MODELS[name].speaker_norm else 3
         scores, errors = predict_files(one_speaker[:n], predictor=predictor)
         assert len(scores) == n and errors.empty
+        assert predictor.clip_norm == MODELS[name].clip_norm
+        if MODELS[name].clip_norm:  # scored alone, a file gets what its batch gave it
+            alone, _ = predict_files(one_speaker[:1], predictor=predictor)
+            np.testing.assert_allclose(alone.filter(like="p_").to_numpy()[0],
+                                       scores.filter(like="p_").to_numpy()[0], atol=1e-5)
 
 
 def test_svm_chooses_c_on_validation(every_model_runs):

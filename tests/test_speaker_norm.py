@@ -104,3 +104,21 @@ def test_time_axis_of_each_feature_kind():
     assert get_time_axis(get_feature_settings("egemaps")) is None
     # the paper's images, like a user's own kind, need not declare one
     assert get_time_axis(get_feature_settings("mel-image")) is None
+
+
+def test_per_clip_normalisation_needs_only_the_clip():
+    from fser_utils.speaker_norm import PAD_VALUE, normalize_per_clip
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(-30, 8, size=(3, 16, 50, 1)).astype(np.float32)
+    X[1] = 0.5 * X[1] - 10  # another voice level and spread
+    X[2, :, 40:] = X[2].min() - 1  # padding at the end
+    Z = normalize_per_clip(X, time_axis=1)
+    speech = Z[0, :, :, 0]
+    np.testing.assert_allclose(speech.mean(axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(speech.std(axis=1), 1, atol=1e-4)
+    # a clip alone is normalised as in any batch, and its level and spread are gone
+    np.testing.assert_allclose(normalize_per_clip(X[1:2], time_axis=1)[0], Z[1], atol=1e-5)
+    np.testing.assert_allclose(Z[1, :, :, 0].std(axis=1), 1, atol=1e-4)
+    assert (Z[2, :, 40:] == PAD_VALUE).all()
+    np.testing.assert_allclose(Z[2, :, :40, 0].mean(axis=1), 0, atol=1e-4)

@@ -451,8 +451,7 @@ print(f"control, {control['model']} {control['protocol']} seed {control['seed']}
 code("""fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
 summary = longer_table.reset_index().join(by_label.rename(columns={"model": "net"}), on="model")
 # one colour per network and split, one line style per device
-colours = dict(zip(summary.groupby(["net", "protocol"]).groups, plt.rcParams[
-    "axes.prop_cycle"].by_key()["color"]))
+colours = plotting.compute_colours(summary.groupby(["net", "protocol"]).groups)
 for (net, protocol, device), g in summary[summary["seeds"] >= 3].groupby(
         ["net", "protocol", "device"]):
     g = g.sort_values("epochs")
