@@ -24,6 +24,7 @@ __all__ = [
     "list_audio_inputs",
     "predict_signal",
     "predict_files",
+    "compute_shift_averaged_proba",
 ]
 
 #: file endings a directory is searched for (libsndfile >= 1.1 decodes all of them)
@@ -168,6 +169,38 @@ def list_audio_inputs(paths) -> list[Path]:
         else:
             found.append(p)
     return found
+
+
+def compute_shift_averaged_proba(X: np.ndarray, *, predictor: Predictor,
+                                 shifts=(0,)) -> np.ndarray:
+    """Class probabilities averaged over circular time shifts of each clip.
+
+    Test-time augmentation: the model scores every clip several times, rolled along its
+    time axis by each of ``shifts`` frames (as the training recipe's time shift does), and
+    the probabilities are averaged. ``shifts=(0,)`` is plain scoring.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, *predictor.settings.shape)]
+        Frame-wise features (log-mel spectrograms, MFCC sequences).
+    predictor : Predictor
+    shifts : sequence of int
+        Shifts in frames; negative ones move the clip earlier.
+
+    Returns
+    -------
+    proba : np.ndarray [shape=(n, len(predictor.classes))]
+    """
+    from .feature_kinds import get_time_axis
+
+    if not len(shifts):
+        raise FserError("give at least one shift (0 scores the clips as they are)")
+    axis = get_time_axis(predictor.settings)
+    if axis is None:
+        raise FserError(f"model '{predictor.model_name}' reads clip-level features; they "
+                        "have no time axis to shift")
+    return np.mean([predictor.predict_proba(np.roll(X, int(s), axis=axis + 1))
+                    for s in shifts], axis=0)
 
 
 def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series:

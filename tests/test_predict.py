@@ -217,3 +217,28 @@ def test_cli_scores_with_jax_when_no_backend_is_chosen(tiny_run, audio_dir, pred
     ours = predict_files([clip], predictor=predictor)[0].iloc[0]
     for c in EMOTIONS:
         assert probs[c] == pytest.approx(ours[f"p_{c}"], abs=1e-4)
+
+
+def test_shift_averaging_averages_the_rolled_clips(tmp_path):
+    from fser_utils.feature_kinds import LogMelSettings, get_feature_settings
+    from fser_utils.predict import Predictor, compute_shift_averaged_proba
+
+    class ByPeakTime:  # class k when the loudest frame lies in the k-th eighth of the clip
+        def predict(self, X, verbose=0):
+            k = X[:, 0, :, 0].argmax(axis=1) * 8 // X.shape[2]
+            return np.eye(8)[k]
+
+    predictor = Predictor(run_dir=tmp_path, model=ByPeakTime(), settings=LogMelSettings())
+    predictor.__dict__.update(model_name="by-peak-time", clip_norm=False)  # no run folder
+    X = np.zeros((2, 64, 200, 1), dtype=np.float32)
+    X[0, 0, 100], X[1, 0, 10] = 1, 1
+    np.testing.assert_array_equal(compute_shift_averaged_proba(X, predictor=predictor),
+                                  np.eye(8)[[4, 0]])
+    proba = compute_shift_averaged_proba(X, predictor=predictor, shifts=(-25, 0, 25))
+    np.testing.assert_allclose(proba[0], np.eye(8)[[3, 4, 5]].mean(axis=0))
+    np.testing.assert_allclose(proba[1], np.eye(8)[[7, 0, 1]].mean(axis=0))  # circular
+    with pytest.raises(FserError, match="at least one shift"):
+        compute_shift_averaged_proba(X, predictor=predictor, shifts=())
+    predictor.settings = get_feature_settings("egemaps")
+    with pytest.raises(FserError, match="no time axis"):
+        compute_shift_averaged_proba(np.zeros((2, 88)), predictor=predictor)

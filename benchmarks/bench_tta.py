@@ -1,0 +1,70 @@
+"""Benchmark: does averaging over time shifts at scoring time help (test-time augmentation)?
+
+Each given run folder (with its model) scores its own validation and test clips three
+ways: as they are, averaged over shifts of 0 and +-10 frames, and over 0, +-10 and +-20
+frames (0.2 and 0.4 s of a log-mel spectrogram), with
+:func:`fser_utils.predict.compute_shift_averaged_proba`. The decision to adopt it would
+be made on the validation accuracies; the test accuracies are reported beside them.
+
+Written to ``benchmarks/results/tta.json``::
+
+    python benchmarks/bench_tta.py RUN_DIR [RUN_DIR ...] --root DATA_ROOT
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SHIFT_SETS = {"none": (0,), "0, +-10": (-10, 0, 10), "0, +-10, +-20": (-20, -10, 0, 10, 20)}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders that hold their model")
+    parser.add_argument("--root", help="data root (default: as fser finds it)")
+    parser.add_argument("--result", default=str(HERE / "results" / "tta.json"))
+    args = parser.parse_args(argv)
+    from fser_utils.catalogue import load_catalogue
+    from fser_utils.features import load_features
+    from fser_utils.predict import compute_shift_averaged_proba, load_predictor
+    from fser_utils.run import Run
+    from fser_utils.train import describe_hardware
+
+    # the corpora the runs were split from
+    used = sorted({c for d in args.runs for c in Run(d).load_split()["corpus"].astype(str)})
+    catalogue, features, rows = load_catalogue(args.root, corpora=used), {}, []
+    for run_dir in args.runs:
+        predictor = load_predictor(run_dir)
+        key = json.dumps(predictor.settings.asdict(), sort_keys=True)
+        if key not in features:  # runs of one feature kind share one array
+            X, cat = load_features(catalogue, predictor.settings, progress=False)
+            features[key] = (X, {r: i for i, r in enumerate(cat["relpath"])})
+        X, where = features[key]
+        run = Run(run_dir)
+        split, kind = run.load_split(), run.load_settings()["split"]
+        for part in ("val", "test"):
+            clips = split[split["part"] == part]
+            Xp = np.asarray(X[[where[r] for r in clips["relpath"]]], dtype=np.float32)
+            truth = clips["emotion"].astype(str).to_numpy()
+            for name, shifts in SHIFT_SETS.items():
+                proba = compute_shift_averaged_proba(Xp, predictor=predictor, shifts=shifts)
+                hits = np.asarray(predictor.classes)[proba.argmax(axis=1)] == truth
+                rows.append({"run": Path(run_dir).name, "model": predictor.model_name,
+                             "split": kind, "part": part,
+                             "shifts": name, "accuracy": float(hits.mean()), "n": int(len(hits))})
+    result = {"what": "test-time averaging over circular time shifts",
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "hardware": describe_hardware(), "shift_sets": {k: list(v) for k, v in SHIFT_SETS.items()},
+              "rows": rows}
+    Path(args.result).write_text(json.dumps(result, indent=1) + "\n")
+    print(f"{len(rows)} rows written to {args.result}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
