@@ -1,4 +1,5 @@
 """Training runs: the ci profile learns, runs resume, folders hold what they promise."""
+import dataclasses
 import json
 
 import numpy as np
@@ -165,7 +166,9 @@ def test_every_profile_runs(demo, tmp_path, name):
 def test_profiles_and_errors(demo):
     from fser_utils.train import PROFILES, get_training_profile, run_name, train_model
 
-    assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "tcn", "classical"}
+    assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "cnn-warp", "tcn", "classical"}
+    # the warped recipe is the log-mel recipe with one change
+    assert dataclasses.replace(PROFILES["cnn-warp"], name="cnn", freq_warp=0.0) == PROFILES["cnn"]
     paper = PROFILES["paper"]
     assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.epochs,
             paper.augment, paper.n_copies) == ("sgd", 1e-3, 64, 400, "offline", 20)
@@ -188,7 +191,7 @@ def test_cli_errors(capsys):
     assert main(["train", "--profile", "nope"]) == 2
     assert capsys.readouterr().err.strip() == (
         "fser: error: unknown profile 'nope' (choose from: ci, cpu, paper, fast, cnn, tcn, "
-        "classical)")
+        "classical, cnn-warp)")
     assert main(["train", "--split", "corpus"]) == 2
     assert "needs --test-corpus" in capsys.readouterr().err
 
