@@ -112,7 +112,7 @@ def find_model_run(runs_dir=None, *, model: str | None = None) -> Path:
         Default :func:`fser_utils.config.get_runs_dir`.
     model : str or None
         Registered model name to prefer; default
-        :data:`fser_utils.registry.DEFAULT_MODEL` (the best on unseen speakers).
+        :data:`fser_utils.registry.DEFAULT_MODEL` (the best validated on unseen speakers).
 
     Raises
     ------

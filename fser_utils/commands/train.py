@@ -16,7 +16,7 @@ def register(sub) -> None:
         "train", help="train a model and write a run folder",
         description="Train a registered model on the paper's corpora found under the data "
                     f"root. Models: {', '.join(MODELS)} (default: {default['model']}, the best "
-                    "on unseen speakers in chapter 9). Each model has its own training "
+                    "validated on unseen speakers in chapter 9). Each model has its own training "
                     "profile; --profile replaces it (ci: seconds, for tests; paper: the "
                     "paper's recipe).")
     parser.add_argument("--model", default=default["model"], metavar="NAME",
