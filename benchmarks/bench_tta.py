@@ -55,12 +55,12 @@ def main(argv=None) -> dict:
                 proba = compute_shift_averaged_proba(Xp, predictor=predictor, shifts=shifts)
                 hits = np.asarray(predictor.classes)[proba.argmax(axis=1)] == truth
                 rows.append({"run": Path(run_dir).name, "model": predictor.model_name,
-                             "split": kind, "part": part,
-                             "shifts": name, "accuracy": float(hits.mean()), "n": int(len(hits))})
+                             "split": kind, "part": part, "shifts": name,
+                             "accuracy": float(hits.mean()), "n": int(len(hits))})
+    now = datetime.datetime.now(datetime.timezone.utc)
     result = {"what": "test-time averaging over circular time shifts",
-              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "hardware": describe_hardware(), "shift_sets": {k: list(v) for k, v in SHIFT_SETS.items()},
-              "rows": rows}
+              "date": now.isoformat(timespec="seconds"), "hardware": describe_hardware(),
+              "shift_sets": {k: list(v) for k, v in SHIFT_SETS.items()}, "rows": rows}
     Path(args.result).write_text(json.dumps(result, indent=1) + "\n")
     print(f"{len(rows)} rows written to {args.result}")
     return result

@@ -187,7 +187,8 @@ def compute_ensemble_selection(runs: pd.DataFrame, candidates, *,
     highest validation accuracy of the averaged class probabilities; stop when no
     addition (within ``max_minutes``, if given) raises it (forward ensemble selection,
     without replacement). Accuracy is the mean over the (protocol, seed) cells in which
-    *every* candidate has a run, so that all member sets are scored on the same clips. Test predictions are never read.
+    *every* candidate has a run, so that all member sets are scored on the same clips.
+    Test predictions are never read.
 
     Parameters
     ----------

@@ -60,20 +60,21 @@ class Predictor:
         return Run(self.run_dir).model_name or "fser"
 
     @cached_property
+    def spec(self):
+        """The registry entry of the run's model (None for a model no longer registered)."""
+        from .registry import MODELS
+
+        return MODELS.get(self.model_name)
+
+    @property
     def speaker_norm(self) -> bool:
         """Whether the model reads features standardised over one speaker's clips."""
-        from .registry import MODELS
+        return bool(self.spec and self.spec.speaker_norm)
 
-        spec = MODELS.get(self.model_name)
-        return bool(spec and spec.speaker_norm)
-
-    @cached_property
+    @property
     def clip_norm(self) -> bool:
         """Whether the model reads features standardised over each clip's own frames."""
-        from .registry import MODELS
-
-        spec = MODELS.get(self.model_name)
-        return bool(spec and spec.clip_norm)
+        return bool(self.spec and self.spec.clip_norm)
 
     def check_speaker_batch(self, n_clips: int = 1) -> None:
         """Refuse too few clips for a per-speaker model (any number is fine otherwise)."""

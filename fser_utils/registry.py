@@ -62,6 +62,11 @@ class ModelSpec:
     speaker_norm: bool = False
     clip_norm: bool = False
 
+    def __post_init__(self):
+        if self.speaker_norm and self.clip_norm:
+            raise FserError(f"model '{self.name}': standardise per speaker or per clip, "
+                            "not both")
+
     def asdict(self) -> dict:
         out = dataclasses.asdict(self)
         out["build"] = f"{self.build.__module__}.{self.build.__qualname__}"

@@ -229,7 +229,7 @@ def test_shift_averaging_averages_the_rolled_clips(tmp_path):
             return np.eye(8)[k]
 
     predictor = Predictor(run_dir=tmp_path, model=ByPeakTime(), settings=LogMelSettings())
-    predictor.__dict__.update(model_name="by-peak-time", clip_norm=False)  # no run folder
+    predictor.__dict__.update(model_name="by-peak-time", spec=None)  # no run folder
     X = np.zeros((2, 64, 200, 1), dtype=np.float32)
     X[0, 0, 100], X[1, 0, 10] = 1, 1
     np.testing.assert_array_equal(compute_shift_averaged_proba(X, predictor=predictor),

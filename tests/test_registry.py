@@ -227,6 +227,15 @@ def test_batch_augmentation():
     assert x.min() > 0  # the input is left alone
 
 
+def test_a_model_standardises_per_speaker_or_per_clip_not_both():
+    from fser_utils.errors import FserError
+    from fser_utils.registry import ModelSpec
+
+    with pytest.raises(FserError, match="not both"):
+        ModelSpec("both", print, features="logmel", profile="cnn", speaker_norm=True,
+                  clip_norm=True)
+
+
 def test_frequency_warp_moves_the_spectrum():
     from fser_utils.augment import compute_batch_augmentation
     from fser_utils.errors import FserError
