@@ -149,7 +149,7 @@ register_model(ModelSpec(
     "logmel-cnn-clip", _build_logmel_cnn, features="logmel", profile="cnn", clip_norm=True,
     description="the log-mel CNN on spectrograms standardised per clip and band"))
 register_model(ModelSpec(
-    "tcn", _build_tcn, features="mfcc", profile="tcn",
+    "tcn", _build_tcn, features="mfcc", profile="tcn", params={"input_norm": True},
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
 register_model(ModelSpec(
     "svm-egemaps", _build_svm, features="egemaps", profile="classical", family="sklearn",

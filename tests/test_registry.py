@@ -377,3 +377,26 @@ def test_results_dirs_of_the_comparison():
                for g, lo in ((False, False), (True, False), (False, True)))
     with pytest.raises(ValueError, match="ask for one"):
         get_results_dir(gpu=True, longer=True)
+
+
+def test_tcn_normalises_its_input_whatever_the_scale():
+    import keras
+
+    from fser_utils.networks import build_tcn
+    from fser_utils.registry import MODELS
+
+    assert MODELS["tcn"].params == {"input_norm": True}
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 20, 39)).astype(np.float32)
+    outputs = {}
+    for input_norm in (True, False):
+        keras.utils.set_random_seed(0)
+        net = build_tcn(input_shape=(20, 39), n_levels=3, dropout=0.0,
+                        input_norm=input_norm)
+        assert ("input_bn" in [layer.name for layer in net.layers]) == input_norm
+        # in training mode batch statistics are used: shifting and scaling every
+        # coefficient (as raw MFCCs are: c0 near -400) leaves the normalised net unmoved
+        outputs[input_norm] = [np.asarray(net(x * 50 + offset, training=True))
+                               for offset in (0.0, -400.0)]
+    np.testing.assert_allclose(*outputs[True], atol=1e-4)
+    assert np.abs(outputs[False][0] - outputs[False][1]).max() > 1e-2

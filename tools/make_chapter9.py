@@ -621,12 +621,17 @@ pd.concat([cpu_ensemble, budget_ensemble, gpu_ensemble])[
      "train_minutes"]]"""),
 code("""beyond = pd.concat([longer_table[longer_table["seeds"] >= 3], cpu_ensemble, budget_ensemble,
                     gpu_ensemble]).reset_index()
+def network(name):
+    \"\"\"The registered model of a section-2 model name or of a longer run's label.\"\"\"
+    return by_label["model"].get(name, name)
+
+
 # a per-speaker model, or an ensemble holding one, needs a batch of the speaker's clips
-holds_per_speaker = {name: any(m.split(" | ")[0] in needs_batch for m in chosen)
+holds_per_speaker = {name: any(network(m) in needs_batch for m in chosen)
                      for name, chosen in (("ensemble, CPU runs", cpu_members),
                                           ("ensemble, CPU runs, 30 min", budget_members),
                                           ("ensemble with GPU runs", gpu_members))}
-batch_only = (beyond["model"].str.split(" | ", regex=False).str[0].isin(needs_batch)
+batch_only = (beyond["model"].map(network).isin(needs_batch)
               | beyond["model"].map(holds_per_speaker).fillna(False).astype(bool))
 # trained on this CPU: the CPU budgets, and the ensembles of CPU runs
 on_cpu = beyond["model"].str.endswith("CPU") | beyond["model"].str.startswith("ensemble, CPU")
