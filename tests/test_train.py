@@ -169,6 +169,12 @@ def test_profiles_and_errors(demo):
     assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "cnn-warp", "tcn", "classical"}
     # the warped recipe is the log-mel recipe with one change
     assert dataclasses.replace(PROFILES["cnn-warp"], name="cnn", freq_warp=0.0) == PROFILES["cnn"]
+    # the TCN's is the log-mel recipe without the three regularisers it underfitted under
+    cnn, tcn = PROFILES["cnn"], PROFILES["tcn"]
+    assert dataclasses.replace(tcn, name="cnn", epochs=cnn.epochs, mixup=cnn.mixup,
+                               specaugment=True, label_smoothing=cnn.label_smoothing) == cnn
+    assert (tcn.mixup, tcn.specaugment, tcn.label_smoothing, tcn.augment) == (0.0, False, 0.0,
+                                                                             "batch")
     paper = PROFILES["paper"]
     assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.epochs,
             paper.augment, paper.n_copies) == ("sgd", 1e-3, 64, 400, "offline", 20)
