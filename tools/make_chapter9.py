@@ -104,10 +104,11 @@ SpecAugment masks {cite}`park2019specaugment` and mixup {cite}`zhang2018mixup`. 
 regularisation `C` is picked on the validation part from a small grid. The TCN's recipe
 (`tcn` below) leaves out label smoothing, SpecAugment and mixup. With them, and without
 its input normalisation, the first version of this network underfitted: after 40 epochs
-it was right on only about 37 % of its own training clips, below its validation
-accuracy, a sign that the regularisation was holding it back rather than keeping it
-from memorising. Both changes were judged on the validation part of one paper-split
-run (seed 42, 40 epochs), and the runs below are the network as it is now. The log-mel
+it fitted its own training clips no better than its validation clips, a sign that the
+regularisation was holding it back rather than keeping it from memorising (those runs
+stay in the repository's history, before commit `adcd52b`). Both changes were judged on
+the validation part of one paper-split run (seed 42, 40 epochs), and the runs below are
+the network as it is now. The log-mel
 networks' recipe (`cnn` below) and the TCN's (`tcn`) now run 120 epochs; the comparison of
 sections 2 to 6 ran them for 40, and section 7 shows why they changed."""),
 code("""recipes = pd.DataFrame({name: PROFILES[name].asdict() for name in ("cpu", "cnn", "tcn")}).T
@@ -438,6 +439,8 @@ def network(name):
 # budgets ran in different sessions of the same kind of virtual machine)
 paces = (60 * cpu_long["train_minutes"] / cpu_long["epochs"]).groupby(cpu_long["label"])
 print(paces.median().round(1).rename("seconds per epoch (median)").to_string())
+
+
 def is_plain_cnn(model):
     \"\"\"The log-mel CNN with its default layers (variants differ in input or augmentation).\"\"\"
     return MODELS[model].build is MODELS["logmel-cnn"].build and not MODELS[model].params
@@ -612,7 +615,7 @@ about a tenth of a point either way, so the package scores each clip once."""),
 md("""With more epochs the networks can join an ensemble too. The selection rule is the one of
 section 2: greedy forward selection on validation accuracy, among every registered model's
 40-epoch CPU runs plus the longer runs with three seeds on both splits (the one-seed
-control is not a candidate). It is applied three times:
+control is not a candidate). It is applied four times:
 
 * with the CPU runs alone, which is what this machine trains;
 * with the CPU runs alone and a budget: a member is only added while the members' training
@@ -627,7 +630,7 @@ control is not a candidate). It is applied three times:
   was added after the first ensembles' results had been seen.
 
 An ensemble's minutes are the sum of its members' (medians over the seeds). Those of the
-third add GPU and CPU minutes, so only the first two are CPU budgets, and even their
+third add GPU and CPU minutes, so only the others are CPU budgets, and even their
 members' minutes come from different sessions of the machine, at the paces printed above
 the budget table:"""),
 code("""def select_ensemble(extra_runs, name, max_minutes=None, single_clip=False):
