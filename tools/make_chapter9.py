@@ -108,9 +108,9 @@ it fitted its own training clips no better than its validation clips, a sign tha
 regularisation was holding it back rather than keeping it from memorising (those runs
 stay in the repository's history, before commit `adcd52b`). Both changes were judged on
 the validation part of one paper-split run (seed 42, 40 epochs), and the runs below are
-the network as it is now. The log-mel
-networks' recipe (`cnn` below) and the TCN's (`tcn`) now run 120 epochs; the comparison of
-sections 2 to 6 ran them for 40, and section 7 shows why they changed."""),
+the network as it is now. The log-mel networks' recipe (`cnn` below) and the TCN's
+(`tcn`) now run 120 epochs; the comparison of sections 2 to 6 ran them for 40, and
+section 7 shows why they changed."""),
 code("""recipes = pd.DataFrame({name: PROFILES[name].asdict() for name in ("cpu", "cnn", "tcn")}).T
 recipes[["epochs", "batch_size", "optimizer", "learning_rate", "schedule", "weight_decay",
          "label_smoothing", "augment", "specaugment", "mixup", "time_shift"]].astype(str)"""),
@@ -441,9 +441,14 @@ paces = (60 * cpu_long["train_minutes"] / cpu_long["epochs"]).groupby(cpu_long["
 print(paces.median().round(1).rename("seconds per epoch (median)").to_string())
 
 
+def is_logmel_net(model):
+    \"\"\"Built by the log-mel CNN's builder, whatever its layers.\"\"\"
+    return MODELS[model].build is MODELS["logmel-cnn"].build
+
+
 def is_plain_cnn(model):
     \"\"\"The log-mel CNN with its default layers (variants differ in input or augmentation).\"\"\"
-    return MODELS[model].build is MODELS["logmel-cnn"].build and not MODELS[model].params
+    return is_logmel_net(model) and not MODELS[model].params
 
 
 # the variants of one network, so their paces measure the machine; the deeper network and
@@ -538,8 +543,7 @@ code("""# the log-mel networks that score a single clip, at the 120-epoch recipe
 tries = [label for label in by_label.index
          if by_label.loc[label, "epochs"] == PROFILES["cnn"].epochs
          and by_label.loc[label, "device"] == "CPU"
-         and MODELS[by_label.loc[label, "model"]].build is MODELS["logmel-cnn"].build
-         and not MODELS[by_label.loc[label, "model"]].speaker_norm]
+         and is_logmel_net(network(label)) and network(label) not in needs_batch]
 on_tries = longer_table.loc[tries]
 on_tries[on_tries.index.get_level_values("protocol").isin(["paper", "speaker"])][
     ["seeds", "val_accuracy", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
@@ -560,30 +564,36 @@ stay within 30 minutes even at the slowest pace measured here. Then the package'
 model is chosen as in section 5, each model at its own recipe (the three variants above
 share the 120 epochs; a model with fewer than three seeds at its recipe is not a
 candidate):"""),
-code("""cnn_cpu = longer[(longer["model"] == "logmel-cnn") & (longer["protocol"] == "speaker")
-                 & (longer["device"] == "CPU")].astype({"epochs": int})
-budgets = cnn_cpu.groupby("epochs").agg(seeds=("seed", "nunique"),
+code("""def compute_budgets(model):
+    \"\"\"Each CPU budget (epochs) of ``model`` on the speaker split: seeds, mean validation
+    and test accuracy, median training minutes.\"\"\"
+    on_cpu = longer[(longer["model"] == model) & (longer["protocol"] == "speaker")
+                    & (longer["device"] == "CPU")].astype({"epochs": int})
+    return on_cpu.groupby("epochs").agg(seeds=("seed", "nunique"),
                                         val_accuracy=("val_accuracy", "mean"),
-                                        accuracy=("accuracy", "mean"))
+                                        accuracy=("accuracy", "mean"),
+                                        train_minutes=("train_minutes", "median"))
+
+
+def check_chosen_budget(budgets, cost, profile):
+    \"\"\"The budget with the best mean validation accuracy among those with three seeds
+    whose ``cost`` column stays within 30 minutes must be what ``profile`` runs.\"\"\"
+    fits = budgets[(budgets["seeds"] >= 3) & (budgets[cost] <= 30)]
+    chosen = fits["val_accuracy"].idxmax()
+    print(f"chosen on validation: {chosen} epochs; "
+          f"the {profile} profile runs {PROFILES[profile].epochs}")
+    assert PROFILES[profile].epochs == chosen, f"the {profile} recipe is not the chosen one"
+
+
+budgets = compute_budgets("logmel-cnn").drop(columns="train_minutes")
 budgets["cpu_min_slow"] = budgets.index * pace_slow
-fits = budgets[(budgets["seeds"] >= 3) & (budgets["cpu_min_slow"] <= 30)]
-print(f"chosen on validation: {fits['val_accuracy'].idxmax()} epochs; "
-      f"the cnn profile runs {PROFILES['cnn'].epochs}")
-assert PROFILES["cnn"].epochs == fits["val_accuracy"].idxmax(), "the recipe is not the chosen one"
+check_chosen_budget(budgets, "cpu_min_slow", "cnn")
 budgets"""),
 md("""The TCN's budget is chosen by the same rule between the 40 epochs of section 2 and 120.
 All its runs were made in one session, so their own minutes (medians over the seeds)
 stand for the cost:"""),
-code("""tcn_cpu = longer[(longer["model"] == "tcn") & (longer["protocol"] == "speaker")
-                 & (longer["device"] == "CPU")].astype({"epochs": int})
-tcn_budgets = tcn_cpu.groupby("epochs").agg(seeds=("seed", "nunique"),
-                                            val_accuracy=("val_accuracy", "mean"),
-                                            accuracy=("accuracy", "mean"),
-                                            train_minutes=("train_minutes", "median"))
-tcn_fits = tcn_budgets[(tcn_budgets["seeds"] >= 3) & (tcn_budgets["train_minutes"] <= 30)]
-print(f"chosen on validation: {tcn_fits['val_accuracy'].idxmax()} epochs; "
-      f"the tcn profile runs {PROFILES['tcn'].epochs}")
-assert PROFILES["tcn"].epochs == tcn_fits["val_accuracy"].idxmax(), "not the chosen budget"
+code("""tcn_budgets = compute_budgets("tcn")
+check_chosen_budget(tcn_budgets, "train_minutes", "tcn")
 tcn_budgets"""),
 code("""# each model at its own recipe: its CPU runs at its profile's epochs where it has three
 # seeds of them, else its section-2 runs
@@ -636,8 +646,8 @@ the budget table:"""),
 code("""def select_ensemble(extra_runs, name, max_minutes=None, single_clip=False):
     \"\"\"Forward selection among the section 2 models and ``extra_runs`` (longer runs,
     labelled with their budget), within ``max_minutes`` of summed training if given, and
-    among the models that score a single clip if ``single_clip``; returns the members and
-    the ensemble's table.\"\"\"
+    among the models that score a single clip if ``single_clip``; records the members in
+    ``members_of`` and returns the ensemble's table.\"\"\"
     pool = pd.concat([runs[runs["model"] != "ensemble"],
                       extra_runs.assign(model=extra_runs["label"])],
                      ignore_index=True)
@@ -647,17 +657,18 @@ code("""def select_ensemble(extra_runs, name, max_minutes=None, single_clip=Fals
     candidates = [m for m in seeds[(seeds >= 3).all(axis=1)].index
                   if not (single_clip and network(m) in needs_batch)]
     chosen = compute_ensemble_selection(pool, candidates, max_minutes=max_minutes)
+    members_of[name] = chosen
     print(f"{name}: members, in the order selection added them:", " + ".join(chosen))
     print("    chosen on the validation parts of:", ", ".join(
         f"{p} seed {s}" for p, s in compute_shared_cells(pool, candidates)))
-    return chosen, compute_comparison_table(compute_ensemble_runs(pool, chosen, name=name))
+    return compute_comparison_table(compute_ensemble_runs(pool, chosen, name=name))
 
 
-cpu_members, cpu_ensemble = select_ensemble(cpu_long, "ensemble, CPU runs")
-budget_members, budget_ensemble = select_ensemble(cpu_long, "ensemble, CPU runs, 30 min",
-                                                  max_minutes=30)
-gpu_members, gpu_ensemble = select_ensemble(long_runs, "ensemble with GPU runs")
-single_members, single_ensemble = select_ensemble(
+members_of = {}  # each ensemble's members, by its name
+cpu_ensemble = select_ensemble(cpu_long, "ensemble, CPU runs")
+budget_ensemble = select_ensemble(cpu_long, "ensemble, CPU runs, 30 min", max_minutes=30)
+gpu_ensemble = select_ensemble(long_runs, "ensemble with GPU runs")
+single_ensemble = select_ensemble(
     cpu_long, "ensemble, CPU runs, single clip, 30 min", max_minutes=30, single_clip=True)
 pd.concat([cpu_ensemble, budget_ensemble, gpu_ensemble, single_ensemble])[
     ["seeds", "accuracy", "accuracy_low", "accuracy_high", "macro_f1", "val_accuracy",
@@ -666,11 +677,7 @@ code("""beyond = pd.concat([longer_table[longer_table["seeds"] >= 3], cpu_ensemb
                     gpu_ensemble, single_ensemble]).reset_index()
 # a per-speaker model, or an ensemble holding one, needs a batch of the speaker's clips
 holds_per_speaker = {name: any(network(m) in needs_batch for m in chosen)
-                     for name, chosen in (("ensemble, CPU runs", cpu_members),
-                                          ("ensemble, CPU runs, 30 min", budget_members),
-                                          ("ensemble with GPU runs", gpu_members),
-                                          ("ensemble, CPU runs, single clip, 30 min",
-                                           single_members))}
+                     for name, chosen in members_of.items()}
 batch_only = (beyond["model"].map(network).isin(needs_batch)
               | beyond["model"].map(holds_per_speaker).fillna(False).astype(bool))
 # trained on this CPU: the CPU budgets, and the ensembles of CPU runs
