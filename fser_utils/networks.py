@@ -26,7 +26,8 @@ from keras import layers
 
 from .corpora import EMOTIONS
 
-__all__ = ["build_logmel_cnn", "build_tcn", "Reverse", "StackLevels"]
+__all__ = ["build_logmel_cnn", "build_tcn", "Reverse", "StackLevels", "TimeDeltas",
+           "AttentionPooling"]
 
 
 @keras.saving.register_keras_serializable(package="fser")
@@ -52,9 +53,69 @@ class StackLevels(layers.Layer):
         return keras.ops.stack(xs, axis=1)
 
 
+@keras.saving.register_keras_serializable(package="fser")
+class TimeDeltas(layers.Layer):
+    """Stack a spectrogram with its deltas and delta-deltas over time as channels.
+
+    The delta of frame t is the least-squares slope over frames t - width ... t + width,
+    edges repeated (``librosa.feature.delta(width=2 * width + 1, mode="nearest")``); the
+    delta-delta is the delta of the delta, as in HTK: [shape=(batch, n_mels, n_frames, 1)]
+    in, [shape=(batch, n_mels, n_frames, 3)] out.
+    """
+
+    def __init__(self, width: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.width = width
+
+    def _delta(self, x):
+        n, t = self.width, x.shape[2]
+        padded = keras.ops.concatenate([x[:, :, :1]] * n + [x] + [x[:, :, -1:]] * n, axis=2)
+        slope = sum(k * (padded[:, :, n + k:n + k + t] - padded[:, :, n - k:n - k + t])
+                    for k in range(1, n + 1))
+        return slope / (2.0 * sum(k * k for k in range(1, n + 1)))
+
+    def call(self, x):
+        d1 = self._delta(x)
+        return keras.ops.concatenate([x, d1, self._delta(d1)], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width}
+
+
+@keras.saving.register_keras_serializable(package="fser")
+class AttentionPooling(layers.Layer):
+    """Attentive statistics pooling over time: a weighted mean and standard deviation.
+
+    A small scoring layer gives each frame a weight (softmax over time), so frames that
+    carry the emotion count more than pauses: [shape=(batch, n_frames, channels)] in,
+    [shape=(batch, 2 * channels)] out.
+    """
+
+    def __init__(self, units: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = layers.Dense(units, activation="tanh")
+        self.score = layers.Dense(1)
+
+    def build(self, input_shape):
+        self.hidden.build(input_shape)
+        self.score.build((*input_shape[:-1], self.units))
+
+    def call(self, x):
+        w = keras.ops.softmax(self.score(self.hidden(x)), axis=1)
+        mean = keras.ops.sum(w * x, axis=1)
+        var = keras.ops.sum(w * keras.ops.square(x), axis=1) - keras.ops.square(mean)
+        return keras.ops.concatenate([mean, keras.ops.sqrt(keras.ops.relu(var) + 1e-6)],
+                                     axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
 def build_logmel_cnn(*, input_shape=(64, 200, 1), n_classes: int = len(EMOTIONS),
                      filters=(32, 64, 128, 256), convs_per_block: int = 1,
-                     stem_stride: int = 2, dropout: float = 0.3, name: str = "logmel_cnn"):
+                     stem_stride: int = 2, dropout: float = 0.3, deltas: bool = False,
+                     pooling: str = "mean-max", name: str = "logmel_cnn"):
     """A CNN with batch normalisation and global pooling over a log-mel spectrogram.
 
     Parameters
@@ -70,14 +131,22 @@ def build_logmel_cnn(*, input_shape=(64, 200, 1), n_classes: int = len(EMOTIONS)
         CPU costs far less than convolving the full-resolution map.
     dropout : float in [0, 1)
         Before the classifier.
+    deltas : bool
+        Add the first and second time differences as two more input channels
+        (:class:`TimeDeltas`), computed inside the network from the same features.
+    pooling : {'mean-max', 'attention'}
+        How the time axis is summarised: its mean and its maximum, or attentive
+        statistics (:class:`AttentionPooling`).
 
     Returns
     -------
     model : keras.Model
         Uncompiled; output [shape=(batch, n_classes)] probabilities.
     """
+    if pooling not in ("mean-max", "attention"):
+        raise ValueError(f"pooling must be 'mean-max' or 'attention', not {pooling!r}")
     inputs = keras.Input(shape=tuple(input_shape), name="logmel")
-    x = inputs
+    x = TimeDeltas(name="deltas")(inputs) if deltas else inputs
     for i, f in enumerate(filters):
         for j in range(convs_per_block):
             stride = stem_stride if i == j == 0 else 1
@@ -90,8 +159,11 @@ def build_logmel_cnn(*, input_shape=(64, 200, 1), n_classes: int = len(EMOTIONS)
     n_freq, n_time, n_ch = x.shape[1], x.shape[2], x.shape[3]
     x = layers.AveragePooling2D((n_freq, 1), name="mean_freq")(x)
     x = layers.Reshape((n_time, n_ch), name="time_major")(x)
-    x = layers.Concatenate(name="pool_time")([layers.GlobalAveragePooling1D()(x),
-                                              layers.GlobalMaxPooling1D()(x)])
+    if pooling == "attention":
+        x = AttentionPooling(name="pool_time")(x)
+    else:
+        x = layers.Concatenate(name="pool_time")([layers.GlobalAveragePooling1D()(x),
+                                                  layers.GlobalMaxPooling1D()(x)])
     x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Dense(n_classes, name="logits")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="softmax")(x)

@@ -149,6 +149,22 @@ register_model(ModelSpec(
     "logmel-cnn-clip", _build_logmel_cnn, features="logmel", profile="cnn", clip_norm=True,
     description="the log-mel CNN on spectrograms standardised per clip and band"))
 register_model(ModelSpec(
+    "logmel-cnn-delta", _build_logmel_cnn, features="logmel", profile="cnn",
+    params={"deltas": True},
+    description="the log-mel CNN reading deltas and delta-deltas as two more channels"))
+register_model(ModelSpec(
+    "logmel-cnn-att", _build_logmel_cnn, features="logmel", profile="cnn",
+    params={"pooling": "attention"},
+    description="the log-mel CNN with attentive statistics pooling over time"))
+register_model(ModelSpec(
+    "logmel-cnn-wide", _build_logmel_cnn, features="logmel", profile="cnn",
+    params={"filters": (64, 128, 256, 512)},
+    description="the log-mel CNN with twice the channels in every block"))
+register_model(ModelSpec(
+    "logmel-cnn-fine", _build_logmel_cnn, features="logmel", profile="cnn",
+    params={"stem_stride": 1},
+    description="the log-mel CNN whose first block keeps the full time-frequency resolution"))
+register_model(ModelSpec(
     "tcn", _build_tcn, features="mfcc", profile="tcn", params={"input_norm": True},
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
 register_model(ModelSpec(
