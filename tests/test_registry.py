@@ -400,3 +400,62 @@ def test_tcn_normalises_its_input_whatever_the_scale():
                                for offset in (0.0, -400.0)]
     np.testing.assert_allclose(*outputs[True], atol=1e-4)
     assert np.abs(outputs[False][0] - outputs[False][1]).max() > 1e-2
+
+
+def test_time_deltas_are_librosa_deltas_stacked_as_channels():
+    import librosa
+
+    from fser_utils.networks import TimeDeltas
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 30, 1)).astype(np.float32)
+    out = np.asarray(TimeDeltas(width=2)(x))
+    assert out.shape == (2, 5, 30, 3)
+    d1 = librosa.feature.delta(x[..., 0], width=5, axis=-1, mode="nearest")
+    d2 = librosa.feature.delta(d1, width=5, axis=-1, mode="nearest")
+    np.testing.assert_array_equal(out[..., 0], x[..., 0])
+    np.testing.assert_allclose(out[..., 1], d1, atol=1e-5)
+    np.testing.assert_allclose(out[..., 2], d2, atol=1e-5)
+
+
+def test_attention_pooling_weights_frames():
+    import keras
+
+    from fser_utils.networks import AttentionPooling
+
+    keras.utils.set_random_seed(0)
+    pool = AttentionPooling(units=8)
+    x = np.zeros((1, 10, 4), np.float32)
+    x[0, 3] = 5.0
+    out = np.asarray(pool(x))
+    assert out.shape == (1, 8)
+    # the first half is the mean under the layer's own softmax weights over frames
+    w = np.asarray(keras.ops.softmax(pool.score(pool.hidden(x)), axis=1))[0, :, 0]
+    np.testing.assert_allclose(w.sum(), 1.0, rtol=1e-6)
+    assert np.ptp(w) > 1e-3
+    np.testing.assert_allclose(out[0, :4], w @ x[0], atol=1e-5)
+    np.testing.assert_allclose(out[0, 4:], np.sqrt(w @ x[0] ** 2 - (w @ x[0]) ** 2),
+                               atol=1e-3)
+    # a constant sequence has no spread, whatever the weights
+    const = np.asarray(pool(np.ones((1, 10, 4), np.float32)))
+    np.testing.assert_allclose(const[0, :4], 1.0, atol=1e-5)
+    np.testing.assert_allclose(const[0, 4:], 0.0, atol=1e-2)
+
+
+def test_logmel_cnn_variants_are_what_their_entries_say():
+    from fser_utils.registry import MODELS
+
+    nets = {name: MODELS[name].build(input_shape=(64, 48, 1), n_classes=7,
+                                     **MODELS[name].params)
+            for name in ("logmel-cnn", "logmel-cnn-delta", "logmel-cnn-att",
+                         "logmel-cnn-wide", "logmel-cnn-fine")}
+    layers_of = {name: {layer.name: layer for layer in net.layers}
+                 for name, net in nets.items()}
+    assert layers_of["logmel-cnn-delta"]["conv0_0"].kernel.shape[2] == 3
+    assert layers_of["logmel-cnn"]["conv0_0"].kernel.shape[2] == 1
+    assert type(layers_of["logmel-cnn-att"]["pool_time"]).__name__ == "AttentionPooling"
+    assert layers_of["logmel-cnn-wide"]["conv3_0"].filters == 512
+    assert layers_of["logmel-cnn-fine"]["conv0_0"].strides == (1, 1)
+    assert layers_of["logmel-cnn"]["conv0_0"].strides == (2, 2)
+    with pytest.raises(ValueError, match="pooling"):
+        MODELS["logmel-cnn"].build(input_shape=(64, 48, 1), pooling="median")
