@@ -18,6 +18,10 @@ accuracy rose (measured in our first run).
   each stack level gated by a sigmoid, and the levels' pooled outputs fused with
   learned weights, so that the classifier can draw on short and long time scales.
   It is our own, smaller re-implementation of the idea, not the authors' code.
+
+Two optional parts of the log-mel CNN, each behind a registered variant that chapter 9
+measures: :class:`TimeDeltas` (deltas as input channels) and :class:`AttentionPooling`
+(attentive statistics over time).
 """
 from __future__ import annotations
 
@@ -132,7 +136,7 @@ def build_logmel_cnn(*, input_shape=(64, 200, 1), n_classes: int = len(EMOTIONS)
     dropout : float in [0, 1)
         Before the classifier.
     deltas : bool
-        Add the first and second time differences as two more input channels
+        Add the deltas and delta-deltas over time as two more input channels
         (:class:`TimeDeltas`), computed inside the network from the same features.
     pooling : {'mean-max', 'attention'}
         How the time axis is summarised: its mean and its maximum, or attentive
