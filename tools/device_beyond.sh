@@ -10,8 +10,9 @@
 #     ARMS="logmel-cnn:speaker logmel-cnn:paper logmel-cnn-spk:speaker" \
 #     bash tools/device_beyond.sh
 #   BUDGET_S=290 EPOCHS=300 CONTROL=0 ARMS="logmel-cnn-spk:paper" bash tools/device_beyond.sh
-# and the four variants of the log-mel CNN from two more calls (one H100, 2026-11-27;
-# the first needs the `results/` folder moved aside so that the tree travels):
+# and the four variants of the log-mel CNN from two more calls (one H100, 2026-11-27; the
+# stored results had grown past the 64 MiB a call carries, so `results/` was moved out of
+# the tree during both calls):
 #   BUDGET_S=500 EPOCHS=120 CONTROL=0 ARMS="logmel-cnn-delta:speaker logmel-cnn-att:speaker \
 #     logmel-cnn-wide:speaker logmel-cnn-fine:speaker logmel-cnn-delta:paper \
 #     logmel-cnn-att:paper logmel-cnn-wide:paper logmel-cnn-fine:paper" bash tools/device_beyond.sh

@@ -402,8 +402,7 @@ The GPU machine has no corpora, so the features were computed here and carried t
 and the package's own `train_model` does the training, as
 `fser train --model logmel-cnn --epochs 300` would on a machine with the audio. Up to seven
 runs shared the GPU at once (24 for the variants tried below), so its minutes are an upper
-bound for one run alone. The GPU
-runs are stored in `results/beyond_gpu/`.
+bound for one run alone. The GPU runs are stored in `results/beyond_gpu/`.
 
 The last two columns of the table estimate what each budget takes on this book's 2-core
 CPU with the faster loop: its epochs at the fastest and at the slowest pace of the CPU
@@ -500,11 +499,11 @@ print(f"control, {control['model']} {control['protocol']} seed {control['seed']}
       f"standard error of one run is about {twin['accuracy_se']:.1f})")"""),
 code("""fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
 summary = longer_table.reset_index().join(by_label.rename(columns={"model": "net"}), on="model")
-# one colour per network and split, one line style per device
 # the networks trained at several budgets with three seeds (the variants tried at one
 # budget have their own figure below)
 summary = summary[summary["seeds"] >= 3]
 summary = summary[summary.groupby(["net", "protocol"])["epochs"].transform("nunique") > 1]
+# one colour per network and split, one line style per device
 colours = plotting.compute_colours(summary.groupby(["net", "protocol"]).groups)
 for (net, protocol, device), g in summary.groupby(["net", "protocol", "device"]):
     g = g.sort_values("epochs")
@@ -614,8 +613,9 @@ for protocol, marker in (("paper", "o"), ("speaker", "s")):
     g = gains[gains["protocol"] == protocol]
     ax.scatter(g["val gain"], g["test gain"], marker=marker, s=50, label=f"{protocol} split")
     for _, r in g.iterrows():
-        ax.annotate(network(r["model"]).removeprefix("logmel-cnn-"), (r["val gain"], r["test gain"]),
-                    textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.annotate(network(r["model"]).removeprefix("logmel-cnn-"),
+                    (r["val gain"], r["test gain"]), textcoords="offset points",
+                    xytext=(5, 4), fontsize=8)
 ax.axhline(0, color="grey", lw=1)
 ax.axvline(0, color="grey", lw=1)
 ax.set(xlabel="validation gain over logmel-cnn [points]", ylabel="test gain [points]",
@@ -628,15 +628,15 @@ helps_both = sorted({network(m) for m in gains["model"]}
 print("variants that gain validation accuracy on both splits:", ", ".join(helps_both) or "none")"""),
 md("""Judged on validation, as always, only the wider network gains on both splits, by a
 point or two; on the test parts it gains about a point on the random split and nothing on
-unseen speakers. The deltas and the
-attentive pooling lose validation accuracy on both splits, and the full-resolution first
-block gains a little on unseen speakers but loses on the random split, at four times the
-computation. None of these moves is larger than the spread between seeds, so the
-wider network was the one worth more budget: it was trained for 300 epochs on the GPU
+unseen speakers. The deltas and the attentive pooling lose validation accuracy on both
+splits, and the full-resolution first block gains a little on unseen speakers but loses on
+the random split, at four times the computation. None of these moves is larger than the
+spread between seeds, so the wider network was the one worth more budget: it was trained for 300 epochs on the GPU
 and, at its 120-epoch recipe, on this CPU (three seeds on both splits each), which makes
 it a candidate for the default model and for the ensembles below. On this CPU, beside the
 plain network at the same recipe and seeds:"""),
-code("""at_recipe_cpu = [f"{m} | {PROFILES['cnn'].epochs} epochs, CPU" for m in ("logmel-cnn", "logmel-cnn-wide")]
+code("""at_recipe_cpu = [f"{m} | {PROFILES['cnn'].epochs} epochs, CPU"
+                 for m in ("logmel-cnn", "logmel-cnn-wide")]
 longer_table.loc[at_recipe_cpu][["seeds", "params", "val_accuracy", "accuracy", "accuracy_low",
                                  "accuracy_high", "train_minutes"]].sort_index(level="protocol")"""),
 md("""**The default recipe and the default model.** `logmel-cnn`'s recipe (the `cnn` profile,
@@ -705,8 +705,8 @@ the same speakers on both sides rewards. A user scoring their own voice is an un
 speaker, which is why the default is chosen on that split. On unseen speakers the
 per-clip standardisation lands a little below both, and so does the deeper network's
 single run, which took three to four times as long (part of it beside another job) for
-no gain. Averaging over time shifts moves validation accuracy by
-about a tenth of a point either way, so the package scores each clip once."""),
+no gain. Averaging over time shifts moves validation accuracy by about a tenth of a point
+either way, so the package scores each clip once."""),
 md("""With more epochs the networks can join an ensemble too. The selection rule is the one of
 section 2: greedy forward selection on validation accuracy, among every registered model's
 40-epoch CPU runs plus the longer runs with three seeds on both splits (the one-seed
@@ -832,8 +832,9 @@ md("""What this says:
 * **The paper split stays short of 90 %** on every budget, and far from the paper's claimed
   95 %.
 * **Of the models that score a single clip**, every log-mel network trained here at 120 or
-  300 epochs lands between 59 and 65 % on unseen speakers: a few points above the 40-epoch
-  runs, and still well below the 70 % target. Neither a deeper network, nor stretched
+  300 epochs lands near 60 % on unseen speakers, the wider one at 300 epochs on the GPU a
+  few points higher: a few points above the 40-epoch runs, and still well below the 70 %
+  target. Neither a deeper network, nor stretched
   voices (VTLP), nor standardising each clip, nor averaging over time shifts, nor deltas,
   attentive pooling or a full-resolution first block moved that by more than the spread
   between seeds. The wider network gains a point or two of validation accuracy on both
@@ -841,8 +842,9 @@ md("""What this says:
   budget that validates best on unseen speakers. At its 120-epoch recipe on this CPU,
   where it takes three times as long as the plain network, it keeps its lead on the
   random split, but on unseen speakers the lead shrinks to a fraction of a point, and it
-  validates just below the default. Averaging several of them (the single-clip ensemble, chosen on
-  validation within 30 minutes) gains a few points on unseen speakers, still short of 70 %.
+  validates just below the default. Averaging several of them (the single-clip ensemble,
+  chosen on validation within 30 minutes) gains a few points on unseen speakers, still
+  short of 70 %.
 * On a GPU (Colab, say), `fser train --model logmel-cnn` now trains the 120-epoch recipe
   in a couple of minutes, and `--epochs 300` the longest budget above."""),
 md("""## Summary
@@ -872,9 +874,9 @@ md("""## Summary
   speakers; none moved validation accuracy by more than the spread between seeds, and the
   two input changes cost several points on the random split. Four more variants, tried on
   a lent GPU, tell the same story: deltas, attentive pooling and a full-resolution first
-  block gain nothing on both splits at once; twice the channels gains a point or two. By the validation rule on
-  unseen speakers the default is now the network trained with VTLP, no worse there than
-  the plain one.
+  block gain nothing on both splits at once; twice the channels gains a point or two. By
+  the validation rule on unseen speakers the default is now the network trained with
+  VTLP, no worse there than the plain one.
 * Of the models that score one clip, the one that generalises best to unseen speakers is
   the package's default for `fser train` and `fser predict`; the paper's CNN remains
   available as `--model fser`, and every other model by its name."""),
