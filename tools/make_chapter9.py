@@ -440,7 +440,8 @@ def network(name):
 # the pace of the faster loop, seconds per epoch, for each budget run on this CPU (the
 # budgets ran in different sessions of the same kind of virtual machine)
 paces = (60 * cpu_long["train_minutes"] / cpu_long["epochs"]).groupby(cpu_long["label"])
-print(paces.median().round(1).rename("seconds per epoch (median)").to_string())
+median_pace = paces.median()
+print(median_pace.round(1).rename("seconds per epoch (median)").to_string())
 
 
 def is_logmel_net(model):
@@ -457,11 +458,19 @@ def pace_range(model):
     \"\"\"Fastest and slowest pace [min/epoch] of ``model``'s network on this CPU: the
     plain CNN's variants share one network, so all their runs measure the machine; any
     other network is measured by its own runs alone (NaN without any).\"\"\"
-    median = paces.median()
-    same = [label for label in median.index
+    same = [label for label in median_pace.index
             if (is_plain_cnn(network(label)) if is_plain_cnn(model)
                 else network(label) == model)]
-    return (median[same].min() / 60, median[same].max() / 60) if same else (np.nan, np.nan)
+    return ((median_pace[same].min() / 60, median_pace[same].max() / 60) if same
+            else (np.nan, np.nan))
+
+
+def recipe_labels(device, keep):
+    \"\"\"The labels of the budgets at the log-mel recipe's epochs on ``device`` whose
+    network passes ``keep``.\"\"\"
+    return [label for label in by_label.index
+            if by_label.loc[label, "epochs"] == PROFILES["cnn"].epochs
+            and by_label.loc[label, "device"] == device and keep(network(label))]
 
 
 pace_fast, pace_slow = pace_range("logmel-cnn")
@@ -553,11 +562,8 @@ and nothing else changed, and one change at scoring time:
 
 Each change is judged, like everything in this chapter, on validation accuracy:"""),
 code("""# the plain network and the three tries, at the 120-epoch recipe on this CPU
-tries = [label for label in by_label.index
-         if by_label.loc[label, "epochs"] == PROFILES["cnn"].epochs
-         and by_label.loc[label, "device"] == "CPU"
-         and network(label) in ("logmel-cnn", "logmel-cnn-deep", "logmel-cnn-warp",
-                                "logmel-cnn-clip")]
+tries = recipe_labels("CPU", lambda net: net in ("logmel-cnn", "logmel-cnn-deep",
+                                                  "logmel-cnn-warp", "logmel-cnn-clip"))
 on_tries = longer_table.loc[tries]
 on_tries[on_tries.index.get_level_values("protocol").isin(["paper", "speaker"])][
     ["seeds", "val_accuracy", "accuracy", "accuracy_low", "accuracy_high", "macro_f1",
@@ -592,10 +598,7 @@ three seeds on both splits, nothing else changed:
 Beside them, the plain network's GPU runs of section 7 at the same budget and seeds:"""),
 code("""# the GPU runs of the log-mel networks at the 120-epoch recipe: the plain network and
 # the variants that score a single clip
-gpu_tries = [label for label in by_label.index
-             if by_label.loc[label, "epochs"] == PROFILES["cnn"].epochs
-             and by_label.loc[label, "device"] == "GPU" and is_logmel_net(network(label))
-             and network(label) not in needs_batch]
+gpu_tries = recipe_labels("GPU", lambda net: is_logmel_net(net) and net not in needs_batch)
 plain = f"logmel-cnn | {PROFILES['cnn'].epochs} epochs, GPU"
 on_gpu_tries = longer_table.loc[gpu_tries].reset_index()
 on_gpu_tries = on_gpu_tries[on_gpu_tries["protocol"].isin(["paper", "speaker"])]
@@ -623,17 +626,17 @@ ax.set(xlabel="validation gain over logmel-cnn [points]", ylabel="test gain [poi
 ax.legend()
 ax.grid(alpha=0.3)
 plt.show()
-helps_both = sorted({network(m) for m in gains["model"]}
-                    - {network(m) for m in gains.loc[gains["val gain"] <= 0, "model"]})
+worst_gain = gains.groupby("model")["val gain"].min()
+helps_both = [network(m) for m in worst_gain[worst_gain > 0].index]
 print("variants that gain validation accuracy on both splits:", ", ".join(helps_both) or "none")"""),
 md("""Judged on validation, as always, only the wider network gains on both splits, by a
 point or two; on the test parts it gains about a point on the random split and nothing on
 unseen speakers. The deltas and the attentive pooling lose validation accuracy on both
 splits, and the full-resolution first block gains a little on unseen speakers but loses on
 the random split, at four times the computation. None of these moves is larger than the
-spread between seeds, so the wider network was the one worth more budget: it was trained for 300 epochs on the GPU
-and, at its 120-epoch recipe, on this CPU (three seeds on both splits each), which makes
-it a candidate for the default model and for the ensembles below. On this CPU, beside the
+spread between seeds, so the wider network was the one worth more budget: it was
+trained for 300 epochs on the GPU and, at its 120-epoch recipe, on this CPU (three seeds
+on both splits each), which makes it a candidate for the default model and for the ensembles below. On this CPU, beside the
 plain network at the same recipe and seeds:"""),
 code("""at_recipe_cpu = [f"{m} | {PROFILES['cnn'].epochs} epochs, CPU"
                  for m in ("logmel-cnn", "logmel-cnn-wide")]
@@ -834,10 +837,9 @@ md("""What this says:
 * **Of the models that score a single clip**, every log-mel network trained here at 120 or
   300 epochs lands near 60 % on unseen speakers, the wider one at 300 epochs on the GPU a
   few points higher: a few points above the 40-epoch runs, and still well below the 70 %
-  target. Neither a deeper network, nor stretched
-  voices (VTLP), nor standardising each clip, nor averaging over time shifts, nor deltas,
-  attentive pooling or a full-resolution first block moved that by more than the spread
-  between seeds. The wider network gains a point or two of validation accuracy on both
+  target. Neither a deeper network, nor stretched voices (VTLP), nor standardising each
+  clip, nor averaging over time shifts, nor deltas, attentive pooling or a
+  full-resolution first block moved that by more than the spread between seeds. The wider network gains a point or two of validation accuracy on both
   splits at the same budget on the GPU, and at 300 epochs there it is the single-clip
   budget that validates best on unseen speakers. At its 120-epoch recipe on this CPU,
   where it takes three times as long as the plain network, it keeps its lead on the
