@@ -161,6 +161,10 @@ register_model(ModelSpec(
     params={"filters": (64, 128, 256, 512)},
     description="the log-mel CNN with twice the channels in every block"))
 register_model(ModelSpec(
+    "logmel-cnn-wide-spk", _build_logmel_cnn, features="logmel", profile="cnn",
+    speaker_norm=True, params={"filters": (64, 128, 256, 512)},
+    description="the wider log-mel CNN on spectrograms standardised per speaker and band"))
+register_model(ModelSpec(
     "logmel-cnn-fine", _build_logmel_cnn, features="logmel", profile="cnn",
     params={"stem_stride": 1},
     description="the log-mel CNN whose first block keeps the full time-frequency resolution"))

@@ -448,13 +448,15 @@ def test_logmel_cnn_variants_are_what_their_entries_say():
     nets = {name: MODELS[name].build(input_shape=(64, 48, 1), n_classes=7,
                                      **MODELS[name].params)
             for name in ("logmel-cnn", "logmel-cnn-delta", "logmel-cnn-att",
-                         "logmel-cnn-wide", "logmel-cnn-fine")}
+                         "logmel-cnn-wide", "logmel-cnn-wide-spk", "logmel-cnn-fine")}
     layers_of = {name: {layer.name: layer for layer in net.layers}
                  for name, net in nets.items()}
     assert layers_of["logmel-cnn-delta"]["conv0_0"].kernel.shape[2] == 3
     assert layers_of["logmel-cnn"]["conv0_0"].kernel.shape[2] == 1
     assert type(layers_of["logmel-cnn-att"]["pool_time"]).__name__ == "AttentionPooling"
     assert layers_of["logmel-cnn-wide"]["conv3_0"].filters == 512
+    assert layers_of["logmel-cnn-wide-spk"]["conv3_0"].filters == 512
+    assert MODELS["logmel-cnn-wide-spk"].speaker_norm and not MODELS["logmel-cnn-wide"].speaker_norm
     assert layers_of["logmel-cnn-fine"]["conv0_0"].strides == (1, 1)
     assert layers_of["logmel-cnn"]["conv0_0"].strides == (2, 2)
     with pytest.raises(ValueError, match="pooling"):
