@@ -21,7 +21,10 @@ accuracy rose (measured in our first run).
 
 Two optional parts of the log-mel CNN, each behind a registered variant that chapter 9
 measures: :class:`TimeDeltas` (deltas as input channels) and :class:`AttentionPooling`
-(attentive statistics over time).
+(attentive statistics over time). A third is only used while training:
+:func:`build_speaker_adversary` adds a speaker classifier behind a
+:class:`GradientReversal`, so that the network's pooled features are pushed to carry
+less of who is speaking (domain-adversarial training, {cite}`ganin2016dann`).
 """
 from __future__ import annotations
 
@@ -30,8 +33,9 @@ from keras import layers
 
 from .corpora import EMOTIONS
 
-__all__ = ["build_logmel_cnn", "build_tcn", "Reverse", "StackLevels", "TimeDeltas",
-           "AttentionPooling"]
+__all__ = ["build_logmel_cnn", "build_tcn", "build_speaker_adversary", "Reverse",
+           "StackLevels", "TimeDeltas", "AttentionPooling", "GradientReversal",
+           "EmotionSpeakerLoss", "emotion_accuracy"]
 
 
 @keras.saving.register_keras_serializable(package="fser")
@@ -114,6 +118,103 @@ class AttentionPooling(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="fser")
+class GradientReversal(layers.Layer):
+    """The identity going forwards; going backwards, the gradient times ``-weight``.
+
+    Written as ``stop_gradient((1 + w) x) - w x``, whose value is ``x`` and whose
+    derivative is ``-w``, so it needs no backend's custom-gradient hook.
+    """
+
+    def __init__(self, weight: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = float(weight)
+
+    def call(self, x):
+        w = self.weight
+        return keras.ops.stop_gradient((1.0 + w) * x) - w * x
+
+    def get_config(self):
+        return {**super().get_config(), "weight": self.weight}
+
+
+def build_speaker_adversary(network, *, n_speakers: int, weight: float = 0.1,
+                            units: int = 128, name: str = "adversarial_trainer"):
+    """The model that trains ``network`` against a speaker classifier.
+
+    The speaker classifier reads the features ``network`` hands to its last layer
+    (the one named ``logits``) through a :class:`GradientReversal`: it learns to tell the
+    training speakers apart while the network beneath it learns to make that harder.
+
+    Parameters
+    ----------
+    network : keras.Model
+        A functional network with a ``logits`` layer and a softmax output
+        [shape=(batch, n_classes)].
+    n_speakers : int > 1
+        Speakers in the training part.
+    weight : float > 0
+        How strongly the reversed speaker gradient pulls on the network.
+    units : int > 0
+        Hidden units of the speaker classifier.
+
+    Returns
+    -------
+    trainer : keras.Model
+        Output [shape=(batch, n_classes + n_speakers)]: the emotion probabilities, then
+        the speaker probabilities; it shares every layer of ``network``.
+    """
+    from .errors import FserError
+
+    try:
+        features = network.get_layer("logits").input
+    except ValueError:
+        raise FserError(f"network '{network.name}' has no 'logits' layer for a speaker "
+                        "adversary to read") from None
+    h = GradientReversal(weight, name="reverse_gradient")(features)
+    h = layers.Dense(units, activation="relu", name="speaker_hidden")(h)
+    speaker = layers.Dense(n_speakers, activation="softmax", dtype="float32",
+                           name="speaker")(h)
+    outputs = layers.Concatenate(name="emotion_speaker")([network.output, speaker])
+    return keras.Model(network.input, outputs, name=name)
+
+
+@keras.saving.register_keras_serializable(package="fser")
+class EmotionSpeakerLoss(keras.losses.Loss):
+    """Cross-entropy of the emotion part of an adversarial trainer's output plus
+    cross-entropy of its speaker part (:func:`build_speaker_adversary`).
+
+    Targets are [shape=(batch, n_classes + n_speakers)]: one-hot (or mixed-up) emotions,
+    then speakers. A row whose speaker part is all zeros (a validation clip of a speaker
+    the classifier never met) adds nothing to the speaker term.
+    """
+
+    def __init__(self, n_classes: int = len(EMOTIONS), label_smoothing: float = 0.0,
+                 name: str = "emotion_speaker_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.n_classes = n_classes
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        n = self.n_classes
+        emotion = keras.losses.categorical_crossentropy(
+            y_true[:, :n], y_pred[:, :n], label_smoothing=self.label_smoothing)
+        speaker_p = keras.ops.clip(y_pred[:, n:], 1e-7, 1.0)
+        return emotion - keras.ops.sum(y_true[:, n:] * keras.ops.log(speaker_p), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "n_classes": self.n_classes,
+                "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="fser")
+def emotion_accuracy(y_true, y_pred):
+    """Accuracy over the emotion part (the first ``len(EMOTIONS)`` columns) only."""
+    n = len(EMOTIONS)
+    hit = keras.ops.argmax(y_true[:, :n], axis=-1) == keras.ops.argmax(y_pred[:, :n], axis=-1)
+    return keras.ops.cast(hit, "float32")
 
 
 def build_logmel_cnn(*, input_shape=(64, 200, 1), n_classes: int = len(EMOTIONS),

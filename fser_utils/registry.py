@@ -50,6 +50,11 @@ class ModelSpec:
         Standardise each clip's frame-wise features over its own speech frames
         (:func:`fser_utils.speaker_norm.normalize_per_clip`), in training and in scoring;
         such a model still scores a single clip.
+    speaker_adversary : float >= 0
+        Keras networks with a ``logits`` layer only: while training, a speaker classifier
+        reads the features under ``logits`` through a gradient reversal of this weight
+        (:func:`fser_utils.networks.build_speaker_adversary`); 0 trains without one.
+        Scoring uses the network alone, so such a model still scores a single clip.
     """
 
     name: str
@@ -61,11 +66,15 @@ class ModelSpec:
     description: str = ""
     speaker_norm: bool = False
     clip_norm: bool = False
+    speaker_adversary: float = 0.0
 
     def __post_init__(self):
         if self.speaker_norm and self.clip_norm:
             raise FserError(f"model '{self.name}': standardise per speaker or per clip, "
                             "not both")
+        if self.speaker_adversary < 0 or (self.speaker_adversary and self.family != "keras"):
+            raise FserError(f"model '{self.name}': a speaker adversary needs a Keras "
+                            f"network and a weight >= 0, not {self.speaker_adversary}")
 
     def asdict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -99,6 +108,7 @@ def describe_models():
 
     return pd.DataFrame([{"model": m.name, "features": m.features, "profile": m.profile,
                           "family": m.family, "per speaker": m.speaker_norm,
+                          "speaker adversary": m.speaker_adversary,
                           "description": m.description}
                          for m in MODELS.values()]).set_index("model")
 
@@ -164,6 +174,10 @@ register_model(ModelSpec(
     "logmel-cnn-wide-spk", _build_logmel_cnn, features="logmel", profile="cnn",
     speaker_norm=True, params={"filters": (64, 128, 256, 512)},
     description="the wider log-mel CNN on spectrograms standardised per speaker and band"))
+register_model(ModelSpec(
+    "logmel-cnn-adv", _build_logmel_cnn, features="logmel", profile="cnn",
+    speaker_adversary=0.3,
+    description="the log-mel CNN trained against a speaker classifier (gradient reversal)"))
 register_model(ModelSpec(
     "logmel-cnn-fine", _build_logmel_cnn, features="logmel", profile="cnn",
     params={"stem_stride": 1},

@@ -367,8 +367,9 @@ def _make_optimizer(p: TrainingProfile, steps_per_epoch: int):
 
 
 def _build_trainer(p: TrainingProfile, input_shape, seed: int, *, spec="fser",
-                   params: dict | None = None):
-    """The model, wrapped with on-the-fly image augmentation if the profile asks for it.
+                   params: dict | None = None, n_speakers: int | None = None):
+    """The model, wrapped with on-the-fly image augmentation if the profile asks for it,
+    or with a speaker adversary if the model is registered with one.
 
     Returns ``(trainer, network)``: what is fitted, and the network inside it.
     """
@@ -379,6 +380,14 @@ def _build_trainer(p: TrainingProfile, input_shape, seed: int, *, spec="fser",
     spec = get_model_spec(spec)
     network = spec.build(input_shape=tuple(input_shape), n_classes=len(EMOTIONS),
                          **{**spec.params, **(params or {})})
+    if spec.speaker_adversary:
+        if p.augment == "online":
+            raise FserError(f"model '{spec.name}' trains against a speaker classifier, "
+                            f"which does not combine with online image augmentation")
+        from .networks import build_speaker_adversary
+
+        return build_speaker_adversary(network, n_speakers=n_speakers,
+                                       weight=spec.speaker_adversary), network
     if p.augment != "online":
         return network, network
     from .augment import build_augmenter
@@ -394,14 +403,34 @@ def _build_trainer(p: TrainingProfile, input_shape, seed: int, *, spec="fser",
 def _compile(trainer, p: TrainingProfile, steps_per_epoch: int):
     import keras
 
-    trainer.compile(
-        optimizer=_make_optimizer(p, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing),
-        metrics=["accuracy"])
+    if trainer.name == _ADVERSARIAL:
+        from .networks import EmotionSpeakerLoss, emotion_accuracy
+
+        # named "accuracy" so that the logs, and every reader of them, stay the same
+        loss = EmotionSpeakerLoss(label_smoothing=p.label_smoothing)
+        metrics = [keras.metrics.MeanMetricWrapper(emotion_accuracy, name="accuracy")]
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing)
+        metrics = ["accuracy"]
+    trainer.compile(optimizer=_make_optimizer(p, steps_per_epoch), loss=loss,
+                    metrics=metrics)
+
+
+_ADVERSARIAL = "adversarial_trainer"
 
 
 def _inner_network(trainer):
-    """The network inside a trainer that wraps it with augmentation layers."""
+    """The network inside a trainer that wraps it with augmentation layers or with a
+    speaker adversary."""
+    import keras
+
+    if trainer.name == _ADVERSARIAL:
+        # the adversary shares the network's layers: the network is the trainer's graph
+        # up to its emotion softmax, built once per trainer
+        if getattr(trainer, "_fser_network", None) is None:
+            trainer._fser_network = keras.Model(trainer.inputs,
+                                                trainer.get_layer("softmax").output)
+        return trainer._fser_network
     # the trainer is input -> augmenter -> network, so the network is its last layer
     return trainer.layers[-1] if trainer.name in ("trainer", "fser_trainer") else trainer
 
@@ -798,6 +827,8 @@ def _split_arrays(catalogue, X, part, config) -> dict:
     val_idx = np.flatnonzero(part.to_numpy() == "val")
     test_idx = np.flatnonzero(part.to_numpy() == "test")
     X_train, y_train = X[train_idx], y[train_idx]
+    # speakers numbered within the training part, for a speaker adversary
+    s_train = pd.factorize(catalogue["speaker"].to_numpy()[train_idx], sort=True)[0]
     if p.augment == "offline" and p.n_copies > 0:
         from .augment import build_augmenter, compute_augmented_images
 
@@ -806,8 +837,8 @@ def _split_arrays(catalogue, X, part, config) -> dict:
                                     seed=seed)
         X_train, source = compute_augmented_images(X_train, n_copies=p.n_copies,
                                                    augmenter=augmenter, progress=True)
-        y_train = y_train[source]
-    return {"X_train": X_train, "y_train": y_train, "train_idx": train_idx,
+        y_train, s_train = y_train[source], s_train[source]
+    return {"X_train": X_train, "y_train": y_train, "s_train": s_train, "train_idx": train_idx,
             "X_val": X[val_idx], "y_val": y[val_idx], "val_idx": val_idx,
             "X_test": X[test_idx], "y_test": y[test_idx], "test_idx": test_idx}
 
@@ -839,7 +870,8 @@ def _start_or_resume(run: Run, data: dict, config: RunConfig, resuming: bool,
     p = config.profile
     if not resuming:
         trainer, _ = _build_trainer(p, data["X_train"].shape[1:], config.seed,
-                                    spec=config.model, params=config.model_params)
+                                    spec=config.model, params=config.model_params,
+                                    n_speakers=len(np.unique(data["s_train"])))
         _compile(trainer, p, steps_per_epoch)
         return trainer, None, 0, False
     trainer, state = run.load_checkpoint()
@@ -859,6 +891,12 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
     n_classes = len(EMOTIONS)
     Y_train = keras.utils.to_categorical(data["y_train"], n_classes)
     Y_val = keras.utils.to_categorical(data["y_val"], n_classes)
+    if config.model.speaker_adversary:
+        # speaker targets follow the emotions; validation speakers are not among them
+        n_speakers = len(np.unique(data["s_train"]))
+        Y_train = np.concatenate(
+            [Y_train, keras.utils.to_categorical(data["s_train"], n_speakers)], axis=1)
+        Y_val = np.concatenate([Y_val, np.zeros((len(Y_val), n_speakers))], axis=1)
     steps_per_epoch = int(np.ceil(len(data["X_train"]) / p.batch_size))
     old_policy = keras.mixed_precision.dtype_policy().name
     if p.mixed_precision and _list_gpus():
@@ -916,6 +954,9 @@ def _fit_resident(run: Run, data: dict, config: RunConfig, *, resuming: bool, ve
     if p.augment in ("online", "batch"):
         raise FserError(f"the resident loop takes offline augmentation or none, not "
                         f"'{p.augment}' (profile {p.name})")
+    if config.model.speaker_adversary:
+        raise FserError(f"model '{config.model.name}' trains against a speaker classifier; "
+                        "use the default loop (--loop fit)")
     trainer, state, initial_epoch, done = _start_or_resume(
         run, data, config, resuming, max(1, len(data["X_train"]) // p.batch_size))
     if done:
