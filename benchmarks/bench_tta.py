@@ -29,34 +29,20 @@ def main(argv=None) -> dict:
     parser.add_argument("--root", help="data root (default: as fser finds it)")
     parser.add_argument("--result", default=str(HERE / "results" / "tta.json"))
     args = parser.parse_args(argv)
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.features import load_features
-    from fser_utils.predict import compute_shift_averaged_proba, load_predictor
+    from fser_utils.predict import compute_shift_averaged_proba, load_run_parts
     from fser_utils.run import Run
     from fser_utils.train import describe_hardware
 
-    # the corpora the runs were split from
-    used = sorted({c for d in args.runs for c in Run(d).load_split()["corpus"].astype(str)})
-    catalogue, features, rows = load_catalogue(args.root, corpora=used), {}, []
-    for run_dir in args.runs:
-        predictor = load_predictor(run_dir)
-        key = json.dumps(predictor.settings.asdict(), sort_keys=True)
-        if key not in features:  # runs of one feature kind share one array
-            X, cat = load_features(catalogue, predictor.settings, progress=False)
-            features[key] = (X, {r: i for i, r in enumerate(cat["relpath"])})
-        X, where = features[key]
-        run = Run(run_dir)
-        split, kind = run.load_split(), run.load_settings()["split"]
-        for part in ("val", "test"):
-            clips = split[split["part"] == part]
-            Xp = np.asarray(X[[where[r] for r in clips["relpath"]]], dtype=np.float32)
-            truth = clips["emotion"].astype(str).to_numpy()
-            for name, shifts in SHIFT_SETS.items():
-                proba = compute_shift_averaged_proba(Xp, predictor=predictor, shifts=shifts)
-                hits = np.asarray(predictor.classes)[proba.argmax(axis=1)] == truth
-                rows.append({"run": Path(run_dir).name, "model": predictor.model_name,
-                             "split": kind, "part": part, "shifts": name,
-                             "accuracy": float(hits.mean()), "n": int(len(hits))})
+    rows = []
+    for predictor, part, clips, Xp in load_run_parts(args.runs, root=args.root):
+        truth = clips["emotion"].astype(str).to_numpy()
+        kind = Run(predictor.run_dir).load_settings()["split"]
+        for name, shifts in SHIFT_SETS.items():
+            proba = compute_shift_averaged_proba(Xp, predictor=predictor, shifts=shifts)
+            hits = np.asarray(predictor.classes)[proba.argmax(axis=1)] == truth
+            rows.append({"run": predictor.run_dir.name, "model": predictor.model_name,
+                         "split": kind, "part": part, "shifts": name,
+                         "accuracy": float(hits.mean()), "n": int(len(hits))})
     now = datetime.datetime.now(datetime.timezone.utc)
     result = {"what": "test-time averaging over circular time shifts",
               "date": now.isoformat(timespec="seconds"), "hardware": describe_hardware(),

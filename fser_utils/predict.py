@@ -25,6 +25,7 @@ __all__ = [
     "predict_signal",
     "predict_files",
     "compute_shift_averaged_proba",
+    "load_run_parts",
 ]
 
 #: file endings a directory is searched for (libsndfile >= 1.1 decodes all of them)
@@ -85,13 +86,19 @@ class Predictor:
                             f"speaker's clips: give at least {MIN_SPEAKER_CLIPS} files of the "
                             f"same speaker (got {n_clips} usable)")
 
+    def normalize_clips(self, X: np.ndarray) -> np.ndarray:
+        """Features as the model reads them, for a model that standardises each clip on its
+        own (unchanged otherwise); :meth:`predict_proba` applies it."""
+        if not self.clip_norm:
+            return X
+        from .feature_kinds import get_time_axis
+        from .speaker_norm import normalize_per_clip
+
+        return normalize_per_clip(X, time_axis=get_time_axis(self.settings))
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(n, len(classes))] of features [shape=(n, *settings.shape)]."""
-        if self.clip_norm:  # as in training; each clip on its own, so any batch will do
-            from .feature_kinds import get_time_axis
-            from .speaker_norm import normalize_per_clip
-
-            X = normalize_per_clip(X, time_axis=get_time_axis(self.settings))
+        X = self.normalize_clips(X)  # as in training; each clip on its own, any batch will do
         if hasattr(self.model, "predict_proba"):  # a scikit-learn pipeline
             from .classical import expand_proba
 
@@ -373,3 +380,56 @@ def _score_file(path, predictor, *, windows, window, hop, batch_size):
         x = None
     row["warning"] = "; ".join(filter(None, [warning, *notes]))
     return row, x, table
+
+
+def load_run_parts(run_dirs, *, root=None, parts=("val", "test")):
+    """Each run's predictor with the clips and features of parts of its own split.
+
+    Features are computed once per feature kind from the corpora the runs were split
+    from and, for a model registered with ``speaker_norm``, standardised per speaker
+    over the whole catalogue, as in training; per-clip standardisation is left to
+    :meth:`Predictor.normalize_clips`. For the benchmarks that rescore stored runs.
+
+    Parameters
+    ----------
+    run_dirs : iterable of path-like
+        Run folders that still hold their models.
+    root : path-like or None
+        Data root (default: as :func:`fser_utils.config.get_data_root` finds it).
+    parts : sequence of {"train", "val", "test"}
+
+    Yields
+    ------
+    predictor : Predictor
+    part : str
+    clips : pd.DataFrame
+        The split's rows of that part.
+    X : np.ndarray [shape=(len(clips), *predictor.settings.shape), dtype=float32]
+    """
+    import json
+
+    from .catalogue import load_catalogue
+    from .features import load_features
+    from .run import Run
+
+    run_dirs = list(run_dirs)
+    used = sorted({c for d in run_dirs for c in Run(d).load_split()["corpus"].astype(str)})
+    catalogue, cache = load_catalogue(root, corpora=used), {}
+    for run_dir in run_dirs:
+        predictor = load_predictor(run_dir)
+        key = (json.dumps(predictor.settings.asdict(), sort_keys=True), predictor.speaker_norm)
+        if key not in cache:  # runs of one feature kind (and normalisation) share one array
+            X, cat = load_features(catalogue, predictor.settings, progress=False)
+            if predictor.speaker_norm:
+                from .feature_kinds import get_time_axis
+                from .speaker_norm import compute_speaker_groups, normalize_per_speaker
+
+                X = normalize_per_speaker(X, groups=compute_speaker_groups(cat),
+                                          time_axis=get_time_axis(predictor.settings))
+            cache[key] = (X, {r: i for i, r in enumerate(cat["relpath"])})
+        X, where = cache[key]
+        split = Run(run_dir).load_split()
+        for part in parts:
+            clips = split[split["part"] == part]
+            yield (predictor, part, clips,
+                   np.asarray(X[[where[r] for r in clips["relpath"]]], dtype=np.float32))

@@ -179,6 +179,10 @@ register_model(ModelSpec(
     speaker_adversary=0.3,
     description="the log-mel CNN trained against a speaker classifier (gradient reversal)"))
 register_model(ModelSpec(
+    "logmel-cnn-adv-strong", _build_logmel_cnn, features="logmel", profile="cnn",
+    speaker_adversary=1.0,
+    description="logmel-cnn-adv with the reversed speaker gradient at full weight"))
+register_model(ModelSpec(
     "logmel-cnn-fine", _build_logmel_cnn, features="logmel", profile="cnn",
     params={"stem_stride": 1},
     description="the log-mel CNN whose first block keeps the full time-frequency resolution"))

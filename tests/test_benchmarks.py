@@ -3,6 +3,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 
 def _load_benchmark(name):
     path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
@@ -12,7 +14,9 @@ def _load_benchmark(name):
     return module
 
 
-def test_bench_rerun_repeats_a_stored_run(demo_root, tmp_path, monkeypatch):
+@pytest.fixture
+def demo_train(demo_root, tmp_path, monkeypatch):
+    """``fser train ... --quiet`` on the demo corpus, data and cache in ``tmp_path``."""
     from fser_utils import corpora
     from fser_utils.cli import build_parser, main
 
@@ -22,8 +26,12 @@ def test_bench_rerun_repeats_a_stored_run(demo_root, tmp_path, monkeypatch):
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FSER_DATA", str(demo_root))
-    assert main(["train", "--model", "fser", "--profile", "ci", "--epochs", "2", "--out",
-                 str(tmp_path / "stored"), "--quiet"]) == 0
+    return lambda *args: main(["train", *args, "--quiet"])
+
+
+def test_bench_rerun_repeats_a_stored_run(demo_train, tmp_path):
+    assert demo_train("--model", "fser", "--profile", "ci", "--epochs", "2", "--out",
+                      str(tmp_path / "stored")) == 0
     result = _load_benchmark("bench_rerun").main(
         [str(tmp_path / "stored"), "--out", str(tmp_path / "again"),
          "--result", str(tmp_path / "rerun.json")])
@@ -35,20 +43,12 @@ def test_bench_rerun_repeats_a_stored_run(demo_root, tmp_path, monkeypatch):
     assert json.loads((tmp_path / "rerun.json").read_text())["pace_ratio"] > 0
 
 
-def test_bench_tta_scores_a_run_three_ways(demo_root, tmp_path, monkeypatch):
-    import pytest
-
-    from fser_utils import corpora
-    from fser_utils.cli import build_parser, main
+def test_bench_tta_scores_a_run_three_ways(demo_train, demo_root, tmp_path):
     from fser_utils.run import Run
 
-    build_parser()  # as above: commands bind the corpus list when first imported
-    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
-    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("FSER_DATA", str(demo_root))
     run_dir = tmp_path / "run"
-    assert main(["train", "--model", "logmel-cnn", "--profile", "ci", "--epochs", "1", "--out",
-                 str(run_dir), "--quiet"]) == 0
+    assert demo_train("--model", "logmel-cnn", "--profile", "ci", "--epochs", "1", "--out",
+                      str(run_dir)) == 0
     result = _load_benchmark("bench_tta").main(
         [str(run_dir), "--root", str(demo_root), "--result", str(tmp_path / "tta.json")])
     rows = {(r["part"], r["shifts"]): r["accuracy"] for r in result["rows"]}
@@ -57,3 +57,31 @@ def test_bench_tta_scores_a_run_three_ways(demo_root, tmp_path, monkeypatch):
     metrics = Run(run_dir).load_metrics()
     assert rows["val", "none"] == pytest.approx(metrics["val_accuracy"])
     assert rows["test", "none"] == pytest.approx(metrics["test_accuracy"])
+
+
+def test_speaker_probe_reads_speakers_only_where_features_carry_them():
+    import numpy as np
+
+    probe = _load_benchmark("bench_speaker_probe").compute_probe_accuracy
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(np.arange(6), 20)
+    noise = rng.normal(size=(len(speakers), 8))
+    offsets = 3 * rng.normal(size=(6, 8))
+    assert probe(noise + offsets[speakers], speakers) > 0.95
+    assert probe(noise, speakers) < 0.4  # chance is 1/6
+    assert np.isnan(probe(noise[:20], speakers[:20]))  # one speaker
+
+
+def test_bench_speaker_probe_probes_both_parts_of_a_run(demo_train, demo_root, tmp_path):
+    run_dir = tmp_path / "run"
+    assert demo_train("--model", "logmel-cnn-adv", "--profile", "ci", "--epochs", "1",
+                      "--split", "speaker", "--out", str(run_dir)) == 0
+    result = _load_benchmark("bench_speaker_probe").main(
+        [str(run_dir), "--root", str(demo_root), "--result", str(tmp_path / "probe.json")])
+    rows = {r["part"]: r for r in result["rows"]}
+    assert set(rows) == {"train", "val"}
+    assert all(r["model"] == "logmel-cnn-adv" for r in rows.values())
+    assert rows["train"]["n_speakers"] >= 2 and 0 <= rows["train"]["probe_accuracy"] <= 1
+    # a part with a single speaker has nothing to tell apart: no accuracy, not a crash
+    for r in rows.values():
+        assert (r["probe_accuracy"] is None) == (r["n_speakers"] < 2)
