@@ -450,7 +450,8 @@ def is_logmel_net(model):
 
 
 def is_plain_cnn(model):
-    \"\"\"The log-mel CNN with its default layers (variants differ in input or augmentation).\"\"\"
+    \"\"\"The log-mel CNN with its default layers (variants differ in input, augmentation or
+    training objective).\"\"\"
     return is_logmel_net(model) and not MODELS[model].params
 
 
@@ -642,6 +643,73 @@ code("""at_recipe_cpu = [f"{m} | {PROFILES['cnn'].epochs} epochs, CPU"
                  for m in ("logmel-cnn", "logmel-cnn-wide")]
 longer_table.loc[at_recipe_cpu][["seeds", "params", "val_accuracy", "accuracy", "accuracy_low",
                                  "accuracy_high", "train_minutes"]].sort_index(level="protocol")"""),
+md("""**Two tries aimed at unseen speakers, on this CPU.** Both build on what helped before,
+and both were fixed before any of their runs, trained with the 120-epoch recipe and three
+seeds on both splits:
+
+* `logmel-cnn-wide-spk`: the wider network on spectrograms standardised per speaker. Each
+  change on its own moved unseen-speaker accuracy up; this checks whether they add up.
+  Like `logmel-cnn-spk`, it needs several clips of a speaker to score any of them.
+* `logmel-cnn-adv`: domain-adversarial training {cite}`ganin2016dann`, with the training
+  speakers as the domains. During training a small speaker classifier (one hidden layer
+  of 128 units) reads the pooled features under the emotion classifier through a
+  *gradient reversal*: going forwards the features pass unchanged, going backwards the
+  speaker classifier's gradient reaches the network multiplied by -0.3. The speaker
+  classifier thus learns to tell the speakers apart, while the network learns features
+  that make this harder, i.e. that carry less of who is speaking
+  (`build_speaker_adversary` in `fser_utils.networks`). The weight 0.3 was set once, not
+  tuned. Only training changes: what is kept and scored is the plain network, so this
+  model still scores a single clip.
+
+Beside the networks they build on, at the same recipe and seeds on this CPU:"""),
+code("""speaker_tries = recipe_labels("CPU", lambda net: net in (
+    "logmel-cnn", "logmel-cnn-spk", "logmel-cnn-wide", "logmel-cnn-wide-spk", "logmel-cnn-adv",
+    "logmel-cnn-adv-strong"))
+longer_table.loc[speaker_tries][["seeds", "params", "val_accuracy", "accuracy", "accuracy_low",
+                                 "accuracy_high", "train_minutes"]].sort_index(level="protocol")"""),
+code("""# what the adversary changes while training: one seed of the speaker split
+curves = {net: Run(longer.loc[(longer["model"] == net) & (longer["protocol"] == "speaker")
+                              & (longer["seed"] == 42) & (longer["device"] == "CPU")
+                              & (longer["epochs"] == PROFILES["cnn"].epochs), "run"].iloc[0]
+                   ).load_history()
+          for net in ("logmel-cnn", "logmel-cnn-adv", "logmel-cnn-adv-strong")
+          if ((longer["model"] == net) & (longer["protocol"] == "speaker")).any()}
+ax = plotting.plot_recipe_curves(curves)
+ax.set(xscale="linear", xlabel="epoch",
+       title="Speaker split, seed 42, 120 epochs on this CPU: with and without an adversary")
+plt.show()"""),
+md("""Did the adversary take the speaker out of the features? A *speaker probe* asks it
+directly (`benchmarks/bench_speaker_probe.py`): the features each network hands to its
+emotion classifier are computed for the clips of one part of its split, and a logistic
+regression, fitted on half of each speaker's clips, names the speaker of the other half.
+On the training part it must tell apart the speakers the adversary saw; on the validation
+part, speakers that no network saw. The per-speaker network is probed on the standardised
+spectrograms it was trained on:"""),
+code("""probe = pd.DataFrame(json.loads(
+    get_stored_path("benchmarks/results/speaker_probe.json").read_text())["rows"])
+# chance: always naming the speaker with the most clips in the part
+probe_table = probe.groupby(["part", "model"]).agg(
+    seeds=("seed", "nunique"), speakers=("n_speakers", "first"),
+    chance=("majority", "mean"), probe_accuracy=("probe_accuracy", "mean"))
+probe_table[["chance", "probe_accuracy"]] *= 100
+print(probe_table.round(1).to_string())
+fig, ax = plt.subplots(figsize=(8, 3.6))
+order = [m for m in ("logmel-cnn", "logmel-cnn-adv", "logmel-cnn-adv-strong", "logmel-cnn-spk")
+         if m in set(probe["model"])]
+for k, part in enumerate(("train", "val")):
+    rows = probe[probe["part"] == part]
+    ax.scatter(rows["model"].map(order.index) + (k - 0.5) * 0.2,
+               100 * rows["probe_accuracy"], color=f"C{k}",
+               label=f"{part} part ({rows['n_speakers'].iloc[0]} speakers)")
+    ax.scatter(np.arange(len(order)) + (k - 0.5) * 0.2,
+               100 * rows.groupby("model")["majority"].mean().loc[order], marker="_", s=300,
+               color=f"C{k}")
+ax.set(xticks=range(len(order)), xticklabels=order, ylim=(0, 100),
+       ylabel="speaker named [%]",
+       title="Speaker probe on the pooled features, speaker split (dots: seeds; dashes: chance)")
+ax.legend(loc="center right")
+ax.grid(alpha=0.3)
+plt.show()"""),
 md("""**The default recipe and the default model.** `logmel-cnn`'s recipe (the `cnn` profile,
 which `logmel-cnn-spk` shares) now runs 120 epochs instead of 40. The budget was chosen
 on validation data only: among the budgets of `logmel-cnn` trained on this CPU with three
