@@ -387,7 +387,8 @@ def _build_trainer(p: TrainingProfile, input_shape, seed: int, *, spec="fser",
         from .networks import build_speaker_adversary
 
         return build_speaker_adversary(network, n_speakers=n_speakers,
-                                       weight=spec.speaker_adversary), network
+                                       weight=spec.speaker_adversary,
+                                       name=_ADVERSARIAL), network
     if p.augment != "online":
         return network, network
     from .augment import build_augmenter
@@ -398,6 +399,10 @@ def _build_trainer(p: TrainingProfile, input_shape, seed: int, *, spec="fser",
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     trainer = keras.Model(inputs, network(augmenter(inputs)), name="trainer")
     return trainer, network
+
+
+#: the name :func:`fser_utils.networks.build_speaker_adversary` gives its trainer
+_ADVERSARIAL = "adversarial_trainer"
 
 
 def _compile(trainer, p: TrainingProfile, steps_per_epoch: int):
@@ -414,9 +419,6 @@ def _compile(trainer, p: TrainingProfile, steps_per_epoch: int):
         metrics = ["accuracy"]
     trainer.compile(optimizer=_make_optimizer(p, steps_per_epoch), loss=loss,
                     metrics=metrics)
-
-
-_ADVERSARIAL = "adversarial_trainer"
 
 
 def _inner_network(trainer):
@@ -838,7 +840,8 @@ def _split_arrays(catalogue, X, part, config) -> dict:
         X_train, source = compute_augmented_images(X_train, n_copies=p.n_copies,
                                                    augmenter=augmenter, progress=True)
         y_train, s_train = y_train[source], s_train[source]
-    return {"X_train": X_train, "y_train": y_train, "s_train": s_train, "train_idx": train_idx,
+    return {"X_train": X_train, "y_train": y_train, "s_train": s_train,
+            "n_speakers": int(s_train.max()) + 1 if len(s_train) else 0, "train_idx": train_idx,
             "X_val": X[val_idx], "y_val": y[val_idx], "val_idx": val_idx,
             "X_test": X[test_idx], "y_test": y[test_idx], "test_idx": test_idx}
 
@@ -871,7 +874,7 @@ def _start_or_resume(run: Run, data: dict, config: RunConfig, resuming: bool,
     if not resuming:
         trainer, _ = _build_trainer(p, data["X_train"].shape[1:], config.seed,
                                     spec=config.model, params=config.model_params,
-                                    n_speakers=len(np.unique(data["s_train"])))
+                                    n_speakers=data.get("n_speakers"))
         _compile(trainer, p, steps_per_epoch)
         return trainer, None, 0, False
     trainer, state = run.load_checkpoint()
@@ -893,7 +896,7 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
     Y_val = keras.utils.to_categorical(data["y_val"], n_classes)
     if config.model.speaker_adversary:
         # speaker targets follow the emotions; validation speakers are not among them
-        n_speakers = len(np.unique(data["s_train"]))
+        n_speakers = data["n_speakers"]
         Y_train = np.concatenate(
             [Y_train, keras.utils.to_categorical(data["s_train"], n_speakers)], axis=1)
         Y_val = np.concatenate([Y_val, np.zeros((len(Y_val), n_speakers))], axis=1)
@@ -985,7 +988,8 @@ def fit_arrays(run: Run, data: dict, config: RunConfig, *, resuming: bool = Fals
     """Fit the configured model on prepared arrays, writing history and checkpoints to ``run``.
 
     ``data`` holds ``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test``, ``y_test``
-    (images and int class codes) and ``train_idx``, ``val_idx``, ``test_idx``.
+    (images and int class codes) and ``train_idx``, ``val_idx``, ``test_idx``; for a model
+    with a speaker adversary also ``s_train`` (speaker codes from 0) and ``n_speakers``.
     :func:`train_model` prepares it from a split of clips; chapter 8's leak arm
     (:func:`fser_utils.leaks.train_pooled_arm`) from a split of pooled images.
     ``log_test``: see :func:`train_model`.
