@@ -35,7 +35,7 @@ from .corpora import EMOTIONS
 
 __all__ = ["build_logmel_cnn", "build_tcn", "build_speaker_adversary", "Reverse",
            "StackLevels", "TimeDeltas", "AttentionPooling", "GradientReversal",
-           "EmotionSpeakerLoss", "emotion_accuracy"]
+           "EmotionSpeakerLoss", "emotion_accuracy", "speaker_cross_entropy"]
 
 
 @keras.saving.register_keras_serializable(package="fser")
@@ -207,6 +207,15 @@ class EmotionSpeakerLoss(keras.losses.Loss):
     def get_config(self):
         return {**super().get_config(), "n_classes": self.n_classes,
                 "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="fser")
+def speaker_cross_entropy(y_true, y_pred):
+    """The speaker term of :class:`EmotionSpeakerLoss` alone, to watch whether the speaker
+    classifier learns (its chance level is about the log of the number of speakers)."""
+    n = len(EMOTIONS)
+    speaker_p = keras.ops.clip(y_pred[:, n:], 1e-7, 1.0)
+    return -keras.ops.sum(y_true[:, n:] * keras.ops.log(speaker_p), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="fser")

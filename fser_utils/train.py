@@ -409,11 +409,14 @@ def _compile(trainer, p: TrainingProfile, steps_per_epoch: int):
     import keras
 
     if trainer.name == _ADVERSARIAL:
-        from .networks import EmotionSpeakerLoss, emotion_accuracy
+        from .networks import EmotionSpeakerLoss, emotion_accuracy, speaker_cross_entropy
 
-        # named "accuracy" so that the logs, and every reader of them, stay the same
+        # named "accuracy" so that the logs, and every reader of them, stay the same;
+        # the speaker term is logged apart (0 on validation, whose speakers are unknown)
         loss = EmotionSpeakerLoss(label_smoothing=p.label_smoothing)
-        metrics = [keras.metrics.MeanMetricWrapper(emotion_accuracy, name="accuracy")]
+        metrics = [keras.metrics.MeanMetricWrapper(emotion_accuracy, name="accuracy"),
+                   keras.metrics.MeanMetricWrapper(speaker_cross_entropy,
+                                                   name="speaker_loss")]
     else:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing)
         metrics = ["accuracy"]

@@ -91,7 +91,10 @@ def test_adversarial_run_resumes_and_keeps_the_network_alone(demo_root, tmp_path
     train_model(cat, model="logmel-cnn-adv", profile="ci", out=out, verbose=0, overrides=ov)
     run = load_run(out)
     assert run["history"]["epoch"].tolist() == [0, 1]
-    assert {"accuracy", "val_accuracy"} <= set(run["history"].columns)
+    assert {"accuracy", "val_accuracy", "speaker_loss"} <= set(run["history"].columns)
+    # a speaker term while training, none on validation clips of unknown speakers
+    assert (run["history"]["speaker_loss"] > 0).all()
+    assert (run["history"]["val_speaker_loss"] == 0).all()
     # what is kept and scored is the emotion network, no speaker classifier in it
     model = load_run_model(out)
     assert model.output.shape[-1] == len(EMOTIONS)
