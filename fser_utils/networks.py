@@ -201,21 +201,24 @@ class EmotionSpeakerLoss(keras.losses.Loss):
         n = self.n_classes
         emotion = keras.losses.categorical_crossentropy(
             y_true[:, :n], y_pred[:, :n], label_smoothing=self.label_smoothing)
-        speaker_p = keras.ops.clip(y_pred[:, n:], 1e-7, 1.0)
-        return emotion - keras.ops.sum(y_true[:, n:] * keras.ops.log(speaker_p), axis=-1)
+        return emotion + _speaker_term(y_true, y_pred, n)
 
     def get_config(self):
         return {**super().get_config(), "n_classes": self.n_classes,
                 "label_smoothing": self.label_smoothing}
 
 
+def _speaker_term(y_true, y_pred, n_classes):
+    # cross-entropy of the columns after the emotions; all-zero targets give 0
+    speaker_p = keras.ops.clip(y_pred[:, n_classes:], 1e-7, 1.0)
+    return -keras.ops.sum(y_true[:, n_classes:] * keras.ops.log(speaker_p), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="fser")
 def speaker_cross_entropy(y_true, y_pred):
     """The speaker term of :class:`EmotionSpeakerLoss` alone, to watch whether the speaker
     classifier learns (its chance level is about the log of the number of speakers)."""
-    n = len(EMOTIONS)
-    speaker_p = keras.ops.clip(y_pred[:, n:], 1e-7, 1.0)
-    return -keras.ops.sum(y_true[:, n:] * keras.ops.log(speaker_p), axis=-1)
+    return _speaker_term(y_true, y_pred, len(EMOTIONS))
 
 
 @keras.saving.register_keras_serializable(package="fser")
