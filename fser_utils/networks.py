@@ -33,7 +33,8 @@ from keras import layers
 
 from .corpora import EMOTIONS
 
-__all__ = ["build_logmel_cnn", "build_tcn", "build_speaker_adversary", "Reverse",
+__all__ = ["build_logmel_cnn", "build_tcn", "build_speaker_adversary",
+           "compute_adversary_ramp", "Reverse",
            "StackLevels", "TimeDeltas", "AttentionPooling", "GradientReversal",
            "EmotionSpeakerLoss", "emotion_accuracy", "speaker_cross_entropy"]
 
@@ -122,22 +123,37 @@ class AttentionPooling(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="fser")
 class GradientReversal(layers.Layer):
-    """The identity going forwards; going backwards, the gradient times ``-weight``.
+    """The identity going forwards; going backwards, the gradient times ``-weight * ramp``.
 
     Written as ``stop_gradient((1 + w) x) - w x``, whose value is ``x`` and whose
-    derivative is ``-w``, so it needs no backend's custom-gradient hook.
+    derivative is ``-w``, so it needs no backend's custom-gradient hook. ``ramp`` is a
+    non-trainable variable, 1 unless a schedule sets it (:func:`compute_adversary_ramp`).
     """
 
     def __init__(self, weight: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.weight = float(weight)
 
+    def build(self, input_shape):
+        self.ramp = self.add_weight(shape=(), initializer="ones", trainable=False,
+                                    name="ramp")
+
     def call(self, x):
-        w = self.weight
+        w = self.weight * keras.ops.cast(self.ramp, x.dtype)
         return keras.ops.stop_gradient((1.0 + w) * x) - w * x
 
     def get_config(self):
         return {**super().get_config(), "weight": self.weight}
+
+
+def compute_adversary_ramp(epoch: int, epochs: int, *, gamma: float = 10.0) -> float:
+    """The share of the reversal's weight in force at ``epoch``: ``2 / (1 + exp(-gamma p))
+    - 1`` with ``p`` the fraction of the ``epochs`` done, 0 at the start and near 1 after a
+    third of training (the schedule of {cite}`ganin2016dann`), so that the speaker
+    classifier learns before it pushes back on the network."""
+    import math
+
+    return 2.0 / (1.0 + math.exp(-gamma * epoch / max(1, epochs))) - 1.0
 
 
 def build_speaker_adversary(network, *, n_speakers: int, weight: float = 0.1,

@@ -55,6 +55,10 @@ class ModelSpec:
         reads the features under ``logits`` through a gradient reversal of this weight
         (:func:`fser_utils.networks.build_speaker_adversary`); 0 trains without one.
         Scoring uses the network alone, so such a model still scores a single clip.
+    adversary_ramp : bool
+        Raise the reversal from 0 to ``speaker_adversary`` during training
+        (:func:`fser_utils.networks.compute_adversary_ramp`) instead of applying it fully
+        from the first epoch.
     """
 
     name: str
@@ -67,6 +71,7 @@ class ModelSpec:
     speaker_norm: bool = False
     clip_norm: bool = False
     speaker_adversary: float = 0.0
+    adversary_ramp: bool = False
 
     def __post_init__(self):
         if self.speaker_norm and self.clip_norm:
@@ -182,6 +187,10 @@ register_model(ModelSpec(
     "logmel-cnn-adv-strong", _build_logmel_cnn, features="logmel", profile="cnn",
     speaker_adversary=1.0,
     description="logmel-cnn-adv with the reversed speaker gradient at full weight"))
+register_model(ModelSpec(
+    "logmel-cnn-adv-ramp", _build_logmel_cnn, features="logmel", profile="cnn",
+    speaker_adversary=1.0, adversary_ramp=True,
+    description="logmel-cnn-adv-strong with the reversal raised from 0 as training goes"))
 register_model(ModelSpec(
     "logmel-cnn-fine", _build_logmel_cnn, features="logmel", profile="cnn",
     params={"stem_stride": 1},

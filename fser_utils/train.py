@@ -474,6 +474,21 @@ def _run_callbacks(run: Run, state: dict, patience, t_start: float):
             run.make_history_logger()]
 
 
+def _adversary_ramp(epochs: int):
+    """A callback setting the speaker adversary's reversal for each epoch
+    (:func:`fser_utils.networks.compute_adversary_ramp`); a resumed run sets it afresh."""
+    import keras
+
+    from .networks import compute_adversary_ramp
+
+    class AdversaryRamp(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.get_layer("reverse_gradient").ramp.assign(
+                compute_adversary_ramp(epoch, epochs))
+
+    return AdversaryRamp()
+
+
 def _logs_test(run: Run, resuming: bool, log_test: bool) -> bool:
     """Whether this (possibly resumed) run logs the test accuracy: a resumed run keeps
     the columns its history already has."""
@@ -919,6 +934,8 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
             cbs.insert(0, _test_logger(data["X_test"], data["y_test"]))
         if verbose == 1:
             cbs.append(_epoch_bar(p.epochs, initial_epoch))
+        if config.model.speaker_adversary and config.model.adversary_ramp:
+            cbs.insert(0, _adversary_ramp(p.epochs))
         cbs += list(callbacks or [])
         if not done:
             if p.augment == "batch":

@@ -102,3 +102,23 @@ def test_adversarial_run_resumes_and_keeps_the_network_alone(demo_root, tmp_path
     plain = MODELS["logmel-cnn"].build(input_shape=model.input_shape[1:])
     assert model.count_params() == plain.count_params() == run["metrics"]["n_params"]
     assert json.loads((out / "settings.json").read_text())["model"]["name"] == "logmel-cnn-adv"
+
+
+def test_adversary_ramp_rises_from_zero_and_sets_the_layer(demo_root, tmp_path):
+    import keras
+
+    from fser_utils.catalogue import load_catalogue
+    from fser_utils.networks import compute_adversary_ramp
+    from fser_utils.train import train_model
+
+    ramp = [compute_adversary_ramp(e, 120) for e in range(120)]
+    assert ramp[0] == 0 and all(np.diff(ramp) > 0) and 0.9 < ramp[40] < ramp[-1] < 1
+    cat = load_catalogue(demo_root, corpora=("demo",))
+    out = tmp_path / "ramp"
+    train_model(cat, model="logmel-cnn-adv-ramp", profile="ci", out=out, verbose=0,
+                overrides={"epochs": 3, "max_train": 48})
+    trainer = keras.saving.load_model(out / "checkpoints" / "last.keras")
+    layer = trainer.get_layer("reverse_gradient")
+    # the last epoch ran with the schedule's value for it, at the registered weight
+    assert float(layer.ramp.numpy()) == pytest.approx(compute_adversary_ramp(2, 3), rel=1e-6)
+    assert layer.weight == 1.0
