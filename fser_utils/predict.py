@@ -412,10 +412,10 @@ def load_run_parts(run_dirs, *, root=None, parts=("val", "test")):
     from .features import load_features
     from .run import Run
 
-    run_dirs = list(run_dirs)
-    used = sorted({c for d in run_dirs for c in Run(d).load_split()["corpus"].astype(str)})
+    splits = [(run_dir, Run(run_dir).load_split()) for run_dir in run_dirs]
+    used = sorted({c for _, split in splits for c in split["corpus"].astype(str)})
     catalogue, cache = load_catalogue(root, corpora=used), {}
-    for run_dir in run_dirs:
+    for run_dir, split in splits:
         predictor = load_predictor(run_dir)
         key = (json.dumps(predictor.settings.asdict(), sort_keys=True), predictor.speaker_norm)
         if key not in cache:  # runs of one feature kind (and normalisation) share one array
@@ -428,7 +428,6 @@ def load_run_parts(run_dirs, *, root=None, parts=("val", "test")):
                                           time_axis=get_time_axis(predictor.settings))
             cache[key] = (X, {r: i for i, r in enumerate(cat["relpath"])})
         X, where = cache[key]
-        split = Run(run_dir).load_split()
         for part in parts:
             clips = split[split["part"] == part]
             yield (predictor, part, clips,
