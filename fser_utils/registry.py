@@ -59,6 +59,9 @@ class ModelSpec:
         Raise the reversal from 0 to ``speaker_adversary`` during training
         (:func:`fser_utils.networks.compute_adversary_ramp`) instead of applying it fully
         from the first epoch.
+    adversary_speedup : float >= 1
+        How many times faster than the network the speaker classifier learns (its
+        ``speedup``); 1 gives it the network's own learning rate.
     """
 
     name: str
@@ -72,6 +75,7 @@ class ModelSpec:
     clip_norm: bool = False
     speaker_adversary: float = 0.0
     adversary_ramp: bool = False
+    adversary_speedup: float = 1.0
 
     def __post_init__(self):
         if self.speaker_norm and self.clip_norm:
@@ -80,6 +84,9 @@ class ModelSpec:
         if self.speaker_adversary < 0 or (self.speaker_adversary and self.family != "keras"):
             raise FserError(f"model '{self.name}': a speaker adversary needs a Keras "
                             f"network and a weight >= 0, not {self.speaker_adversary}")
+        if self.adversary_speedup < 1:
+            raise FserError(f"model '{self.name}': the speaker classifier's speedup must "
+                            f"be >= 1, not {self.adversary_speedup}")
 
     def asdict(self) -> dict:
         out = dataclasses.asdict(self)

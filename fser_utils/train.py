@@ -388,6 +388,7 @@ def _build_trainer(p: TrainingProfile, input_shape, seed: int, *, spec="fser",
 
         return build_speaker_adversary(network, n_speakers=n_speakers,
                                        weight=spec.speaker_adversary,
+                                       speedup=spec.adversary_speedup,
                                        name=_ADVERSARIAL), network
     if p.augment != "online":
         return network, network

@@ -65,6 +65,48 @@ def test_adversary_needs_a_logits_layer_and_a_keras_network():
                   speaker_adversary=0.3)
 
 
+def test_speedup_moves_the_speaker_classifier_that_many_times_further_per_step():
+    import keras
+
+    from fser_utils.networks import build_speaker_adversary
+
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(5, name="features")(inputs)
+    network = keras.Model(inputs, keras.layers.Dense(
+        len(EMOTIONS), activation="softmax", name="logits")(hidden))
+    x = np.random.default_rng(1).normal(size=(8, 6)).astype(np.float32)
+    y = np.zeros((8, len(EMOTIONS) + 3), np.float32)
+    y[:, len(EMOTIONS) + 1] = 1  # speaker targets only: the network below stays put
+
+    def build(speedup, like=None):
+        trainer = build_speaker_adversary(network, n_speakers=3, weight=0.0, units=4,
+                                          speedup=speedup)
+        for name in ("speaker_hidden", "speaker") if like is not None else ():
+            # the plain classifier's function, from weights ``speedup`` times smaller
+            trainer.get_layer(f"{name}_slow").set_weights(
+                [w / speedup for w in like[name]])
+        return trainer
+
+    def one_step_change(trainer):
+        speaker = keras.Model(trainer.input, trainer.get_layer("speaker").output)
+        before = np.asarray(speaker(x))
+        trainer.compile(optimizer=keras.optimizers.Adam(1e-4),
+                        loss=lambda t, p: -keras.ops.sum(t * keras.ops.log(p + 1e-7), -1))
+        trainer.train_on_batch(x, y)
+        return before, np.asarray(speaker(x)) - before
+
+    plain = build(1)
+    start = network.get_weights()
+    head = {name: plain.get_layer(name).get_weights() for name in ("speaker_hidden", "speaker")}
+    start_slow, slow = one_step_change(plain)
+    network.set_weights(start)
+    start_fast, fast = one_step_change(build(10, head))
+    np.testing.assert_allclose(start_fast, start_slow, rtol=1e-4, atol=1e-6)
+    assert np.abs(fast).mean() / np.abs(slow).mean() == pytest.approx(10, rel=0.05)
+    with pytest.raises(FserError, match="speedup"):
+        build(0.5)
+
+
 def test_adversarial_run_resumes_and_keeps_the_network_alone(demo_root, tmp_path):
     import keras
 

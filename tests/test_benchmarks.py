@@ -3,6 +3,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -85,3 +86,17 @@ def test_bench_speaker_probe_probes_both_parts_of_a_run(demo_train, demo_root, t
     # a part with a single speaker has nothing to tell apart: no accuracy, not a crash
     for r in rows.values():
         assert (r["probe_accuracy"] is None) == (r["n_speakers"] < 2)
+
+
+def test_bench_adversary_head_logs_the_speaker_loss_of_each_arm(demo_root, tmp_path):
+    bench = _load_benchmark("bench_adversary_head")
+    assert bench.compute_speaker_entropy(["a", "a", "b", "b"]) == pytest.approx(np.log(2))
+    assert bench.parse_arms("1:12,10:3") == [(1.0, 12), (10.0, 3)]
+    with pytest.raises(SystemExit, match="SPEEDUP:EPOCHS"):
+        bench.parse_arms("fast")
+    result = bench.main(["--work", str(tmp_path / "arms"), "--root", str(demo_root),
+                         "--corpora", "demo", "--arms", "1:1,4:2",
+                         "--result", str(tmp_path / "head.json")])
+    assert [len(a["speaker_loss"]) for a in result["arms"]] == [1, 2]
+    assert all(a["chance"] > 0 and 0 <= a["val_accuracy"] <= 1 for a in result["arms"])
+    assert json.loads((tmp_path / "head.json").read_text())["reversal_weight"] == 1e-9
