@@ -19,6 +19,7 @@ from .evaluate import compute_bootstrap_ci
 from .paper import PAPER_ACCURACY, PAPER_RECIPE
 
 __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ensemble_runs",
+           "compute_ensemble_predictions",
            "compute_comparison_table", "compute_shared_cells", "compute_ensemble_selection",
            "TARGETS", "compute_target_verdict"]
 
@@ -124,6 +125,31 @@ def _most_probable(proba: np.ndarray) -> np.ndarray:
     return np.asarray(EMOTIONS)[proba.argmax(axis=1)]
 
 
+def compute_ensemble_predictions(run_paths, part: str = "test") -> pd.DataFrame:
+    """One ensemble's predictions on ``part``: the members' class probabilities averaged.
+
+    Parameters
+    ----------
+    run_paths : sequence of path-like
+        The members' run folders, all of one split (so the same clips).
+    part : {"test", "val"}
+
+    Returns
+    -------
+    predictions : pd.DataFrame
+        The first run's prediction table (``relpath``, ``corpus``, ``speaker``, ...,
+        ``emotion``) with ``predicted`` and the ``p_*`` columns of the average.
+    """
+    from .run import Run
+
+    first = Run(run_paths[0]).load_predictions(part)
+    _, proba = _load_aligned_probabilities(run_paths, part)
+    mean = np.mean(proba, axis=0)
+    first[[f"p_{e}" for e in EMOTIONS]] = mean
+    first["predicted"] = _most_probable(mean)
+    return first
+
+
 def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble",
                           n_boot: int = 1000) -> pd.DataFrame:
     """Rows for an ensemble that averages the members' class probabilities.
@@ -152,10 +178,9 @@ def compute_ensemble_runs(runs: pd.DataFrame, members, *, name: str = "ensemble"
         if not set(members) <= set(g.index):
             continue
         paths = [g.loc[m, "run"] for m in members]
-        pred, proba = _load_aligned_probabilities(paths, "test")
-        pred["predicted"] = _most_probable(np.mean(proba, axis=0))
-        val, vproba = _load_aligned_probabilities(paths, "val")
-        val_hits = _most_probable(np.mean(vproba, axis=0)) == val["emotion"].to_numpy()
+        pred = compute_ensemble_predictions(paths, "test")
+        val = compute_ensemble_predictions(paths, "val")
+        val_hits = val["predicted"].to_numpy() == val["emotion"].to_numpy()
         row = _run_row(name, protocol, seed, "+".join(paths), pred, n_boot)
         row.update(val_accuracy=100 * float(val_hits.mean()), n_test=len(pred),
                    params=int(g.loc[list(members), "params"].sum()),

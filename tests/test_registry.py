@@ -258,7 +258,8 @@ def test_frequency_warp_moves_the_spectrum():
 
 
 def test_ensemble_averages_member_probabilities(every_model_runs):
-    from fser_utils.compare import compute_comparison_runs, compute_ensemble_runs
+    from fser_utils.compare import (compute_comparison_runs, compute_ensemble_predictions,
+                                    compute_ensemble_runs)
     from fser_utils.train import load_run
 
     runs = compute_comparison_runs(every_model_runs.values(), n_boot=50)
@@ -273,6 +274,11 @@ def test_ensemble_averages_member_probabilities(every_model_runs):
                       == a["emotion"].to_numpy()).mean()
     assert ens["accuracy"].iloc[0] == pytest.approx(expected)
     assert compute_ensemble_runs(runs, ["svm-egemaps", "nope"]).empty
+    # per clip, with the clips' own columns (corpus, speaker, ...) kept for breakdowns
+    per_clip = compute_ensemble_predictions([every_model_runs[m] for m in members])
+    np.testing.assert_allclose(per_clip[cols].to_numpy(), mean)
+    assert (per_clip["predicted"] == np.asarray([c[2:] for c in cols])[mean.argmax(axis=1)]).all()
+    assert (per_clip["corpus"] == a["corpus"]).all()
 
 
 def test_exported_results_are_a_run_without_model(every_model_runs, tmp_path):
