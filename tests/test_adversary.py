@@ -63,6 +63,8 @@ def test_adversary_needs_a_logits_layer_and_a_keras_network():
     with pytest.raises(FserError, match="adversary"):
         ModelSpec("x", print, features="egemaps", profile="classical", family="sklearn",
                   speaker_adversary=0.3)
+    with pytest.raises(FserError, match="speedup"):
+        ModelSpec("x", print, features="logmel", profile="cnn", adversary_speedup=3)
 
 
 def test_speedup_moves_the_speaker_classifier_that_many_times_further_per_step():
