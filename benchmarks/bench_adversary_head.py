@@ -48,8 +48,6 @@ def parse_arms(text: str):
 
 def run_arm(catalogue, work: Path, speedup: float, epochs: int, *, seed: int = 42) -> dict:
     """Train one arm (or finish it) and summarise its history."""
-    import pandas as pd
-
     from fser_utils.registry import ModelSpec, get_model_spec
     from fser_utils.run import Run
     from fser_utils.train import train_model
@@ -65,7 +63,7 @@ def run_arm(catalogue, work: Path, speedup: float, epochs: int, *, seed: int = 4
     train_model(catalogue, model=spec, split="speaker", seed=seed,
                 overrides={"epochs": epochs}, out=out, verbose=0)
     run = Run(out)
-    history = pd.read_csv(out / "history.csv")
+    history = run.load_history()
     split = run.load_split()
     train_speakers = split.loc[split["part"] == "train", "speaker"].astype(str)
     return {"speedup": speedup, "epochs": epochs, "seed": seed, "run": out.name,

@@ -110,14 +110,14 @@ def _run_row(model, protocol, seed, run, pred, n_boot):
 
 
 def _load_aligned_probabilities(run_paths, part: str):
-    """The first run's ``emotion`` column and every run's class probabilities on ``part``,
+    """The first run's prediction table and every run's class probabilities on ``part``,
     all in the first run's clip order (runs of one split hold the same clips)."""
     from .run import Run
 
     preds = [Run(path).load_predictions(part).set_index("relpath") for path in run_paths]
     order = preds[0].index
     cols = [f"p_{e}" for e in EMOTIONS]
-    return preds[0][["emotion"]].copy(), [p.loc[order, cols].to_numpy() for p in preds]
+    return preds[0].reset_index(), [p.loc[order, cols].to_numpy() for p in preds]
 
 
 def _most_probable(proba: np.ndarray) -> np.ndarray:
@@ -140,10 +140,7 @@ def compute_ensemble_predictions(run_paths, part: str = "test") -> pd.DataFrame:
         The first run's prediction table (``relpath``, ``corpus``, ``speaker``, ...,
         ``emotion``) with ``predicted`` and the ``p_*`` columns of the average.
     """
-    from .run import Run
-
-    first = Run(run_paths[0]).load_predictions(part)
-    _, proba = _load_aligned_probabilities(run_paths, part)
+    first, proba = _load_aligned_probabilities(run_paths, part)
     mean = np.mean(proba, axis=0)
     first[[f"p_{e}" for e in EMOTIONS]] = mean
     first["predicted"] = _most_probable(mean)
