@@ -63,14 +63,14 @@ def run_arm(catalogue, work: Path, speedup: float, epochs: int, *, seed: int = 4
     train_model(catalogue, model=spec, split="speaker", seed=seed,
                 overrides={"epochs": epochs}, out=out, verbose=0)
     run = Run(out)
-    history = run.load_history()
+    history, metrics = run.load_history(), run.load_metrics()
     split = run.load_split()
     train_speakers = split.loc[split["part"] == "train", "speaker"].astype(str)
     return {"speedup": speedup, "epochs": epochs, "seed": seed, "run": out.name,
             "chance": compute_speaker_entropy(train_speakers),
             "speaker_loss": [float(v) for v in history["speaker_loss"]],
-            "val_accuracy": float(run.load_metrics()["val_accuracy"]),
-            "train_seconds": float(run.load_metrics()["train_seconds"])}
+            "val_accuracy": float(metrics["val_accuracy"]),
+            "train_seconds": float(metrics["train_seconds"])}
 
 
 def main(argv=None) -> dict:

@@ -84,11 +84,13 @@ class ModelSpec:
         if self.speaker_adversary < 0 or (self.speaker_adversary and self.family != "keras"):
             raise FserError(f"model '{self.name}': a speaker adversary needs a Keras "
                             f"network and a weight >= 0, not {self.speaker_adversary}")
-        if self.adversary_speedup < 1 or (self.adversary_speedup != 1
-                                          and not self.speaker_adversary):
+        if self.adversary_speedup < 1:
             raise FserError(f"model '{self.name}': a speaker classifier's speedup must be "
-                            f">= 1 and needs a speaker adversary, not "
-                            f"{self.adversary_speedup}")
+                            f">= 1, not {self.adversary_speedup}")
+        if not self.speaker_adversary and (self.adversary_ramp or self.adversary_speedup != 1):
+            # refused rather than trained as a plain network that ignores them
+            raise FserError(f"model '{self.name}': adversary_ramp and adversary_speedup need "
+                            "a speaker adversary (speaker_adversary > 0)")
 
     def asdict(self) -> dict:
         out = dataclasses.asdict(self)

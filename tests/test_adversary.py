@@ -65,6 +65,11 @@ def test_adversary_needs_a_logits_layer_and_a_keras_network():
                   speaker_adversary=0.3)
     with pytest.raises(FserError, match="speedup"):
         ModelSpec("x", print, features="logmel", profile="cnn", adversary_speedup=3)
+    with pytest.raises(FserError, match="adversary_ramp and adversary_speedup need a speaker"):
+        ModelSpec("x", print, features="logmel", profile="cnn", adversary_ramp=True)
+    with pytest.raises(FserError, match="speedup must be >= 1"):
+        ModelSpec("x", print, features="logmel", profile="cnn", speaker_adversary=0.3,
+                  adversary_speedup=0.5)
 
 
 def test_speedup_moves_the_speaker_classifier_that_many_times_further_per_step():
