@@ -16,6 +16,8 @@ __all__ = [
     "EMOTIONS",
     "PAPER_CORPORA",
     "EXTRA_CORPORA",
+    "CORPUS_SETS",
+    "resolve_corpora",
     "CORPORA",
     "Corpus",
     "get_corpus",
@@ -28,6 +30,8 @@ __all__ = [
 EMOTIONS = ("anger", "anxiety", "calm", "disgust", "happiness", "neutral", "sadness", "surprise")
 PAPER_CORPORA = ("emodb", "emovo", "savee", "ravdess")
 EXTRA_CORPORA = ("nemo", "urdu")
+#: named groups of corpora for ``--corpora``: the paper's four, or every corpus supported
+CORPUS_SETS = {"paper": PAPER_CORPORA, "all": PAPER_CORPORA + EXTRA_CORPORA}
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 
@@ -261,3 +265,23 @@ def compute_label_table(corpora=PAPER_CORPORA + EXTRA_CORPORA):
     rows = [{"corpus": c, "raw_label": raw, "emotion": uni}
             for c in corpora for raw, uni in get_corpus(c).label_map.items()]
     return pd.DataFrame(rows)
+
+
+def resolve_corpora(text) -> tuple[str, ...]:
+    """Corpus names from ``--corpora``: a set name (:data:`CORPUS_SETS`) or a comma list.
+
+    Raises
+    ------
+    FserError
+        For an unknown set or corpus name, or an empty list.
+    """
+    if isinstance(text, str) and text in CORPUS_SETS:
+        return CORPUS_SETS[text]
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text)]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in CORPORA or n == "demo"]
+    if unknown or not names:
+        raise FserError(f"unknown corpus set or corpus '{','.join(unknown) or text}' (choose "
+                        f"{' or '.join(CORPUS_SETS)}, or a comma list of: "
+                        f"{', '.join(c for c in CORPORA if c != 'demo')})")
+    return tuple(dict.fromkeys(names))

@@ -30,6 +30,9 @@ def register(sub) -> None:
                         help=f"paper, speaker or corpus (default: {default['split']})")
     parser.add_argument("--test-corpus", metavar="CORPUS",
                         help="corpus held out by --split corpus (e.g. emodb)")
+    parser.add_argument("--corpora", default="paper", metavar="SET",
+                        help="corpora to train and test on: paper (the paper's four), all "
+                             "(also nEMO and URDU) or a comma list (default: paper)")
     parser.add_argument("--root", help=ROOT_HELP)
     parser.add_argument("--out", metavar="RUN_DIR",
                         help="run folder (default: runs/[MODEL-]PROFILE-SPLIT[-CORPUS][-sSEED])")
@@ -54,7 +57,7 @@ def register(sub) -> None:
 
 def run_train(args) -> int:
     from ..catalogue import describe_missing, load_catalogue
-    from ..corpora import PAPER_CORPORA
+    from ..corpora import CORPUS_SETS, resolve_corpora
     from ..errors import FserError
     from ..feature_kinds import get_feature_settings
     from ..run import Run
@@ -72,12 +75,16 @@ def run_train(args) -> int:
     config = RunConfig(model=args.model, profile=args.profile, split=args.split,
                        test_corpus=args.test_corpus, seed=args.seed, overrides=overrides,
                        feature_settings=features)
-    # a seed other than the default gets its own folder, so that seeds sit side by side
-    tag = None if config.seed == RunConfig.defaults()["seed"] else f"s{config.seed}"
+    corpora = resolve_corpora(args.corpora)
+    # other corpora and other seeds get folders of their own, so that they sit side by side
+    corpus_tag = next((k for k, v in CORPUS_SETS.items() if v == corpora), "+".join(corpora))
+    tag = "-".join(t for t in (None if corpus_tag == "paper" else corpus_tag,
+                               None if config.seed == RunConfig.defaults()["seed"]
+                               else f"s{config.seed}") if t) or None
     run = Run.for_config(config, out=args.out, tag=tag)
     run.check_writable()
 
-    catalogue = load_catalogue(args.root, corpora=PAPER_CORPORA)
+    catalogue = load_catalogue(args.root, corpora=corpora)
     for line in describe_missing(catalogue):
         print(f"fser: note: {line}", file=sys.stderr)
     if catalogue.empty:
