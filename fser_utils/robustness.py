@@ -5,6 +5,13 @@ identity, and any other external factor" {cite}`dossou2021fser`. This module tur
 each claim into a measurement with a bootstrap interval and a verdict reached by
 an explicit rule (:func:`judge_claim`, :func:`judge_difference`), so that no
 verdict is typed in by hand.
+
+A claim of a score is *consistent* with our measurement when the paper's number lies
+inside our 95 % interval; that is all a single interval can say for it. A claim of *no
+difference* (between women and men) is an equivalence claim: it holds only when the
+difference is shown to be small (:data:`EQUIVALENCE_MARGIN`), it does not hold when a
+difference is shown, and otherwise it is *undecided*; an interval that merely contains
+zero is absence of evidence, not evidence of absence.
 """
 from __future__ import annotations
 
@@ -13,13 +20,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scipy.stats import norm
+
 from .corpora import EMOTIONS, PAPER_CORPORA, get_corpus
 from .errors import FserError
 from .evaluate import compute_bootstrap_ci, compute_group_accuracy, load_predictions
-from .paper import PAPER_ACCURACY, PAPER_UNSEEN, get_paper_corpus_accuracy
+from .paper import PAPER_ACCURACY, PAPER_RECIPE, PAPER_UNSEEN, get_paper_corpus_accuracy
 
 __all__ = [
     "VERDICTS",
+    "EQUIVALENCE_MARGIN",
+    "EQUIVALENCE_LEVEL",
+    "DIFFERENCE_LEVEL",
+    "PLANNED_POWER",
     "predict_restricted",
     "compute_baselines",
     "compute_unseen_table",
@@ -31,6 +44,9 @@ __all__ = [
     "describe_architecture",
     "judge_claim",
     "judge_difference",
+    "compute_equivalence_clips",
+    "describe_budget_label",
+    "CLAIM_COLUMNS",
     "compute_claims_table",
     "compute_paper_claims",
     "describe_budget",
@@ -38,8 +54,31 @@ __all__ = [
     "compute_protocol_comparison",
 ]
 
-#: the verdicts :func:`judge_claim` and :func:`judge_difference` can give
-VERDICTS = ("holds", "does not hold", "not testable here")
+#: the verdicts :func:`judge_claim` (score claims) and :func:`judge_difference` (claims of
+#: no difference) can give, before any parenthesised detail
+VERDICTS = ("consistent", "exceeded", "holds", "does not hold", "undecided",
+            "not testable here")
+
+#: margin [percentage points of accuracy] within which a difference between two groups
+#: counts as "no difference" (:func:`judge_difference`), fixed before any interval was
+#: judged by it (issue 33). Why 5: at the paper's claimed accuracy (95.05 %) 5 points is
+#: about the whole error rate, so between two groups of equal size a gap of 5 points or
+#: more means one group gets at least twice the other's errors, which is not "reliable
+#: independently of sex"; a wider margin would call such gaps "no difference", and a
+#: narrower one needs more test clips, as 1 / margin**2 (:func:`compute_equivalence_clips`).
+EQUIVALENCE_MARGIN = 5.0
+
+#: level of the interval an equivalence test reads: a 90 % interval inside the margin is
+#: the two one-sided tests at 5 % each (Schuirmann, 1987)
+EQUIVALENCE_LEVEL = 0.90
+
+#: level of the interval that shows a difference: a 95 % interval that excludes zero is
+#: the usual two-sided test at 5 %
+DIFFERENCE_LEVEL = 0.95
+
+#: probability [0-1] that the equivalence test passes, when there is truly no difference,
+#: with the number of clips :func:`compute_equivalence_clips` asks for
+PLANNED_POWER = 0.80
 
 
 def predict_restricted(proba: np.ndarray, *, allowed, classes=EMOTIONS) -> np.ndarray:
@@ -177,11 +216,14 @@ def compute_run_table(runs: dict, *, n_boot: int = 2000, seed: int = 0) -> pd.Da
 
 
 def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_boot: int = 2000,
-                      level: float = 0.95, seed: int = 0) -> dict:
-    """Accuracy difference between two groups of test clips, with a bootstrap interval.
+                      seed: int = 0) -> dict:
+    """Accuracy difference between two groups of test clips, with bootstrap intervals.
 
-    Each group is resampled on its own (a stratified bootstrap), so the interval
-    reflects the size of both groups.
+    Each group is resampled on its own (a stratified bootstrap), so the intervals
+    reflect the size of both groups. Two intervals come from the same resamples: the
+    95 % one (:data:`DIFFERENCE_LEVEL`), which shows a difference when it excludes zero,
+    and the 90 % one (:data:`EQUIVALENCE_LEVEL`), which shows equivalence when it lies
+    within the margin (:func:`judge_difference`).
 
     Parameters
     ----------
@@ -191,12 +233,19 @@ def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_bo
         Column, e.g. ``"sex"``.
     groups : (str, str)
         The two values compared, e.g. ``("female", "male")``.
+    n_boot : int > 0
+        Resamples.
+    seed : int
+        Of the resampling.
 
     Returns
     -------
     gap : dict
-        ``a``, ``b`` (the groups), ``acc_a``, ``acc_b``, ``n_a``, ``n_b``,
-        ``difference`` (acc_a - acc_b), ``low``, ``high``, all accuracies in percent.
+        ``a``, ``b`` (the groups), ``acc_a``, ``acc_b`` [%], ``n_a``, ``n_b`` (clips),
+        ``n`` (``n_a + n_b``), ``difference`` (acc_a - acc_b) [percentage points], its
+        95 % interval ``difference_low``, ``difference_high`` and its 90 % interval
+        ``difference_low90``, ``difference_high90`` [points]. ``low`` and ``high`` repeat
+        the 95 % interval under the names chapter 7's tables of sections 4 and 6 read.
     """
     rng = np.random.default_rng(seed)
     correct = []
@@ -207,11 +256,14 @@ def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_bo
         correct.append((part["emotion"] == part["predicted"]).to_numpy(dtype=float))
     boot = [c[rng.integers(0, len(c), size=(n_boot, len(c)))].mean(axis=1) for c in correct]
     diff = 100 * (boot[0] - boot[1])
-    alpha = (1 - level) / 2
-    low, high = np.quantile(diff, [alpha, 1 - alpha])
+    tails = [(1 - level) / 2 for level in (DIFFERENCE_LEVEL, EQUIVALENCE_LEVEL)]
+    low, high, low90, high90 = np.quantile(diff, [tails[0], 1 - tails[0], tails[1], 1 - tails[1]])
     return {"a": groups[0], "b": groups[1], "acc_a": 100 * correct[0].mean(),
             "acc_b": 100 * correct[1].mean(), "n_a": len(correct[0]), "n_b": len(correct[1]),
+            "n": len(correct[0]) + len(correct[1]),
             "difference": 100 * (correct[0].mean() - correct[1].mean()),
+            "difference_low": float(low), "difference_high": float(high),
+            "difference_low90": float(low90), "difference_high90": float(high90),
             "low": float(low), "high": float(high)}
 
 
@@ -289,35 +341,144 @@ def describe_architecture(run_dir) -> list[str]:
     return out
 
 
+def _missing(*values) -> bool:
+    return any(v is None or np.isnan(v) for v in values)
+
+
 def judge_claim(claimed: float, low: float, high: float, *, baseline: float | None = None,
                 testable: bool = True) -> str:
     """Verdict on a claimed score [%] given our 95 % interval [low, high] [%].
 
-    Rules
-    -----
-    - ``not testable here`` if ``testable`` is False (our data differ from the
-      paper's in a way that changes the number) or no interval was measured;
-    - ``holds`` if the claimed value is not above the interval's upper end (our
-      measurement does not contradict it);
-    - ``does not hold`` if the whole interval lies below the claimed value, with,
-      when a ``baseline`` is given, whether the interval is above it.
+    An interval can contradict a claimed number, or fail to; it cannot confirm it, so a
+    number inside the interval is *consistent* with our measurement, not shown to hold.
+
+    Parameters
+    ----------
+    claimed : float [%]
+        The paper's number.
+    low, high : float [%]
+        Our 95 % interval (NaN or None: not measured).
+    baseline : float [%], optional
+        The majority-class baseline of the same test clips.
+    testable : bool
+        False when our data differ from the paper's in a way that changes the number.
+
+    Returns
+    -------
+    verdict : str
+        - ``"not testable here"`` if ``testable`` is False or no interval was measured;
+        - ``"consistent"`` if the claimed value lies inside the interval;
+        - ``"exceeded"`` if the whole interval lies above it;
+        - ``"does not hold"`` if the whole interval lies below it, followed, when a
+          ``baseline`` is given, by whether the interval is above the baseline.
     """
-    if not testable or low is None or high is None or np.isnan(low) or np.isnan(high):
+    if not testable or _missing(low, high):
         return "not testable here"
-    if claimed <= high:
-        return "holds"
+    if low <= claimed <= high:
+        return "consistent"
+    if claimed < low:
+        return "exceeded"
     if baseline is None:
         return "does not hold"
     side = "above" if low > baseline else "not above"
     return f"does not hold ({side} the majority-class baseline)"
 
 
-def judge_difference(low: float, high: float) -> str:
-    """Verdict on a claim of *no difference*: ``holds`` if the interval of the
-    difference [low, high] contains 0, else ``does not hold``."""
-    if low is None or high is None or np.isnan(low) or np.isnan(high):
-        return "not testable here"
-    return "holds" if low <= 0 <= high else "does not hold"
+def compute_equivalence_clips(low: float, high: float, n: int, *,
+                              margin: float = EQUIVALENCE_MARGIN,
+                              power: float = PLANNED_POWER,
+                              assumed_difference: float = 0.0) -> float:
+    """Test clips an equivalence test needs to pass, at the variance we observed.
+
+    The equivalence test (two one-sided tests at ``alpha`` = 5 % each, i.e. the 90 %
+    interval inside ``+-margin``) passes with probability ``power`` when the difference
+    is truly ``assumed_difference`` if its standard error is at most (Chow, Shao and
+    Wang, *Sample Size Calculations in Clinical Research*, 2008, section 4.2)
+
+    ``se_needed = (margin - |assumed_difference|) / (z(1 - alpha) + z(1 - beta'))``
+
+    with ``beta = 1 - power``, ``beta' = beta / 2`` when the assumed difference is zero
+    (either one-sided test may fail) and ``beta' = beta`` otherwise. The standard error
+    we observed is read from the 95 % interval, ``se = (high - low) / (2 z(0.975))``,
+    and a standard error shrinks as ``1 / sqrt(clips)`` with the groups' shares kept, so
+
+    ``clips_needed = ceil(n * (se / se_needed) ** 2)``.
+
+    Parameters
+    ----------
+    low, high : float [percentage points]
+        The 95 % interval of the difference (:data:`DIFFERENCE_LEVEL`).
+    n : int > 0
+        Test clips behind that interval (both groups).
+    margin : float > 0 [percentage points]
+    power : float in (0, 1)
+    assumed_difference : float [percentage points]
+        The true difference planned for; the default, zero, is the claim itself.
+
+    Returns
+    -------
+    clips : float
+        Test clips (both groups, in today's proportions), an integer; ``inf`` when
+        ``|assumed_difference| >= margin``, which no number of clips can show equivalent.
+    """
+    if n < 1 or margin <= 0 or not 0 < power < 1 or not high >= low:
+        raise FserError(f"need n >= 1, margin > 0, 0 < power < 1 and low <= high "
+                        f"(got {n}, {margin}, {power}, [{low}, {high}])")
+    room = margin - abs(assumed_difference)
+    if room <= 0:
+        return float("inf")
+    alpha = (1 - EQUIVALENCE_LEVEL) / 2
+    beta = (1 - power) / (2 if assumed_difference == 0 else 1)
+    se = (high - low) / (2 * norm.ppf(1 - (1 - DIFFERENCE_LEVEL) / 2))
+    se_needed = room / (norm.ppf(1 - alpha) + norm.ppf(1 - beta))
+    return float(np.ceil(n * (se / se_needed) ** 2))
+
+
+def judge_difference(low: float, high: float, *, low90: float, high90: float, n: int,
+                     margin: float = EQUIVALENCE_MARGIN) -> dict:
+    """Verdict on a claim of *no difference* between two groups, by an equivalence test.
+
+    Parameters
+    ----------
+    low, high : float [percentage points]
+        The 95 % interval of the difference (:data:`DIFFERENCE_LEVEL`).
+    low90, high90 : float [percentage points]
+        Its 90 % interval (:data:`EQUIVALENCE_LEVEL`).
+    n : int > 0
+        Test clips behind the intervals (both groups).
+    margin : float > 0 [percentage points]
+        Differences within ``+-margin`` count as none (:data:`EQUIVALENCE_MARGIN`).
+
+    Returns
+    -------
+    judged : dict
+        ``verdict`` and ``clips_needed`` (NaN unless undecided). The verdict is
+
+        - ``"not testable here"`` when an interval is missing;
+        - ``"holds"`` when the 90 % interval lies within ``+-margin`` (the equivalence
+          test passes), with ``"(a difference, within the margin)"`` added when the 95 %
+          interval also excludes zero: a difference too small to matter;
+        - ``"does not hold"`` when, otherwise, the 95 % interval excludes zero;
+        - ``"undecided"`` otherwise, with the test clips the equivalence test would need
+          (:func:`compute_equivalence_clips`, planned for a true difference of zero).
+    """
+    out = {"verdict": "not testable here", "clips_needed": np.nan}
+    if _missing(low, high, low90, high90):
+        return out
+    shown = low > 0 or high < 0
+    if -margin <= low90 and high90 <= margin:
+        return {**out, "verdict": "holds" + (" (a difference, within the margin)" if shown
+                                              else "")}
+    if shown:
+        return {**out, "verdict": "does not hold"}
+    clips = compute_equivalence_clips(low, high, n, margin=margin)
+    return {"verdict": f"undecided ({clips:.0f} test clips needed, {n} here)",
+            "clips_needed": clips}
+
+
+#: columns of :func:`compute_claims_table`
+CLAIM_COLUMNS = ["claim", "budget", "paper", "measured", "measured_low", "measured_high",
+                 "measured_low90", "measured_high90", "verdict", "clips_needed", "evidence"]
 
 
 def compute_claims_table(claims: list[dict]) -> pd.DataFrame:
@@ -327,33 +488,39 @@ def compute_claims_table(claims: list[dict]) -> pd.DataFrame:
     ----------
     claims : list of dict
         Each with ``claim`` (text), ``paper`` (the paper's number [%], or NaN),
-        ``measured``, ``low``, ``high`` [%] (NaN if not measured), ``evidence``
-        (which run / data) and optionally ``kind`` (``"score"``, default, judged by
-        :func:`judge_claim`; ``"difference"`` by :func:`judge_difference`),
-        ``baseline`` [%] and ``testable`` (bool, default True) with ``why`` (the
-        reason when not testable).
+        ``measured`` with its 95 % interval ``measured_low``, ``measured_high`` [%, or
+        percentage points for a difference] (NaN if not measured), ``evidence`` (which
+        run / data), ``budget`` (the run's training budget, :func:`describe_budget_label`)
+        and optionally ``kind``: ``"score"`` (default) is judged by :func:`judge_claim`,
+        with ``baseline`` [%]; ``"difference"`` by :func:`judge_difference`, and then
+        needs the 90 % interval ``measured_low90``, ``measured_high90`` and ``n`` (test
+        clips). ``testable`` (bool, default True) with ``why`` (the reason when not).
 
     Returns
     -------
     table : pd.DataFrame
-        Columns ``claim``, ``paper``, ``measured``, ``ci_low``, ``ci_high``,
-        ``evidence``, ``verdict``.
+        Columns :data:`CLAIM_COLUMNS`; ``clips_needed`` is NaN except for an undecided
+        claim of no difference.
     """
     rows = []
     for c in claims:
-        low, high = c.get("low", np.nan), c.get("high", np.nan)
-        if c.get("kind", "score") == "difference":
-            verdict = judge_difference(low, high)
+        row = {"claim": c["claim"], "budget": c.get("budget", ""),
+               "paper": c.get("paper", np.nan), "clips_needed": np.nan,
+               **{k: c.get(k, np.nan) for k in CLAIM_COLUMNS if k.startswith("measured")}}
+        testable = c.get("testable", True)
+        if c.get("kind", "score") == "difference" and testable:
+            row.update(judge_difference(row["measured_low"], row["measured_high"],
+                                        low90=row["measured_low90"],
+                                        high90=row["measured_high90"], n=c.get("n", 0)))
         else:
-            verdict = judge_claim(c["paper"], low, high, baseline=c.get("baseline"),
-                                  testable=c.get("testable", True))
+            row["verdict"] = judge_claim(row["paper"], row["measured_low"],
+                                         row["measured_high"], baseline=c.get("baseline"),
+                                         testable=testable)
         evidence = c.get("evidence", "")
-        if not c.get("testable", True) and c.get("why"):
+        if not testable and c.get("why"):
             evidence = f"{evidence}; {c['why']}" if evidence else c["why"]
-        rows.append({"claim": c["claim"], "paper": c.get("paper", np.nan),
-                     "measured": c.get("measured", np.nan), "ci_low": low, "ci_high": high,
-                     "evidence": evidence, "verdict": verdict})
-    return pd.DataFrame(rows)
+        rows.append({**row, "evidence": evidence})
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
 def compute_run_summary(runs: dict) -> pd.DataFrame:
@@ -417,7 +584,8 @@ def compute_group_table(runs: dict, *, by=("sex", "corpus"), n_boot: int = 2000,
 
 
 def _interval(row) -> dict:
-    return {"measured": row["accuracy"], "low": row["ci_low"], "high": row["ci_high"]}
+    return {"measured": row["accuracy"], "measured_low": row["ci_low"],
+            "measured_high": row["ci_high"]}
 
 
 def _pick_runs(table: pd.DataFrame) -> tuple[str, str | None, list]:
@@ -436,10 +604,10 @@ def _corpus_claims(pred, paper: str, notes: dict, n_boot: int, seed: int) -> lis
     measured = compute_group_accuracy(pred, "corpus", n_boot=n_boot, seed=seed).set_index("corpus")
     claims = []
     for c, claimed in get_paper_corpus_accuracy().items():
-        row = {"claim": f"{c} accuracy {claimed} % (Table 4)", "paper": claimed,
-               "evidence": f"{paper}, test clips of {c}" if c in measured.index else ""}
+        row = {"claim": f"{c} accuracy {claimed} % (Table 4)", "paper": claimed}
         if c in measured.index:
-            row.update(_interval(measured.loc[c]))
+            row.update(_interval(measured.loc[c]), run=paper,
+                       evidence=f"{paper}, test clips of {c}")
         if c in notes:  # the copy differs from the paper's: a number, but not the claim's
             row.update(testable=False, why=notes[c])
         claims.append(row)
@@ -453,22 +621,46 @@ def _protocol_claims(table: pd.DataFrame, speaker: str | None, held_out: list) -
     if speaker is not None:
         what = {speaker: "reliable for any other external factor: speakers never heard", **what}
     return [{"claim": claim, "paper": PAPER_ACCURACY, **_interval(table.loc[name]),
-             "baseline": table.loc[name, "majority"], "evidence": name}
+             "baseline": table.loc[name, "majority"], "run": name, "evidence": name}
             for name, claim in what.items()]
 
 
-def _unseen_claims(unseen: pd.DataFrame | None, paper: str) -> list[dict]:
-    """The paper's 24-clip test (not published) and ours on whole corpora it never saw."""
+def _unseen_claims(unseen: pd.DataFrame | None, model_run: str, full_run=None) -> list[dict]:
+    """The paper's 24-clip test (not published) and ours on whole corpora it never saw,
+    scored by the model of ``model_run``; a row saying so when the full-budget run
+    ``full_run`` (a path) is another run."""
     n_ok, n_all = PAPER_UNSEEN
     claims = [{"claim": f"{n_ok} of {n_all} clips in French, Fon, Igbo correct",
                "paper": 100 * n_ok / n_all, "testable": False,
                "why": f"the {n_all} clips are not published"}]
-    for r in ([] if unseen is None else unseen.to_dict("records")):
+    rows = [] if unseen is None else unseen.to_dict("records")
+    if rows and full_run is not None:
+        from .run import Run
+
+        why = ("the run stores its predictions, not its model, so it cannot score them"
+               if Run(full_run).model_file is None else "its model has not scored them here")
+        claims.append({"claim": f"unseen language like the {n_all}-clip test: "
+                                f"{', '.join(r['language'] for r in rows)}",
+                       "paper": 100 * n_ok / n_all, "testable": False, "why": why,
+                       "run": Path(full_run).name, "evidence": Path(full_run).name})
+    for r in rows:
         claims.append({"claim": f"unseen language like the {n_all}-clip test: {r['language']} "
                                 f"({r['corpus']}, {r['k']} classes)",
                        "paper": 100 * n_ok / n_all, **_interval(r), "baseline": r["majority"],
-                       "evidence": f"{paper} model, all {r['n']} clips"})
+                       "run": model_run, "evidence": f"{model_run} model, all {r['n']} clips"})
     return claims
+
+
+def _sex_claim(run_dir, name: str, n_boot: int, seed: int) -> list[dict]:
+    """No difference between female and male speakers, on one run's test clips."""
+    pred = load_predictions(run_dir)[0]
+    if not {"female", "male"} <= set(pred["sex"]):
+        return []
+    g = compute_group_gap(pred, "sex", ("female", "male"), n_boot=n_boot, seed=seed)
+    return [{"claim": "reliable independently of sex: female - male accuracy = 0",
+             "paper": np.nan, "kind": "difference", "n": g["n"], "run": name, "evidence": name,
+             **{k.replace("difference", "measured"): v for k, v in g.items()
+                if k.startswith("difference")}}]
 
 
 def describe_protocol(split: str, test_corpus: str | None = None) -> str:
@@ -527,6 +719,19 @@ def describe_budget(run_dir) -> str:
     return f"profile '{settings.get('profile', '?')}', {epochs} epochs x {images} images, {hardware}"
 
 
+def describe_budget_label(run_dir) -> str:
+    """Whether a run is the paper's recipe at its full budget, in a few words:
+    ``full budget: 400 epochs`` or ``shorter: 30 epochs, profile 'cpu'``."""
+    from .run import Run
+
+    run = Run(run_dir)
+    settings, metrics = run.load_settings(), run.load_metrics(missing_ok=True)
+    epochs, profile = metrics.get("epochs_run"), settings.get("profile", "?")
+    if profile == "paper" and epochs == PAPER_RECIPE["epochs"]:
+        return f"full budget: {epochs} epochs"
+    return f"shorter: {epochs if epochs is not None else '?'} epochs, profile '{profile}'"
+
+
 def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dict | None = None,
                          n_boot: int = 2000, seed: int = 0, paper_run=None) -> list[dict]:
     """Each of the paper's claims with what we measured, for :func:`compute_claims_table`.
@@ -543,7 +748,8 @@ def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dic
         Finished runs; each is recognised by its split. One on the paper's random split
         is required; the speaker-split and held-out-corpus runs are optional.
     unseen : pd.DataFrame or None
-        From :func:`compute_unseen_table`, for the random-split run's model.
+        From :func:`compute_unseen_table`, scored by the model of the random-split run of
+        ``runs``.
     notes : dict of str -> str, or None
         How the local copy of each corpus differs from the original (a corpus with a
         note cannot test Table 4's number); default
@@ -551,15 +757,18 @@ def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dic
     n_boot, seed
         Of every bootstrap interval.
     paper_run : path-like or None
-        A random-split run trained with a larger budget (chapter 8's run of the paper's
-        full recipe). When given, the overall, per-corpus and sex claims use it, and the
-        random-split run of ``runs`` gets a row of its own for comparison.
+        A random-split run of the paper's recipe at its full budget (chapter 8's). When
+        given, it alone answers the random-split claims (overall, per corpus, sex), and a
+        claim it cannot answer (the unseen corpora: no stored model) says so; the
+        random-split run of ``runs`` then gets rows of its own (overall, sex, unseen
+        corpora), which ``budget`` labels.
 
     Returns
     -------
     claims : list of dict
-        In the format of :func:`compute_claims_table`; every ``evidence`` names the run
-        and its recipe and budget (:func:`describe_budget`).
+        In the format of :func:`compute_claims_table`; every measured claim names its
+        run in ``evidence`` with the recipe and budget (:func:`describe_budget`) and in
+        ``budget`` (:func:`describe_budget_label`).
     """
     from .catalogue import get_run_data_notes
 
@@ -575,24 +784,20 @@ def compute_paper_claims(runs, *, unseen: pd.DataFrame | None = None, notes: dic
     pred, settings = load_predictions(runs[paper])
     notes = get_run_data_notes(settings) if notes is None else notes
     absent = [c for c in PAPER_CORPORA if c not in (settings.get("corpora") or [])]
-    overall = [paper] + ([short] if short != paper else [])
+    random = [paper] + ([short] if short != paper else [])
     claims = [{"claim": f"{PAPER_ACCURACY} % accuracy over 8 classes (random clip split)",
-               "paper": PAPER_ACCURACY, **_interval(table.loc[name]),
+               "paper": PAPER_ACCURACY, **_interval(table.loc[name]), "run": name,
                "evidence": f"{name}; {table.loc[name, 'test_corpora']}"
                            + (f" (no {', '.join(absent)})" if absent else "")}
-              for name in overall]
+              for name in random]
     claims += _corpus_claims(pred, paper, notes, n_boot, seed)
     claims += _protocol_claims(table, speaker, held_out)
-    claims += _unseen_claims(unseen, short)
-    for name in [paper] + ([speaker] if speaker else []):
-        sexes = load_predictions(runs[name])[0]
-        if {"female", "male"} <= set(sexes["sex"]):
-            g = compute_group_gap(sexes, "sex", ("female", "male"), n_boot=n_boot, seed=seed)
-            claims.append({"claim": "reliable independently of sex: female - male accuracy = 0",
-                           "paper": np.nan, "kind": "difference", "measured": g["difference"],
-                           "low": g["low"], "high": g["high"], "evidence": name})
+    claims += _unseen_claims(unseen, short, paper_run)
+    for name in random + ([speaker] if speaker else []):
+        claims += _sex_claim(runs[name], name, n_boot, seed)
     for claim in claims:
-        name = claim.get("evidence", "").split(";")[0].split(",")[0].split(" model")[0]
-        if name in runs:
+        name = claim.pop("run", None)
+        if name is not None:
             claim["evidence"] += f" [{describe_budget(runs[name])}]"
+            claim["budget"] = describe_budget_label(runs[name])
     return claims

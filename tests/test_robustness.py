@@ -8,8 +8,9 @@ import pytest
 from fser_utils.corpora import EMOTIONS
 from fser_utils.errors import FserError
 from fser_utils.robustness import (
-    compute_baselines, compute_claims_table, compute_group_gap, compute_run_table,
-    compute_unseen_table, judge_claim, judge_difference, predict_restricted)
+    CLAIM_COLUMNS, EQUIVALENCE_MARGIN, compute_baselines, compute_claims_table,
+    compute_equivalence_clips, compute_group_gap, compute_run_table, compute_unseen_table,
+    judge_claim, judge_difference, predict_restricted)
 
 
 def test_predict_restricted_ignores_other_classes():
@@ -55,15 +56,18 @@ def test_group_gap():
     pred = pd.DataFrame({"sex": ["f"] * 50 + ["m"] * 50, "emotion": ["a"] * 100,
                          "predicted": ["a"] * 45 + ["b"] * 5 + ["a"] * 30 + ["b"] * 20})
     gap = compute_group_gap(pred, "sex", ("f", "m"), n_boot=500)
-    assert gap["difference"] == pytest.approx(30)
-    assert 0 < gap["low"] < 30 < gap["high"]
+    assert gap["difference"] == pytest.approx(30) and gap["n"] == 100
+    assert 0 < gap["difference_low"] < gap["difference_low90"] < 30
+    assert 30 < gap["difference_high90"] < gap["difference_high"]
+    assert (gap["low"], gap["high"]) == (gap["difference_low"], gap["difference_high"])
     with pytest.raises(FserError):
         compute_group_gap(pred, "sex", ("f", "x"))
 
 
-def test_verdict_rules():
-    assert judge_claim(95, 90, 96) == "holds"
-    assert judge_claim(95, 96, 99) == "holds"  # we measure more than claimed
+def test_score_verdicts():
+    """A claimed number inside our interval is consistent with it, never shown to hold."""
+    assert judge_claim(95, 90, 96) == "consistent"
+    assert judge_claim(95, 96, 99) == "exceeded"  # we measure more than claimed
     assert judge_claim(95, 80, 90) == "does not hold"
     assert judge_claim(95, 40, 50, baseline=30) == \
         "does not hold (above the majority-class baseline)"
@@ -71,17 +75,80 @@ def test_verdict_rules():
         "does not hold (not above the majority-class baseline)"
     assert judge_claim(95, 90, 99, testable=False) == "not testable here"
     assert judge_claim(95, np.nan, np.nan) == "not testable here"
-    assert judge_difference(-3, 2) == "holds"
-    assert judge_difference(1, 5) == "does not hold"
+
+
+def test_no_difference_is_undecided_when_the_interval_is_wide():
+    """[-14.2, 3.9] points contains zero, and yet says nothing about equivalence: chapter
+    7's speaker split, which the old rule (zero inside the interval) counted as holding."""
+    judged = judge_difference(-14.2, 3.9, low90=-12.7, high90=2.4, n=494)
+    assert judged["verdict"] == "undecided (3608 test clips needed, 494 here)"
+    assert judged["clips_needed"] == 3608
+
+
+def test_no_difference_holds_only_inside_the_margin():
+    assert EQUIVALENCE_MARGIN == 5
+    judged = judge_difference(-2.5, 3.0, low90=-2.0, high90=2.5, n=4000)
+    assert judged["verdict"] == "holds" and np.isnan(judged["clips_needed"])
+    assert judge_difference(-4.8, 5.5, low90=-4.0, high90=4.9, n=4000)["verdict"] == "holds"
+    # a difference that is real but smaller than the margin does not matter
+    assert judge_difference(0.5, 3.5, low90=0.8, high90=3.2, n=9000)["verdict"] == \
+        "holds (a difference, within the margin)"
+    # the 90 % interval reaching past the margin leaves it undecided, however near zero
+    assert judge_difference(-4.0, 6.0, low90=-3.2, high90=5.2, n=2000)["verdict"].startswith(
+        "undecided")
+    # a margin fixed elsewhere is honoured
+    assert judge_difference(-4.0, 6.0, low90=-3.2, high90=5.2, n=2000,
+                            margin=6)["verdict"] == "holds"
+
+
+def test_no_difference_does_not_hold_when_the_interval_excludes_zero():
+    for low, high, low90, high90 in [(2.61, 19.9, 4.0, 18.5), (-9.0, -1.0, -8.0, -2.0)]:
+        judged = judge_difference(low, high, low90=low90, high90=high90, n=513)
+        assert judged["verdict"] == "does not hold" and np.isnan(judged["clips_needed"])
+    assert judge_difference(np.nan, np.nan, low90=np.nan, high90=np.nan, n=0)["verdict"] == \
+        "not testable here"
+
+
+def test_clips_needed_for_the_equivalence_test():
+    """ceil(n * (se / se_needed)**2), se read from the 95 % interval, se_needed =
+    margin / (z(0.95) + z(0.9)) at 80 % power for a true difference of zero."""
+    from scipy.stats import norm
+
+    se = (3.9 + 14.2) / (2 * norm.ppf(0.975))
+    se_needed = 5 / (norm.ppf(0.95) + norm.ppf(0.90))
+    assert compute_equivalence_clips(-14.2, 3.9, 494) == np.ceil(494 * (se / se_needed) ** 2)
+    assert compute_equivalence_clips(-14.2, 3.9, 494) == 3608
+    # same variance per clip, four times the clips: half the width, the same answer
+    assert compute_equivalence_clips(-7.1, 1.95, 4 * 494) == pytest.approx(3608, abs=1)
+    # planned for a true difference of 2 points: less room, one test at 80 % power
+    se_needed = 3 / (norm.ppf(0.95) + norm.ppf(0.80))
+    assert compute_equivalence_clips(-14.2, 3.9, 494, assumed_difference=-2) == \
+        np.ceil(494 * (se / se_needed) ** 2)
+    # a true difference as large as the margin can never be shown equivalent
+    assert compute_equivalence_clips(-14.2, 3.9, 494, assumed_difference=5.27) == np.inf
+    with pytest.raises(FserError):
+        compute_equivalence_clips(3.9, -14.2, 494)
 
 
 def test_claims_table():
     table = compute_claims_table([
-        {"claim": "x", "paper": 95.0, "measured": 70, "low": 65, "high": 75, "evidence": "run"},
+        {"claim": "x", "paper": 95.0, "measured": 70, "measured_low": 65, "measured_high": 75,
+         "evidence": "run", "budget": "shorter: 30 epochs, profile 'cpu'"},
         {"claim": "y", "paper": 99.1, "testable": False, "why": "SAVEE absent"},
-        {"claim": "z", "paper": np.nan, "kind": "difference", "measured": 1, "low": -2, "high": 4}])
-    assert list(table["verdict"]) == ["does not hold", "not testable here", "holds"]
+        {"claim": "z", "paper": np.nan, "kind": "difference", "measured": 1,
+         "measured_low": -2, "measured_high": 4, "measured_low90": -1.5,
+         "measured_high90": 3.5, "n": 3000},
+        {"claim": "w", "paper": np.nan, "kind": "difference", "measured": -5.27,
+         "measured_low": -14.2, "measured_high": 3.9, "measured_low90": -12.7,
+         "measured_high90": 2.4, "n": 494},
+        {"claim": "v", "paper": 80.0, "measured": 78, "measured_low": 75, "measured_high": 81}])
+    assert list(table.columns) == CLAIM_COLUMNS
+    assert list(table["verdict"]) == ["does not hold", "not testable here", "holds",
+                                      "undecided (3608 test clips needed, 494 here)",
+                                      "consistent"]
+    assert table.loc[3, "clips_needed"] == 3608 and table["clips_needed"].isna().sum() == 4
     assert table.loc[1, "evidence"] == "SAVEE absent"
+    assert table.loc[0, "budget"] == "shorter: 30 epochs, profile 'cpu'"
 
 
 def test_run_table(tmp_path):
@@ -207,7 +274,8 @@ def test_paper_claims_with_a_full_budget_run(tmp_path):
 
     from test_evaluate import make_fake_run
 
-    from fser_utils.robustness import compute_paper_claims, describe_budget
+    from fser_utils.robustness import (compute_paper_claims, describe_budget,
+                                       describe_budget_label)
 
     runs = _fake_runs(tmp_path)
     full, _ = make_fake_run(tmp_path / "fser-paper-paper", seed=7, accuracy=0.6)
@@ -218,16 +286,39 @@ def test_paper_claims_with_a_full_budget_run(tmp_path):
     metrics = json.loads((full / "metrics.json").read_text())
     (full / "metrics.json").write_text(json.dumps({**metrics, "epochs_run": 400}))
     assert describe_budget(full) == "profile 'paper', 400 epochs x 34440 images, a GPU"
+    assert describe_budget_label(full) == "full budget: 400 epochs"
+    assert describe_budget_label(runs["paper"]) == "shorter: ? epochs, profile 'ci'"
+    unseen = pd.DataFrame([{"corpus": "urdu", "language": "Urdu", "n": 40, "k": 4,
+                            "accuracy": 40.0, "ci_low": 30.0, "ci_high": 50.0,
+                            "majority": 25.0}])
     table = compute_claims_table(compute_paper_claims(runs.values(), notes={}, n_boot=20,
-                                                      paper_run=full))
+                                                      paper_run=full, unseen=unseen))
     overall = table[table["claim"].str.startswith("95.05 %")]
     assert [e.split(";")[0] for e in overall["evidence"]] == ["fser-paper-paper", "ci-paper"]
+    assert list(overall["budget"]) == ["full budget: 400 epochs",
+                                       "shorter: ? epochs, profile 'ci'"]
     assert "400 epochs" in overall["evidence"].iloc[0]
     assert "400 epochs" not in overall["evidence"].iloc[1]
-    corpus = table[table["claim"].str.contains("Table 4") & (table["evidence"] != "")]
-    assert corpus["evidence"].str.startswith("fser-paper-paper, test clips").any()
+    # every Table 4 row that has a number is the full-budget run's
+    corpus = table[table["claim"].str.contains("Table 4") & table["measured"].notna()]
+    assert len(corpus) and corpus["evidence"].str.startswith("fser-paper-paper, test").all()
+    assert (corpus["budget"] == "full budget: 400 epochs").all()
+    # the unseen corpora need a model: the full-budget run has none, and says so
+    unseen_rows = table[table["claim"].str.startswith("unseen language")]
+    assert list(unseen_rows["budget"]) == ["full budget: 400 epochs",
+                                           "shorter: ? epochs, profile 'ci'"]
+    assert unseen_rows["verdict"].iloc[0] == "not testable here"
+    assert "not its model" in unseen_rows["evidence"].iloc[0]
+    assert unseen_rows["evidence"].iloc[1].startswith("ci-paper model, all 40 clips")
     sex = table[table["claim"].str.contains("sex")]
+    assert [e.split(" [")[0] for e in sex["evidence"]] == ["fser-paper-paper", "ci-paper",
+                                                           "ci-speaker"]
     assert sex["evidence"].iloc[0].startswith("fser-paper-paper [profile 'paper'")
+    assert sex["budget"].iloc[0] == "full budget: 400 epochs"
+    assert sex["measured_low"].lt(sex["measured_low90"]).all()
+    assert sex["verdict"].str.split(" ").str[0].isin(["holds", "does", "undecided"]).all()
+    # every measured claim names its budget
+    assert (table.loc[table["measured"].notna(), "budget"] != "").all()
 
 
 def test_protocol_comparison_lines_models_up_by_protocol(tmp_path):
