@@ -1,0 +1,133 @@
+"""The frozen ensemble rule: members from validation only, and the confirmation's commands."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from fser_utils.confirm import (CONFIRMATION_SEEDS, CONFIRMATION_SPLITS, FROZEN_MEMBERS,
+                                freeze_ensemble, load_candidate_runs)
+from fser_utils.corpora import EMOTIONS
+from fser_utils.errors import FserError
+from fser_utils.registry import get_model_spec
+from fser_utils.run import Run
+from fser_utils.train import PROFILES
+
+TRUTH = list(EMOTIONS[:4])
+
+
+def _probabilities(right, wrong):
+    """Rows of class probabilities: sure of the truth on the clips in ``right``, leaning
+    to ``wrong`` on the others."""
+    rows = []
+    for i, label in enumerate(TRUTH):
+        p = dict.fromkeys(EMOTIONS, 0.0)
+        if i in right:
+            p[label], p[EMOTIONS[6]] = 0.9, 0.1
+        else:
+            p[label], p[wrong] = 0.4, 0.6
+        rows.append(p)
+    return rows
+
+
+def _make_run(folder, model, split, seed, *, epochs=None, proba, minutes=1.0,
+              corpora=("emodb", "emovo", "ravdess")):
+    """A finished run folder with validation predictions only (no test predictions)."""
+    spec = get_model_spec(model)
+    profile = PROFILES[spec.profile].asdict()
+    folder.mkdir(parents=True)
+    relpaths = [f"emodb/{split}{i}.flac" for i in range(len(TRUTH))]
+    (folder / "settings.json").write_text(json.dumps({
+        "model": {"name": model}, "profile": spec.profile,
+        "profile_settings": {**profile, "epochs": epochs or profile["epochs"]},
+        "split": split, "test_corpus": None, "seed": seed, "corpora": list(corpora)}))
+    pd.DataFrame({"relpath": relpaths, "part": "val"}).to_csv(folder / "split.csv", index=False)
+    frame = pd.DataFrame(proba).add_prefix("p_")
+    frame.insert(0, "relpath", relpaths)
+    frame = frame.assign(corpus="emodb", speaker="s", sex="female", emotion=TRUTH,
+                         predicted=[max(p, key=p.get) for p in proba])
+    frame.to_csv(folder / "val_predictions.csv", index=False)
+    (folder / "metrics.json").write_text(json.dumps({"train_seconds": 60 * minutes}))
+
+
+@pytest.fixture
+def only_validation(monkeypatch):
+    """Fails a test in which anything reads test predictions."""
+    read = Run.load_predictions
+
+    def load_predictions(self, part="test"):
+        assert part == "val", f"the frozen rule read {part} predictions of {self.path}"
+        return read(self, part)
+
+    monkeypatch.setattr(Run, "load_predictions", load_predictions)
+
+
+@pytest.fixture
+def exploration(tmp_path):
+    """Three candidates on both splits, seeds 42, 1, 2: two that are half right on different
+    clips (together: all right) and one always wrong; plus runs the rule must ignore."""
+    half_a, half_b = _probabilities({0, 1}, EMOTIONS[5]), _probabilities({2, 3}, EMOTIONS[6])
+    wrong = [{**dict.fromkeys(EMOTIONS, 0.0), EMOTIONS[4]: 1.0} for _ in TRUTH]
+    every = _probabilities({0, 1, 2, 3}, EMOTIONS[5])
+    for split in CONFIRMATION_SPLITS:
+        for seed in (42, 1, 2):
+            _make_run(tmp_path / f"a-{split}-{seed}", "logmel-cnn", split, seed, epochs=300,
+                      proba=half_a, minutes=20)
+            _make_run(tmp_path / f"b-{split}-{seed}", "svm-egemaps", split, seed,
+                      proba=half_b, minutes=15)
+            _make_run(tmp_path / f"c-{split}-{seed}", "tcn", split, seed, proba=wrong)
+        # a confirmation seed, or a run on other corpora, cannot change the choice
+        _make_run(tmp_path / f"c-{split}-3", "tcn", split, 3, proba=every)
+        _make_run(tmp_path / f"c-{split}-all", "tcn", split, 42, proba=every,
+                  corpora=("emodb", "emovo", "ravdess", "nemo", "urdu"))
+    # a model with a seed missing on one split is no candidate
+    _make_run(tmp_path / "d-paper-42", "fser", "paper", 42, proba=every)
+    return tmp_path
+
+
+def test_candidate_runs_are_labelled_by_budget(exploration):
+    runs = load_candidate_runs([exploration])
+    assert set(runs["model"]) == {"logmel-cnn | 300 epochs", "svm-egemaps", "tcn", "fser"}
+    assert set(runs["seed"]) == {42, 1, 2} and len(runs) == 19
+    assert runs.loc[runs["model"] == "svm-egemaps", "train_minutes"].eq(15).all()
+
+
+def test_freeze_chooses_on_validation_and_writes_the_commands(exploration, only_validation):
+    frozen = freeze_ensemble([exploration], max_minutes=40)
+    assert frozen["members"] == ["logmel-cnn | 300 epochs", "svm-egemaps"]
+    assert frozen["candidates"] == ["logmel-cnn | 300 epochs", "svm-egemaps", "tcn"]
+    assert frozen["val_accuracy"] == {"paper": 100.0, "speaker": 100.0}
+    assert frozen["train_minutes"] == pytest.approx(35)
+    assert len(frozen["cells"]) == 6
+    assert frozen["commands"] == [
+        f"fser train --model {model} --split {split}{extra} --seed {seed}"
+        for model, extra in (("logmel-cnn", " --epochs 300"), ("svm-egemaps", ""))
+        for split in CONFIRMATION_SPLITS for seed in CONFIRMATION_SEEDS]
+
+
+def test_freeze_keeps_within_the_budget(exploration, only_validation):
+    # the two halves cost 35 minutes together: within 30, the first one alone (a tie at
+    # 50 % goes to the first candidate in name order)
+    frozen = freeze_ensemble([exploration], max_minutes=30, seeds=(7,))
+    assert frozen["members"] == ["logmel-cnn | 300 epochs"]
+    assert frozen["val_accuracy"] == {"paper": 50.0, "speaker": 50.0}
+    assert frozen["commands"] == ["fser train --model logmel-cnn --split paper --epochs 300 "
+                                  "--seed 7", "fser train --model logmel-cnn --split speaker "
+                                  "--epochs 300 --seed 7"]
+
+
+def test_freeze_needs_a_candidate(tmp_path):
+    _make_run(tmp_path / "d-paper-42", "fser", "paper", 42, proba=_probabilities({0}, "calm"))
+    with pytest.raises(FserError, match="no stored model"):
+        freeze_ensemble([tmp_path])
+
+
+def test_stored_runs_still_give_the_frozen_members(only_validation):
+    """The book's stored exploration runs, read through validation only, give the members
+    frozen in the code: adding runs of other seeds or corpora cannot move them."""
+    frozen = freeze_ensemble()
+    assert tuple(frozen["members"]) == FROZEN_MEMBERS
+    assert len(frozen["commands"]) == len(FROZEN_MEMBERS) * len(CONFIRMATION_SPLITS) * len(
+        CONFIRMATION_SEEDS)
+    assert frozen["train_minutes"] <= 30
