@@ -28,12 +28,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .compare import compute_ensemble_predictions, compute_ensemble_selection, get_results_dir
+from .compare import (compute_comparison_runs, compute_comparison_table,
+                      compute_ensemble_predictions, compute_ensemble_runs,
+                      compute_ensemble_selection, get_results_dir)
 from .corpora import EXTRA_CORPORA
 from .errors import FserError
 
 __all__ = ["EXPLORATION_SEEDS", "CONFIRMATION_SEEDS", "CONFIRMATION_SPLITS", "MAX_MINUTES",
-           "FROZEN_MEMBERS", "load_candidate_runs", "freeze_ensemble"]
+           "FROZEN_MEMBERS", "load_candidate_runs", "freeze_ensemble", "compute_confirmation"]
 
 #: seeds of the exploration, whose validation parts choose the members
 EXPLORATION_SEEDS = (42, 1, 2)
@@ -178,3 +180,47 @@ def freeze_ensemble(folders=None, *, max_minutes: float = MAX_MINUTES,
             commands += [describe_train_command({**settings, "seed": seed}) for seed in seeds]
     return {"members": members, "candidates": candidates, "cells": sorted(cells),
             "val_accuracy": val, "train_minutes": float(minutes.sum()), "commands": commands}
+
+
+def compute_confirmation(folders, *, members=FROZEN_MEMBERS, seeds=CONFIRMATION_SEEDS,
+                         n_boot: int = 1000) -> dict:
+    """The frozen ensemble scored on the confirmation seeds, once their runs exist.
+
+    Nothing is chosen here: the members are :data:`FROZEN_MEMBERS`, their class
+    probabilities are averaged, and every (split, seed) cell in which all members have a
+    finished run counts.
+
+    Parameters
+    ----------
+    folders : iterable of path-like
+        Folders holding the confirmation's run folders (made with the commands of
+        :func:`freeze_ensemble`).
+    members : sequence of str
+        Labels as :func:`load_candidate_runs` writes them.
+    seeds : iterable of int
+    n_boot : int > 0
+        Bootstrap resamples of each run's standard error.
+
+    Returns
+    -------
+    confirmation : dict
+        ``runs``: one row per (split, seed) cell of the ensemble, in the format of
+        :func:`fser_utils.compare.compute_comparison_runs` (``model`` is
+        ``"confirmation"``); ``table``: those rows averaged over the seeds per split
+        (:func:`fser_utils.compare.compute_comparison_table`: accuracy [%] with a 95 %
+        interval over test clips and seeds); ``missing``: the (member, split, seed) whose
+        run is not there yet.
+    """
+    candidates = load_candidate_runs(folders, seeds=seeds)
+    candidates = candidates[candidates["model"].isin(members)]
+    have = set(zip(candidates["model"], candidates["protocol"], candidates["seed"]))
+    missing = [(m, split, seed) for m in members for split in CONFIRMATION_SPLITS
+               for seed in seeds if (m, split, seed) not in have]
+    ensemble = pd.DataFrame()
+    if len(candidates):
+        runs = compute_comparison_runs(candidates["run"], n_boot=n_boot)
+        runs["model"] = candidates["model"].to_numpy()  # labelled by budget, as frozen
+        ensemble = compute_ensemble_runs(runs, list(members), name="confirmation",
+                                         n_boot=n_boot)
+    table = compute_comparison_table(ensemble) if len(ensemble) else pd.DataFrame()
+    return {"runs": ensemble, "table": table, "missing": missing}

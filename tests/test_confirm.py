@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fser_utils.confirm import (CONFIRMATION_SEEDS, CONFIRMATION_SPLITS, FROZEN_MEMBERS,
-                                freeze_ensemble, load_candidate_runs)
+                                compute_confirmation, freeze_ensemble, load_candidate_runs)
 from fser_utils.corpora import EMOTIONS
 from fser_utils.errors import FserError
 from fser_utils.registry import get_model_spec
@@ -33,22 +33,27 @@ def _probabilities(right, wrong):
 
 def _make_run(folder, model, split, seed, *, epochs=None, proba, minutes=1.0,
               corpora=("emodb", "emovo", "ravdess")):
-    """A finished run folder with validation predictions only (no test predictions)."""
+    """A finished run folder whose validation and test parts hold the same four clips'
+    names and probabilities ``proba``."""
     spec = get_model_spec(model)
     profile = PROFILES[spec.profile].asdict()
     folder.mkdir(parents=True)
-    relpaths = [f"emodb/{split}{i}.flac" for i in range(len(TRUTH))]
     (folder / "settings.json").write_text(json.dumps({
         "model": {"name": model}, "profile": spec.profile,
         "profile_settings": {**profile, "epochs": epochs or profile["epochs"]},
-        "split": split, "test_corpus": None, "seed": seed, "corpora": list(corpora)}))
-    pd.DataFrame({"relpath": relpaths, "part": "val"}).to_csv(folder / "split.csv", index=False)
-    frame = pd.DataFrame(proba).add_prefix("p_")
-    frame.insert(0, "relpath", relpaths)
-    frame = frame.assign(corpus="emodb", speaker="s", sex="female", emotion=TRUTH,
-                         predicted=[max(p, key=p.get) for p in proba])
-    frame.to_csv(folder / "val_predictions.csv", index=False)
-    (folder / "metrics.json").write_text(json.dumps({"train_seconds": 60 * minutes}))
+        "split": split, "test_corpus": None, "seed": seed, "corpora": list(corpora),
+        "hardware": "2 CPU cores; no GPU"}))
+    parts = []
+    for part in ("val", "test"):
+        frame = pd.DataFrame(proba).add_prefix("p_")
+        frame.insert(0, "relpath", [f"emodb/{part}{i}.flac" for i in range(len(TRUTH))])
+        frame = frame.assign(corpus="emodb", speaker="s", sex="female", emotion=TRUTH,
+                             predicted=[max(p, key=p.get) for p in proba])
+        frame.to_csv(folder / f"{part}_predictions.csv", index=False)
+        parts.append(frame[["relpath"]].assign(part=part))
+    pd.concat(parts).to_csv(folder / "split.csv", index=False)
+    (folder / "metrics.json").write_text(json.dumps({
+        "train_seconds": 60 * minutes, "val_accuracy": 0.5, "n_test": len(TRUTH)}))
 
 
 @pytest.fixture
@@ -131,3 +136,30 @@ def test_stored_runs_still_give_the_frozen_members(only_validation):
     assert len(frozen["commands"]) == len(FROZEN_MEMBERS) * len(CONFIRMATION_SPLITS) * len(
         CONFIRMATION_SEEDS)
     assert frozen["train_minutes"] <= 30
+
+
+def test_confirmation_scores_the_frozen_members_on_the_new_seeds(exploration):
+    """The confirmation's runs are scored as they come: the frozen members averaged, on the
+    seeds that chose nothing; a member without its run is listed, not replaced."""
+    members = ("logmel-cnn | 300 epochs", "svm-egemaps")
+    fresh = exploration / "fresh"
+    half_a, half_b = _probabilities({0, 1}, EMOTIONS[5]), _probabilities({2, 3}, EMOTIONS[6])
+    for split in CONFIRMATION_SPLITS:
+        for seed in CONFIRMATION_SEEDS:
+            _make_run(fresh / f"a-{split}-{seed}", "logmel-cnn", split, seed, epochs=300,
+                      proba=half_a)
+            if (split, seed) != ("speaker", 5):
+                _make_run(fresh / f"b-{split}-{seed}", "svm-egemaps", split, seed,
+                          proba=half_b)
+    # the same network at another budget is not the frozen member
+    _make_run(fresh / "a40-speaker-5", "logmel-cnn", "speaker", 5, epochs=40, proba=half_b)
+    got = compute_confirmation([exploration, fresh], members=members, n_boot=20)
+    assert got["missing"] == [("svm-egemaps", "speaker", 5)]
+    assert sorted(zip(got["runs"]["protocol"], got["runs"]["seed"])) == [
+        ("paper", 3), ("paper", 4), ("paper", 5), ("speaker", 3), ("speaker", 4)]
+    assert (got["runs"]["accuracy"] == 100).all()  # the two halves make a whole
+    table = got["table"]
+    assert list(table.index) == [("confirmation", "paper"), ("confirmation", "speaker")]
+    assert list(table["seeds"]) == [3, 2]
+    nothing = compute_confirmation([exploration], members=members)
+    assert len(nothing["missing"]) == 2 * 2 * 3 and nothing["runs"].empty
