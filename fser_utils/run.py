@@ -10,8 +10,11 @@ A run is one folder holding everything needed to trust, reuse or resume it:
 ``history.csv``            one row per epoch: loss, accuracy, val_loss, val_accuracy, lr
 ``learning_curves.png``    loss and accuracy per epoch
 ``model.keras``            the network at the epoch with the best validation accuracy
-``model.joblib``           or the fitted scikit-learn model
+``model.skops``            or the fitted scikit-learn model (skops: loading runs no code;
+                           ``model.joblib`` pickles of older versions are refused)
 ``metrics.json``           val/test accuracy, epochs, wall time, throughput
+``model.json``             the model file's name and sha256, and this installation's HMAC
+                           of that digest (:mod:`fser_utils.trust`)
 ``test_predictions.csv``   relpath ... emotion, predicted, ``p_<emotion>`` per class
 ``val_predictions.csv``    the same for the validation set
 ``checkpoints/``           ``last.keras`` (model + optimiser state), ``best.weights.h5``
@@ -22,28 +25,38 @@ A run is one folder holding everything needed to trust, reuse or resume it:
 
 A run counts as finished when it holds ``metrics.json``. Every file is written
 atomically (a temporary file, then a rename), so an interruption never leaves half a
-file. Every file is checked when it is read, and a bad one is refused with one line
-naming it, before any audio is read: malformed JSON, settings that do not fit the
-model, a truncated model, predictions whose rows, classes or probabilities do not
-match the run.
+file, and the model is renamed into place last, after ``metrics.json`` and
+``model.json`` (its digest): a run killed while writing its results has the new model
+or none, never the previous run's model beside the new results. Loading a model checks
+that digest and never runs code from the folder (:mod:`fser_utils.trust`);
+:meth:`Run.find_latest` only picks runs this installation wrote. Every file is checked
+when it is read, and a bad one is refused with one line naming it, before any audio is
+read: malformed JSON, settings that do not fit the model, a truncated model,
+predictions whose rows, classes or probabilities do not match the run.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .atomic import write_atomic as _write_atomic
 from .corpora import EMOTIONS
 from .errors import FserError
 
 __all__ = ["Run", "RESULT_FILES", "to_jsonable"]
 
 _SETTINGS, _METRICS, _SPLIT, _HISTORY = "settings.json", "metrics.json", "split.csv", "history.csv"
-_KERAS, _JOBLIB, _CKPT = "model.keras", "model.joblib", "checkpoints"
+_KERAS, _SKOPS, _JOBLIB, _CKPT = "model.keras", "model.skops", "model.joblib", "checkpoints"
+#: a model waiting for ``metrics.json``: renamed into place right after it, so the model
+#: is the last file a run gets
+_STAGED = ".staged-"
+_RECORD = "model.json"
 _PARTS = {"test": "test_predictions.csv", "val": "val_predictions.csv"}
 
 #: the small files of a run: enough to show and evaluate it without retraining
@@ -70,17 +83,6 @@ def to_jsonable(data):
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _write_atomic(path: Path, write) -> None:
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it into place."""
-    # a prefix, not a suffix: Keras and matplotlib choose the format by the name's end
-    tmp = path.with_name(f".tmp-{path.name}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class Run:
@@ -164,11 +166,72 @@ class Run:
 
         runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
         found = cls.list_runs(runs_dir, with_model=True) if runs_dir.is_dir() else []
+        # a run folder copied or planted into the runs folder must not be picked without
+        # the user naming it: only runs whose model this installation signed are
+        trusted, skipped = [], []
+        for run in found:
+            problem = run.check_written_here()
+            (skipped if problem else trusted).append((run, problem))
+        if skipped:
+            run, problem = skipped[0]
+            print(f"fser: note: skipped {len(skipped)} run folder(s) under '{runs_dir}' not "
+                  f"written by this installation (e.g. '{run.name}': {problem}); pass "
+                  "--model RUN_DIR to use one", file=sys.stderr)
+        found = [run for run, _ in trusted]
         if not found:
             raise FserError(f"no trained model under '{runs_dir}': train one with 'fser train' "
                             "or pass --model RUN_DIR")
         preferred = [r for r in found if model is not None and r.model_name == model]
         return max(preferred or found, key=lambda r: r.model_file.stat().st_mtime)
+
+    def check_written_here(self) -> str | None:
+        """Why the run's model cannot be trusted as this installation's, or None if it can.
+
+        It can when ``model.json`` records the model file's sha256, the file still has
+        it, and the recorded HMAC of it is this installation's
+        (:func:`fser_utils.trust.check_signature`).
+        """
+        from .trust import check_signature
+
+        path = self.model_file
+        if path is None:
+            return "no model"
+        if path.name == _JOBLIB:
+            return "a pickled model.joblib of an older version"
+        try:
+            record = self._read_json(_RECORD, missing_ok=True)
+        except FserError as exc:
+            return str(exc)
+        if not record.get("sha256"):
+            return f"no {_RECORD} (written by an older version or elsewhere)"
+        if not check_signature(record["sha256"], record.get("signature")):
+            return "its model is not signed by this installation"
+        try:
+            self._check_digest(path)
+        except FserError:
+            return f"{path.name} differs from the digest in {_RECORD}"
+        return None
+
+    def sign_model(self) -> None:
+        """Vouch for the run's model as this installation's (write ``model.json``).
+
+        For a run folder the user trusts but this installation did not write (one trained
+        before runs were signed): :meth:`find_latest` picks it afterwards. A pickle is
+        never signed: it cannot be loaded.
+        """
+        path = self.model_file
+        if path is None or path.name == _JOBLIB:
+            raise FserError(f"'{self.path}' has no {_KERAS} or {_SKOPS} to sign")
+        from .trust import compute_file_sha256
+
+        self._write_record(path.name, compute_file_sha256(path))
+
+    def _write_record(self, name: str, digest: str) -> None:
+        from .trust import get_installation_id, sign_digest
+
+        self._write_json(_RECORD, {"file": name, "sha256": digest,
+                                   "signature": sign_digest(digest),
+                                   "installation": get_installation_id()})
 
     # --- state ---------------------------------------------------------------------------
     @property
@@ -178,8 +241,9 @@ class Run:
 
     @property
     def model_file(self) -> Path | None:
-        """``model.keras`` or ``model.joblib``, whichever exists, else None."""
-        return next((f for f in (self.path / _KERAS, self.path / _JOBLIB) if f.is_file()), None)
+        """``model.keras``, ``model.skops`` or ``model.joblib``, whichever exists, else None."""
+        return next((f for f in (self.path / n for n in (_KERAS, _SKOPS, _JOBLIB))
+                     if f.is_file()), None)
 
     @property
     def evaluation_dir(self) -> Path:
@@ -374,11 +438,37 @@ class Run:
         if path is None:
             if not self.path.is_dir():
                 raise FserError(f"run folder '{self.path}' does not exist")
-            raise FserError(f"run folder '{self.path}' has no {_KERAS} or {_JOBLIB}")
-        model = _load_joblib(path) if path.name == _JOBLIB else _load_keras(path)
+            raise FserError(f"run folder '{self.path}' has no {_KERAS} or {_SKOPS}")
+        if path.name == _JOBLIB:
+            # a pickle runs whatever code it names while it is read: never open one
+            raise FserError(f"'{path}' is a pickle, which can run code when loaded: it was "
+                            "made by an older version of fser_utils or is untrusted, and is not "
+                            "loaded; retrain the model with 'fser train'")
+        self._check_digest(path)
+        if path.name == _SKOPS:
+            from .trust import load_sklearn
+
+            model = load_sklearn(path)
+        else:
+            model = _load_keras(path)
         if check:
             self._check_model_fits(model, path)
         return model
+
+    def _check_digest(self, path: Path) -> None:
+        """Refuse a model file other than the one whose sha256 ``model.json`` records."""
+        from .trust import compute_file_sha256
+
+        record = self._read_json(_RECORD, missing_ok=True)
+        digest, name = record.get("sha256"), record.get("file", path.name)
+        if not digest:
+            return  # written before digests were recorded; safe loading still applies
+        if name != path.name:
+            raise FserError(f"'{self.path}' holds {path.name} but its {_RECORD} records "
+                            f"{name}: the model was replaced; not loaded")
+        if compute_file_sha256(path) != digest:
+            raise FserError(f"'{path}' does not match the sha256 recorded in {_RECORD} "
+                            "(changed since it was written, or its write was cut): not loaded")
 
     def _check_model_fits(self, model, path: Path) -> None:
         shape = tuple(self.load_feature_settings().shape)
@@ -397,15 +487,11 @@ class Run:
 
     def load_model_config(self) -> dict:
         """The architecture stored in ``model.keras`` (its ``config.json``), read without Keras."""
-        import zipfile
+        from .trust import read_zip_json
 
         path = self.path / _KERAS
-        try:
-            with zipfile.ZipFile(path) as z:
-                config = json.loads(z.read("config.json"))
-        except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
-            raise FserError(f"cannot read the model configuration of '{path}': "
-                            f"{_one_line(exc)}") from None
+        config = read_zip_json(path, "config.json",
+                               f"cannot read the model configuration of '{path}'")
         if not isinstance(config, dict):
             raise FserError(f"the model configuration of '{path}' is not a JSON object")
         return config
@@ -460,10 +546,16 @@ class Run:
                             f"{_one_line(exc)}") from None
 
     def clear(self) -> None:
-        """Forget the results of an earlier attempt, so that training starts afresh."""
-        for name in (_HISTORY, _METRICS, "state.json", "classical.json"):
+        """Forget the results of an earlier attempt, so that training starts afresh.
+
+        The model goes too: once ``metrics.json`` is gone, nothing vouches for it.
+        """
+        for name in (_HISTORY, _METRICS, _RECORD, "state.json", "classical.json"):
             for f in (self.path / name, self.path / _CKPT / name):
                 f.unlink(missing_ok=True)
+        for name in (_KERAS, _SKOPS, _JOBLIB):
+            (self.path / name).unlink(missing_ok=True)
+            (self.path / f"{_STAGED}{name}").unlink(missing_ok=True)
 
     def check_resume(self, *, key: dict, split: pd.DataFrame) -> None:
         """Refuse to resume an interrupted run made with another split or configuration."""
@@ -483,8 +575,31 @@ class Run:
         self._write_json(_SETTINGS, settings)
 
     def save_metrics(self, metrics: dict) -> None:
-        """Write ``metrics.json``: written last, it marks the run as finished."""
+        """Write ``metrics.json``, which marks the run as finished, then the model.
+
+        A model staged by :meth:`save_model` is recorded in ``model.json`` (its file name,
+        sha256 and this installation's HMAC of it) and renamed into place after both:
+        the model is the last file of a run.
+        """
+        from .trust import compute_file_sha256
+
+        staged = next(((self.path / f"{_STAGED}{n}", n) for n in (_KERAS, _SKOPS)
+                       if (self.path / f"{_STAGED}{n}").is_file()), None)
+        if staged is None:
+            self._write_json(_METRICS, metrics)
+            return
+        tmp, name = staged
         self._write_json(_METRICS, metrics)
+        self._write_record(name, compute_file_sha256(tmp))
+        try:
+            os.replace(tmp, self.path / name)
+        except OSError as exc:
+            from .atomic import describe_os_error
+
+            raise FserError(describe_os_error(exc, self.path / name)) from None
+        for other in (_KERAS, _SKOPS, _JOBLIB):
+            if other != name:
+                (self.path / other).unlink(missing_ok=True)
 
     def save_split(self, split: pd.DataFrame) -> None:
         self._write_csv(_SPLIT, split)
@@ -519,13 +634,17 @@ class Run:
         return keras.callbacks.CSVLogger(self.path / _HISTORY, append=True)
 
     def save_model(self, model) -> None:
-        """Write ``model.keras`` (a Keras model) or ``model.joblib`` (anything else)."""
-        if hasattr(model, "save") and hasattr(model, "input_shape"):
-            _write_atomic(self.path / _KERAS, model.save)
-        else:
-            import joblib
+        """Stage ``model.keras`` (a Keras model) or ``model.skops`` (scikit-learn).
 
-            _write_atomic(self.path / _JOBLIB, lambda tmp: joblib.dump(model, tmp))
+        The file is written whole under a hidden name; :meth:`save_metrics` records its
+        digest and renames it into place, so call it next.
+        """
+        if hasattr(model, "save") and hasattr(model, "input_shape"):
+            _write_atomic(self.path / f"{_STAGED}{_KERAS}", model.save)
+        else:
+            from .trust import dump_sklearn
+
+            _write_atomic(self.path / f"{_STAGED}{_SKOPS}", lambda tmp: dump_sklearn(model, tmp))
 
     # --- checkpoints of an interrupted Keras run -----------------------------------------
     def save_checkpoint(self, trainer, state: dict) -> None:
@@ -587,16 +706,13 @@ def _load_keras(path: Path):
     from . import augment, networks  # noqa: F401  (register SpecAugment, Reverse, ...)
 
     try:
-        return keras.models.load_model(path)
+        # safe mode (Keras' default, stated so that no setting elsewhere can lift it):
+        # a Lambda layer's Python code is refused, never deserialised
+        return keras.models.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a broken file
-        raise FserError(f"cannot load the model '{path}': {_one_line(exc)}") from None
-
-
-def _load_joblib(path: Path):
-    import joblib
-
-    try:
-        return joblib.load(path)
-    except Exception as exc:  # pickle raises many types for a broken file
-        raise FserError(f"'{path}' is unreadable (truncated or damaged?): "
-                        f"{_one_line(exc)}") from None
+        message = _one_line(exc)
+        if "safe_mode" in message or "unsafe" in message.lower():
+            raise FserError(f"'{path}' holds Python code (e.g. a Lambda layer), which is "
+                            "never run: not loaded; use a model trained with 'fser train'"
+                            ) from None
+        raise FserError(f"cannot load the model '{path}': {message}") from None

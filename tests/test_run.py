@@ -87,12 +87,14 @@ def test_names_of_runs(tmp_path):
 def _fake_model_run(folder: Path, model: str, mtime: float) -> Run:
     folder.mkdir(parents=True)
     (folder / "settings.json").write_text(json.dumps({"model": {"name": model}}))
-    (folder / "model.joblib").write_bytes(b"not used")
-    os.utime(folder / "model.joblib", (mtime, mtime))
+    (folder / "model.skops").write_bytes(f"not used {model} {mtime}".encode())
+    Run(folder).sign_model()  # only runs this installation wrote are found
+    os.utime(folder / "model.skops", (mtime, mtime))
     return Run(folder)
 
 
-def test_find_latest_prefers_the_model_asked_for(tmp_path):
+def test_find_latest_prefers_the_model_asked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("FSER_CONFIG_DIR", str(tmp_path / "config"))
     old_a = _fake_model_run(tmp_path / "a1", "a", 1_000)
     new_a = _fake_model_run(tmp_path / "a2", "a", 2_000)
     new_b = _fake_model_run(tmp_path / "b", "b", 3_000)
