@@ -31,6 +31,7 @@ from .paper import PAPER_RECIPE
 from .registry import DEFAULT_MODEL
 from .run import RESULT_FILES, Run, to_jsonable
 from .splits import check_split, make_split
+from .trust import get_installation_id
 
 __all__ = [
     "TrainingProfile",
@@ -887,6 +888,8 @@ def _settings_record(catalogue, config: RunConfig, data) -> dict:
         "n_train": int(len(data["train_idx"])), "n_train_images": int(len(data["X_train"])),
         "n_val": int(len(data["val_idx"])), "n_test": int(len(data["test_idx"])),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        # which installation wrote the run (its model.json carries the proof, an HMAC)
+        "installation": get_installation_id(),
         "config_key": config.key,
     }
 
