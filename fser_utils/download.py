@@ -56,6 +56,12 @@ URL_ENV_PREFIX = "FSER_DOWNLOAD_URL_"
 SUMS_NAME = "SHA256SUMS"
 _CHUNK = 1 << 20  # 1 MiB: large enough for speed, small enough for a smooth progress bar
 _REMOTE_SCHEMES = ("http", "https", "ftp", "sftp", "doi")  # what pooch can fetch
+#: largest expansion of one archive member (uncompressed / compressed) accepted. Speech
+#: in WAV or FLAC compresses by a factor of 1 to 3, text by a few; 1.2 GB of zeros in a
+#: 1.2 MB zip is 1000. Members below _RATIO_FLOOR bytes are not held to it (a short run
+#: of silence or a tiny label file can compress far without costing any disk).
+MAX_EXPANSION = 100
+_RATIO_FLOOR = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -409,7 +415,49 @@ def _find_prefix(members: list[str], first: str) -> str | None:
     return None
 
 
-def _extract(archive: Path, dest: Path, first: str, *, progress: bool) -> None:
+def _check_member_sizes(archive: Path, infos, prefix: str, entries: dict, dest: Path) -> int:
+    """Refuse, before anything is written, members larger than the manifest says, members
+    that expand more than :data:`MAX_EXPANSION`-fold, or an archive that would not fit on
+    the disk; returns the bytes the members declare in all."""
+    total = 0
+    for info in infos:
+        rel = _clean_relpath(info.filename[len(prefix):], f"'{archive}'")
+        entry = entries.get(rel)
+        if entry is not None and entry.size is not None and info.file_size > entry.size:
+            raise FserError(f"'{archive}': member '{info.filename}' declares "
+                            f"{info.file_size} bytes, the manifest lists {entry.size}; "
+                            "refused before unpacking")
+        if info.file_size > _RATIO_FLOOR \
+                and info.file_size > MAX_EXPANSION * max(1, info.compress_size):
+            raise FserError(f"'{archive}': member '{info.filename}' expands from "
+                            f"{info.compress_size} to {info.file_size} bytes (more than "
+                            f"{MAX_EXPANSION}-fold, a zip bomb?); refused before unpacking")
+        total += info.file_size
+    try:
+        free = shutil.disk_usage(dest).free
+    except OSError:
+        free = None
+    if free is not None and total > free:
+        raise FserError(f"'{archive}' unpacks to {total} bytes but '{dest}' has {free} free; "
+                        "refused before unpacking")
+    return total
+
+
+def _copy_bounded(src, out, budget: int, what: str) -> int:
+    """Copy at most ``budget`` bytes; one more and the member is refused (its declared
+    size lied, or the zip reader let more through than it declared)."""
+    written = 0
+    while chunk := src.read(_CHUNK):
+        written += len(chunk)
+        if written > budget:
+            raise FserError(f"{what} holds more than the {budget} bytes it declares; "
+                            "unpacking stopped")
+        out.write(chunk)
+    return written
+
+
+def _extract(archive: Path, dest: Path, first: str, *, progress: bool,
+             entries: dict | None = None) -> None:
     try:
         with zipfile.ZipFile(archive) as zf:
             infos = [i for i in zf.infolist()
@@ -423,6 +471,7 @@ def _extract(archive: Path, dest: Path, first: str, *, progress: bool) -> None:
                                     "link; archives with links are refused")
             prefix = _find_prefix([i.filename for i in infos], first) or ""
             infos = [i for i in infos if i.filename.startswith(prefix)]
+            _check_member_sizes(archive, infos, prefix, entries or {}, dest)
             for info in tqdm(infos, desc=f"unzip {archive.name}", unit="file",
                              disable=not progress, leave=False):
                 rel = _clean_relpath(info.filename[len(prefix):], f"'{archive}'")
@@ -430,7 +479,8 @@ def _extract(archive: Path, dest: Path, first: str, *, progress: bool) -> None:
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(info) as src, open(target, "wb") as out:
-                        shutil.copyfileobj(src, out, _CHUNK)
+                        _copy_bounded(src, out, info.file_size,
+                                      f"'{archive}': member '{info.filename}'")
                 except OSError as exc:  # e.g. a member named like a folder of another
                     raise FserError(f"'{archive}': cannot unpack member '{info.filename}' "
                                     f"({exc.strerror or exc})") from None
@@ -557,7 +607,8 @@ def _unpack_and_verify(path: Path, cached: bool, partial: Path, entries: dict,
         raise FserError(f"cannot create '{partial}': {exc.strerror or exc}") from None
     ok = False
     try:
-        _extract(path, partial, next(iter(entries)), progress=verify_args["progress"])
+        _extract(path, partial, next(iter(entries)), progress=verify_args["progress"],
+                 entries=entries)
         report = verify_folder(partial, entries, **verify_args)
         ok = report.ok
     except FserError as exc:
@@ -587,7 +638,11 @@ def download_corpus(name: str, root=None, *, url: str | None = None, manifest=No
 
     An archive that is refused (not a zip, unsafe member paths or links, files that
     do not match the manifest) installs nothing, leaves no ``.partial`` folder, and
-    its cached copy is deleted so that a retry downloads it again.
+    its cached copy is deleted so that a retry downloads it again. Sizes are checked
+    before anything is written: a member declaring more bytes than the manifest lists,
+    one expanding more than :data:`MAX_EXPANSION`-fold, or an archive larger than the
+    free space is refused unpacked, and each member is copied within the size it
+    declares, so a zip bomb costs no disk.
 
     Parameters
     ----------
