@@ -527,13 +527,23 @@ class Run:
 
     # --- writing -------------------------------------------------------------------------
     def check_writable(self) -> None:
-        """Refuse, before any work, a folder that cannot be created (a file in the way)."""
+        """Refuse, before any work, a folder that cannot be created or written to: a file
+        in the way, a name too long, a read-only or foreign folder (one line)."""
+        long = next((part for part in self.path.parts if len(os.fsencode(part)) > 255), None)
+        if long is not None:
+            raise FserError(f"'{self.path}' cannot be created: the name '{long[:40]}...' is "
+                            f"longer than 255 bytes")
         for p in (self.path, *self.path.parents):
             if p.exists():
                 if not p.is_dir():
                     what = "exists and is not a folder" if p == self.path else \
                         f"cannot be created: '{p}' is a file"
                     raise FserError(f"'{self.path}' {what}")
+                # the folder and its checkpoints are written to, whichever exists
+                for folder in (p, p / _CKPT if p == self.path else p):
+                    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+                        raise FserError(f"cannot write to '{folder}': read-only or not "
+                                        "yours; give another --out")
                 return
 
     def create(self) -> None:

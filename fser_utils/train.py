@@ -43,6 +43,7 @@ __all__ = [
     "describe_hardware",
     "describe_train_command",
     "train_model",
+    "check_train_options",
     "fit_arrays",
     "LOOPS",
     "load_or_train",
@@ -651,14 +652,8 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
         configuration; features not aligned with the catalogue.
     """
     config = _resolve_config(config, settings)
-    if loop not in LOOPS:
-        raise FserError(f"unknown training loop '{loop}' (choose from: {', '.join(LOOPS)})")
-    if loop == "resident" and config.model.family != "sklearn":
-        from .resident import check_resident_backend
-
-        check_resident_backend()
     run = Run.for_config(config, out=out, tag=tag)
-    run.check_writable()
+    scope = check_train_options(config, run, devices=devices, loop=loop, resume=resume)
     _check_test_corpus(catalogue, config)
     X, catalogue = _prepare_features(catalogue, X, config.feature_settings, verbose)
     if config.model.speaker_norm:
@@ -675,7 +670,7 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
     run.save_settings(_settings_record(catalogue, config, data))
-    with distribution_scope(devices):
+    with scope:
         result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose,
                             callbacks=callbacks, loop=loop, log_test=log_test)
     _write_results(run, catalogue, data, result, config)
@@ -741,6 +736,7 @@ class RunConfig:
         resolved = {"model": spec, "profile": p, "overrides": None, "seed": int(self.seed),
                     "model_params": {**spec.params, **(self.model_params or {})},
                     "feature_settings": get_feature_settings(spec.features) if fs is None else fs}
+        _check_model_features(spec, resolved["feature_settings"])
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
 
@@ -787,6 +783,81 @@ def _check_config(p: TrainingProfile, split: str, test_corpus, seed) -> None:
     if test_corpus and test_corpus not in CORPORA:
         raise FserError(f"unknown test corpus '{test_corpus}' "
                         f"(choose from: {', '.join(c for c in CORPORA if c != 'demo')})")
+
+
+def _check_model_features(spec, fs) -> None:
+    """Refuse a feature kind the model cannot read, before any feature is computed: a
+    scikit-learn model takes one vector per clip, a network a map (time x bands)."""
+    ndim = len(tuple(fs.shape))
+    kind = getattr(fs, "kind", type(fs).__name__)
+    if spec.family == "sklearn" and ndim != 1:
+        raise FserError(f"model '{spec.name}' reads one feature vector per clip (e.g. "
+                        f"{spec.features}); '{kind}' features have shape {tuple(fs.shape)}")
+    if spec.family == "keras" and ndim < 2:
+        raise FserError(f"model '{spec.name}' reads a feature map per clip (e.g. "
+                        f"{spec.features}); '{kind}' features are a vector of {fs.shape[0]}")
+
+
+def check_train_options(config: RunConfig, run: Run, *, devices: int | None = None,
+                        loop: str = "fit", resume: bool = True, keep_finished: bool = False):
+    """Check every option of a training run before anything is read, removed or written.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Already checked on construction (model, profile, split, feature kind).
+    run : Run
+        The output folder: it must be creatable and writable.
+    devices, loop
+        As for :func:`train_model`.
+    resume : bool
+        ``False`` starts afresh, which deletes the folder's earlier results.
+    keep_finished : bool
+        Refuse ``resume=False`` on a folder that holds a finished run (``fser train
+        --no-resume``: a finished run is never deleted by a command line).
+
+    Returns
+    -------
+    scope : context manager
+        The device scope to train in (:func:`fser_utils.devices.distribution_scope`).
+
+    Raises
+    ------
+    FserError
+        One line for the first problem found.
+    """
+    if loop not in LOOPS:
+        raise FserError(f"unknown training loop '{loop}' (choose from: {', '.join(LOOPS)})")
+    if config.model.family == "sklearn" and devices not in (None, 1):
+        raise FserError(f"model '{config.model.name}' is fitted by scikit-learn on the CPU; "
+                        "--devices is for networks")
+    if loop == "resident" and config.model.family != "sklearn":
+        from .resident import check_resident_backend
+
+        check_resident_backend()
+    scope = distribution_scope(devices)
+    run.check_writable()
+    if keep_finished and run.is_finished:
+        if not resume:
+            raise FserError(f"'{run.path}' holds a finished run, which --no-resume would "
+                            "delete: give another --out, or remove the folder yourself")
+        if run.config_key != to_jsonable(config.key):
+            raise FserError(f"'{run.path}' holds a finished run made with other settings "
+                            f"({_describe_key_change(run.config_key, config.key)}): give "
+                            "another --out, or remove the folder yourself")
+    elif resume and run.can_resume and run.config_key not in (None, to_jsonable(config.key)):
+        # said here, before the features are computed, rather than when the run is opened
+        change = _describe_key_change(run.config_key, config.key)
+        what = "another split" if {"split", "seed", "test_corpus"} & set(change.split(", ")) \
+            else "another configuration"
+        raise FserError(f"the interrupted run in '{run.path}' was started with {what} "
+                        f"({change}); use another output folder or --no-resume")
+    return scope
+
+
+def _describe_key_change(old: dict | None, new: dict) -> str:
+    new = to_jsonable(new)
+    return ", ".join(sorted(k for k in new if (old or {}).get(k) != new[k])) or "unrecorded"
 
 
 def make_run_config(**settings) -> RunConfig:

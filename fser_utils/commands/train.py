@@ -61,15 +61,11 @@ def run_train(args) -> int:
     from ..errors import FserError
     from ..feature_kinds import get_feature_settings
     from ..run import Run
-    from ..train import RunConfig, train_model
+    from ..train import RunConfig, check_train_options, train_model
 
     # check the cheap things before reading any audio or creating a folder
     if args.epochs is not None and args.epochs < 1:
         raise FserError("--epochs must be at least 1")
-    if args.loop == "resident":
-        from ..resident import check_resident_backend
-
-        check_resident_backend()
     overrides = {"epochs": args.epochs} if args.epochs is not None else None
     features = get_feature_settings(args.features) if args.features else None
     config = RunConfig(model=args.model, profile=args.profile, split=args.split,
@@ -82,7 +78,9 @@ def run_train(args) -> int:
                                None if config.seed == RunConfig.defaults()["seed"]
                                else f"s{config.seed}") if t) or None
     run = Run.for_config(config, out=args.out, tag=tag)
-    run.check_writable()
+    # every option, before the corpora are read or anything in the folder is touched
+    check_train_options(config, run, devices=args.devices, loop=args.loop,
+                        resume=not args.no_resume, keep_finished=True)
 
     catalogue = load_catalogue(args.root, corpora=corpora)
     for line in describe_missing(catalogue):
