@@ -7,12 +7,14 @@ tables.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .atomic import describe_os_error, write_atomic, write_csv_atomic, write_text_atomic
 from .corpora import EMOTIONS
 from .errors import FserError
 from .paper import PAPER_TABLE4
@@ -402,8 +404,8 @@ def format_markdown(table: pd.DataFrame, *, floatfmt: str = ".2f", index: bool =
 
 
 def _write_table(table: pd.DataFrame, folder: Path, name: str, *, index: bool = True) -> None:
-    table.to_csv(folder / f"{name}.csv", index=index, float_format="%.4f")
-    (folder / f"{name}.md").write_text(format_markdown(table, index=index))
+    write_csv_atomic(folder / f"{name}.csv", table, index=index, float_format="%.4f")
+    write_text_atomic(folder / f"{name}.md", format_markdown(table, index=index))
 
 
 def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: int = 90) -> dict:
@@ -429,7 +431,10 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
         counts), ``curves`` (Figure 6), ``per_corpus`` (Table 4), ``per_sex``,
         ``bootstrap`` (accuracy and macro-F1 intervals), ``settings``, ``out`` (folder).
         Written to ``out``: ``report``, ``confusion``, ``per_corpus``, ``per_sex`` as
-        ``.csv`` and ``.md``; ``confusion.png``, ``roc.png``; ``bootstrap.json``.
+        ``.csv`` and ``.md``; ``confusion.png``, ``roc.png``; ``bootstrap.json``. Each
+        file is written whole under a temporary name and renamed over the old one, so
+        an interruption leaves the previous file or the new one; a folder that cannot be
+        written or a full disk is one :class:`FserError` line naming the file.
     """
     # figures made without pyplot: saving them must not touch the notebook's backend
     from matplotlib.figure import Figure
@@ -440,7 +445,10 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
 
     pred, settings = load_predictions(run_dir)
     out = Path(out) if out is not None else Run(run_dir).evaluation_dir
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FserError(describe_os_error(exc, out, "create")) from None
     y_true, y_pred, proba = pred["emotion"], pred["predicted"], _proba(pred)
 
     report = compute_classification_report(y_true, y_pred, proba)
@@ -457,18 +465,18 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
     _write_table(per_corpus, out, "per_corpus", index=False)
     _write_table(per_sex, out, "per_sex", index=False)
     roc_auc = {k: v["auc"] for k, v in curves.items()}
-    (out / "bootstrap.json").write_text(json.dumps(
+    write_text_atomic(out / "bootstrap.json", json.dumps(
         {"run": describe_run(settings), **boot, "roc_auc": roc_auc}, indent=2))
 
     fig = Figure(figsize=(7, 6))
     plot_confusion_matrix(confusion, ax=fig.subplots())
     fig.tight_layout()
-    fig.savefig(out / "confusion.png", dpi=dpi)
+    write_atomic(out / "confusion.png", functools.partial(fig.savefig, dpi=dpi))
     if curves:
         fig = Figure(figsize=(6.5, 6))
         plot_roc_curves(curves, ax=fig.subplots())
         fig.tight_layout()
-        fig.savefig(out / "roc.png", dpi=dpi)
+        write_atomic(out / "roc.png", functools.partial(fig.savefig, dpi=dpi))
     return {"report": report, "confusion": confusion, "counts": counts, "curves": curves,
             "per_corpus": per_corpus, "per_sex": per_sex, "bootstrap": boot,
             "settings": settings, "out": out}
