@@ -44,8 +44,15 @@ CATALOGUE_COLUMNS = ["path", "relpath", "corpus", "language", "style", "speaker"
                      "duration", "sr", "channels"]
 
 
-def list_audio_files(folder: Path) -> list[Path]:
-    """Every ``.wav``/``.flac`` file below ``folder``, sorted; other files are ignored."""
+def list_audio_files(folder: Path, *, skipped: dict | None = None) -> list[Path]:
+    """Every ``.wav``/``.flac`` file below ``folder``, sorted; other files are ignored.
+
+    FIFOs, sockets and devices named like audio files are left out, unopened (reading
+    a FIFO blocks until something writes to it); with ``skipped`` given, each is added
+    to it as ``path -> what it is``.
+    """
+    from .atomic import describe_special_file
+
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
@@ -53,14 +60,19 @@ def list_audio_files(folder: Path) -> list[Path]:
             if name.startswith("."):  # .DS_Store, AppleDouble "._x.wav" files
                 continue
             if Path(name).suffix.lower() in AUDIO_SUFFIXES:
-                found.append(Path(dirpath) / name)
+                path = Path(dirpath) / name
+                special = describe_special_file(path)
+                if special is None:
+                    found.append(path)
+                elif skipped is not None:
+                    skipped[str(path)] = special
     return found
 
 
-def _catalogue_corpus(name: str, folder: Path) -> list[dict]:
+def _catalogue_corpus(name: str, folder: Path, skipped: dict) -> list[dict]:
     corpus = get_corpus(name)
     rows = []
-    for path in list_audio_files(folder):
+    for path in list_audio_files(folder, skipped=skipped):
         rel = PurePosixPath(path.relative_to(folder).as_posix())
         meta = corpus.parse(rel)
         try:
@@ -95,7 +107,8 @@ def load_catalogue(root=None, *, corpora=PAPER_CORPORA) -> pd.DataFrame:
         One row per audio file; ``duration`` in seconds, ``sr`` in Hz. Corpora that
         are absent are listed, with how to get them, in ``catalogue.attrs["missing"]``;
         how each local copy differs from the original is in ``catalogue.attrs["notes"]``
-        (see :func:`describe_data_copy`).
+        (see :func:`describe_data_copy`). FIFOs, sockets and devices named like audio
+        files are left out unopened and listed in ``catalogue.attrs["skipped"]``.
 
     Raises
     ------
@@ -104,17 +117,18 @@ def load_catalogue(root=None, *, corpora=PAPER_CORPORA) -> pd.DataFrame:
         expected pattern), or its header cannot be read.
     """
     root = get_data_root(root)
-    rows, missing = [], {}
+    rows, missing, skipped = [], {}, {}
     for name in corpora:
         folder = root / get_corpus(name).folder
         if not folder.is_dir() or not list_audio_files(folder):
             missing[name] = get_corpus(name).source
             continue
-        rows.extend(_catalogue_corpus(name, folder))
+        rows.extend(_catalogue_corpus(name, folder, skipped))
     cat = pd.DataFrame(rows, columns=CATALOGUE_COLUMNS)
     cat["emotion"] = pd.Categorical(cat["emotion"], categories=EMOTIONS)
     cat.attrs["root"] = str(root)
     cat.attrs["missing"] = missing
+    cat.attrs["skipped"] = skipped
     cat.attrs["notes"] = describe_data_copy(cat)
     return cat
 
@@ -212,10 +226,15 @@ def get_run_data_notes(settings: dict, *, corpora=PAPER_CORPORA) -> dict:
 
 
 def describe_missing(catalogue: pd.DataFrame) -> list[str]:
-    """One line per absent corpus, saying where to get it and where to put it."""
+    """One line per absent corpus, saying where to get it and where to put it, and one
+    per special file (a FIFO, a socket, a device) left out of the catalogue."""
+    from .atomic import escape_path
+
     root = catalogue.attrs.get("root", "<data root>")
     return [f"{name}: not found under {root}/{get_corpus(name).folder}; get it from {src}"
-            for name, src in catalogue.attrs.get("missing", {}).items()]
+            for name, src in catalogue.attrs.get("missing", {}).items()] + \
+        [f"skipped '{escape_path(path)}': {what}, not an audio file"
+         for path, what in catalogue.attrs.get("skipped", {}).items()]
 
 
 def compute_emotion_table(catalogue: pd.DataFrame, *, by_corpus: bool = False) -> pd.DataFrame:
