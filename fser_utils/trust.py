@@ -86,13 +86,12 @@ def get_installation_key(*, create: bool = True) -> bytes | None:
         pass
     if not create:
         return None
+    tmp = path.with_name(f".tmp-{os.getpid()}-{_KEY_NAME}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path.with_name(f".tmp-{os.getpid()}-{_KEY_NAME}"),
-                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
-        tmp = path.with_name(f".tmp-{os.getpid()}-{_KEY_NAME}")
         # link, not replace: two processes making the key at once keep the first one
         try:
             os.link(tmp, path)
