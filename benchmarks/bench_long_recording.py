@@ -69,7 +69,7 @@ if mode == "whole":
     scores, errors = predict_files([audio], run_dir=run, windows=False)
     status = int(len(errors) > 0)
 else:  # the command itself: model loading, scoring, the table written
-    status = main(["predict", audio, "--model", run]
+    status = main(["predict", audio, "--run", run]
                   + (["--windows-out", out] if mode == "windows" else []))
 print(json.dumps({"mode": mode, "backend": keras.backend.backend(), "status": status, **imports,
                   "seconds": time.perf_counter() - t0, "maxrss_mb": peak_mb(),

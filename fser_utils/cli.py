@@ -14,14 +14,16 @@ from .errors import FserError
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = ("data", "features", "train", "evaluate", "predict", "leak")
+COMMANDS = ("data", "features", "train", "evaluate", "predict", "export", "leak")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command, or of ``only`` (what ``fser COMMAND`` needs: a
+    sub-command's options can import heavy modules, and scoring must start fast)."""
     parser = argparse.ArgumentParser(
         prog="fser", description="Speech emotion recognition after the FSER paper.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only not in COMMANDS else (only,):
         try:
             module = importlib.import_module(f"fser_utils.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -33,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         status = args.func(args)

@@ -33,6 +33,7 @@ import numpy as np
 
 from .audio import fix_length, prepare_signal
 from .errors import FserError
+from .frontend import compute_logmel_db, trim_silence
 from .images import FeatureSettings
 
 __all__ = ["compute_features", "LogMelSettings", "MfccSettings", "SmileSettings", "FEATURE_KINDS",
@@ -63,11 +64,8 @@ class _Kind:
 
 
 def _trim(y: np.ndarray, top_db: float) -> np.ndarray:
-    import librosa
-
-    trimmed, _ = librosa.effects.trim(y, top_db=top_db, frame_length=1024, hop_length=256)
-    # a clip that is all "silence" at this threshold is kept whole rather than emptied
-    return trimmed if trimmed.size >= 1024 else y
+    # librosa.effects.trim's arithmetic, without importing librosa (see fser_utils.frontend)
+    return trim_silence(y, top_db=top_db, frame_length=1024, hop_length=256)
 
 
 class _FixedWindow(_Kind):
@@ -121,14 +119,9 @@ class LogMelSettings(_FixedWindow):
         return (self.n_mels, self.n_frames, 1)
 
     def compute(self, y: np.ndarray) -> np.ndarray:
-        """``(n_mels, n_frames, 1)`` dB relative to the peak, in ``[-top_db, 0]``."""
-        import librosa
-
-        S = librosa.feature.melspectrogram(y=self._speech_window(y), sr=self.sr, n_fft=self.n_fft,
-                                           hop_length=self.hop_length, n_mels=self.n_mels,
-                                           fmin=self.fmin, fmax=self.fmax, center=True)
-        S_db = librosa.power_to_db(S, ref=np.max, top_db=self.top_db)
-        return S_db[:, :self.n_frames, None].astype(np.float16)
+        """``(n_mels, n_frames, 1)`` dB relative to the peak, in ``[-top_db, 0]``:
+        librosa's mel spectrogram, computed by :func:`fser_utils.frontend.compute_logmel_db`."""
+        return compute_logmel_db(y, settings=self)
 
     def finish(self, arrays: np.ndarray) -> np.ndarray:
         # dB in [-80, 0] -> roughly zero-mean, unit-scale input for the network

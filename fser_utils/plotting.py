@@ -28,6 +28,8 @@ from .errors import FserError
 
 __all__ = [
     "compute_colours",
+    "plot_reliability",
+    "plot_heldout_accuracy",
     "plot_recipe_curves",
     "plot_waveform",
     "plot_fft",
@@ -833,4 +835,62 @@ def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
     ax.set(xlim=(table["start"].min(), table["end"].max()), ylim=(0, 1),
            xlabel="time [s]", ylabel="probability", title=os.path.basename(str(table["path"].iloc[0])))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+def plot_reliability(tables: dict, *, ax=None):
+    """Reliability diagram: accuracy against confidence, one line per table.
+
+    Parameters
+    ----------
+    tables : dict of str -> pd.DataFrame
+        Label -> :func:`fser_utils.calibration.compute_reliability` table.
+    ax : matplotlib.axes.Axes or None
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The diagonal is perfect calibration; a line below it is over-confident.
+    """
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
+    for label, table in tables.items():
+        full = table[table["n"] > 0]
+        ax.plot(full["confidence"], full["accuracy"], marker="o", label=label)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)",
+           ylabel="accuracy", aspect="equal")
+    ax.legend(loc="upper left", fontsize=9)
+    return ax
+
+
+def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
+    """Accuracy on each held-out corpus with its interval, one bar per recipe.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        :func:`fser_utils.model_card.compute_heldout_table`.
+    target : float or None [%]
+        Drawn as a horizontal line.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    corpora = list(dict.fromkeys(table["heldout"]))
+    recipes = list(dict.fromkeys(table["recipe"]))
+    width = 0.8 / len(recipes)
+    for i, recipe in enumerate(recipes):
+        rows = table[table["recipe"] == recipe].set_index("heldout").reindex(corpora)
+        x = np.arange(len(corpora)) + (i - (len(recipes) - 1) / 2) * width
+        err = np.vstack([rows["accuracy_own"] - rows["accuracy_own_low"],
+                         rows["accuracy_own_high"] - rows["accuracy_own"]])
+        ax.bar(x, rows["accuracy_own"], width=width, yerr=err, capsize=3, label=recipe)
+    if target is not None:
+        ax.axhline(target, color="0.3", linestyle="--", linewidth=1, label=f"target {target:g} %")
+    ax.set_xticks(np.arange(len(corpora)), corpora)
+    ax.set(ylabel="accuracy on the corpus's own classes [%]", xlabel="held-out corpus",
+           ylim=(0, 100))
+    ax.legend(fontsize=9)
     return ax

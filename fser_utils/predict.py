@@ -67,15 +67,29 @@ class Predictor:
 
         return MODELS.get(self.model_name)
 
+    @cached_property
+    def _recorded_model(self) -> dict:
+        from .run import Run
+
+        model = Run(self.run_dir).load_settings(missing_ok=True).get("model")
+        return model if isinstance(model, dict) else {}
+
+    def _flag(self, name: str) -> bool:
+        # the run's own record first, so that a run still scores after its registry entry
+        # is renamed or removed; the registry only for runs older than that record
+        if name in self._recorded_model:
+            return bool(self._recorded_model[name])
+        return bool(self.spec and getattr(self.spec, name))
+
     @property
     def speaker_norm(self) -> bool:
         """Whether the model reads features standardised over one speaker's clips."""
-        return bool(self.spec and self.spec.speaker_norm)
+        return self._flag("speaker_norm")
 
     @property
     def clip_norm(self) -> bool:
         """Whether the model reads features standardised over each clip's own frames."""
-        return bool(self.spec and self.spec.clip_norm)
+        return self._flag("clip_norm")
 
     def check_speaker_batch(self, n_clips: int = 1) -> None:
         """Refuse too few clips for a per-speaker model (any number is fine otherwise)."""

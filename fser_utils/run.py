@@ -15,6 +15,10 @@ A run is one folder holding everything needed to trust, reuse or resume it:
 ``metrics.json``           val/test accuracy, epochs, wall time, throughput
 ``model.json``             the model file's name and sha256, and this installation's HMAC
                            of that digest (:mod:`fser_utils.trust`)
+``model.onnx``             after ``fser export``: the network as an ONNX graph, scored by
+                           onnxruntime without Keras (:mod:`fser_utils.export`)
+``export.json``            the graph's sha256, its largest difference from the Keras model,
+                           the temperature fitted on validation and the calibration errors
 ``test_predictions.csv``   relpath ... emotion, predicted, ``p_<emotion>`` per class
 ``val_predictions.csv``    the same for the validation set
 ``checkpoints/``           ``last.keras`` (model + optimiser state), ``best.weights.h5``
@@ -57,6 +61,7 @@ _KERAS, _SKOPS, _JOBLIB, _CKPT = "model.keras", "model.skops", "model.joblib", "
 #: is the last file a run gets
 _STAGED = ".staged-"
 _RECORD = "model.json"
+_ONNX, _EXPORT = "model.onnx", "export.json"
 _PARTS = {"test": "test_predictions.csv", "val": "val_predictions.csv"}
 
 #: the small files of a run: enough to show and evaluate it without retraining
@@ -176,11 +181,11 @@ class Run:
             run, problem = skipped[0]
             print(f"fser: note: skipped {len(skipped)} run folder(s) under '{runs_dir}' not "
                   f"written by this installation (e.g. '{run.name}': {problem}); pass "
-                  "--model RUN_DIR to use one", file=sys.stderr)
+                  "--run RUN_DIR to use one", file=sys.stderr)
         found = [run for run, _ in trusted]
         if not found:
             raise FserError(f"no trained model under '{runs_dir}': train one with 'fser train' "
-                            "or pass --model RUN_DIR")
+                            "or pass --run RUN_DIR")
         preferred = [r for r in found if model is not None and r.model_name == model]
         return max(preferred or found, key=lambda r: r.model_file.stat().st_mtime)
 
@@ -583,6 +588,39 @@ class Run:
 
     def save_settings(self, settings: dict) -> None:
         self._write_json(_SETTINGS, settings)
+
+    @property
+    def onnx_path(self) -> Path:
+        """Where the exported graph lies (``model.onnx``; it may not exist yet)."""
+        return self.path / _ONNX
+
+    def save_export(self, record: dict) -> None:
+        """Write ``export.json``; ``record`` must hold ``onnx_sha256`` of :attr:`onnx_path`."""
+        if "onnx_sha256" not in record:
+            raise FserError("an export record needs onnx_sha256")
+        self._write_json(_EXPORT, record)
+
+    def load_export(self) -> dict | None:
+        """``export.json`` (None when the run was never exported), with the graph checked
+        against the digest it records.
+
+        Raises
+        ------
+        FserError
+            An unreadable record, or a graph missing or changed since it was exported.
+        """
+        from .trust import compute_file_sha256
+
+        if not (self.path / _EXPORT).is_file():
+            return None
+        record = self._read_json(_EXPORT)
+        if not isinstance(record, dict) or "onnx_sha256" not in record:
+            raise FserError(f"'{self.path / _EXPORT}' is not an export record (no onnx_sha256)")
+        if not self.onnx_path.is_file() \
+                or compute_file_sha256(self.onnx_path) != record["onnx_sha256"]:
+            raise FserError(f"'{self.onnx_path}' is missing or does not match the digest in "
+                            f"{_EXPORT}: it was changed after export; export it again")
+        return record
 
     def save_metrics(self, metrics: dict) -> None:
         """Write ``metrics.json``, which marks the run as finished, then the model.

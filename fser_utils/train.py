@@ -948,8 +948,10 @@ def _settings_record(catalogue, config: RunConfig, data) -> dict:
     p, spec = config.profile, config.model
     use_mixed = p.mixed_precision and bool(_list_gpus())
     return {
+        # the flags that decide how features are read, so that the run reopens on its own
         "model": {"name": spec.name, "family": spec.family, "features": spec.features,
-                  **config.model_params},
+                  "speaker_norm": spec.speaker_norm, "clip_norm": spec.clip_norm,
+                  "speaker_adversary": spec.speaker_adversary, **config.model_params},
         "profile": p.name, "profile_settings": p.asdict(), "split": config.split,
         "test_corpus": config.test_corpus, "seed": config.seed,
         "features": config.feature_settings.asdict(), **_versions(),

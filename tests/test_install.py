@@ -141,7 +141,7 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
     run_dir = Path(re.search(r"run written to (\S+)", out).group(1))
     assert run_dir.parent == home / ".local" / "share" / "fser" / "runs"
     clip = next((data_root / "ravdess").rglob("*.wav"))
-    out = _run([python.parent / "fser", "predict", clip, "--model", run_dir], env=env, cwd=work)
+    out = _run([python.parent / "fser", "predict", clip, "--run", run_dir], env=env, cwd=work)
     assert clip.name in out
 
     # 4. chapters 1 and 7, copied out of the checkout and executed in the fresh venv (its

@@ -92,7 +92,7 @@ def bad_files(tmp_path_factory):
 def test_cli_bad_input_one_line_and_others_scored(tiny_run, audio_dir, bad_files, kind, message,
                                                    capsys):
     good = audio_dir / "clip_48000_2ch.ogg"
-    status = main(["predict", str(bad_files[kind]), str(good), "--model", str(tiny_run)])
+    status = main(["predict", str(bad_files[kind]), str(good), "--run", str(tiny_run)])
     out, err = capsys.readouterr()
     assert status == 1
     lines = [line for line in err.splitlines() if line.startswith("fser: error:")]
@@ -103,7 +103,7 @@ def test_cli_bad_input_one_line_and_others_scored(tiny_run, audio_dir, bad_files
 
 def test_cli_json(tiny_run, audio_dir, bad_files, capsys):
     status = main(["predict", str(audio_dir / "clip_8000_1ch.mp3"), str(bad_files["silent"]),
-                   "--model", str(tiny_run), "--json"])
+                   "--run", str(tiny_run), "--json"])
     out, err = capsys.readouterr()
     assert status == 1
     payload = json.loads(out)
@@ -113,11 +113,11 @@ def test_cli_json(tiny_run, audio_dir, bad_files, capsys):
     assert pred["emotion"] in EMOTIONS
     assert sum(pred["probabilities"].values()) == pytest.approx(1, abs=1e-5)
     assert len(payload["errors"]) == 1 and "silence" in payload["errors"][0]["reason"]
-    assert f"model: fser, run: {tiny_run}" in err
+    assert f"model: fser, version: run:{tiny_run.name}, engine: keras" in err
 
 
 def test_cli_table_all_good(tiny_run, audio_dir, capsys):
-    assert main(["predict", str(audio_dir / "clip_16000_1ch.flac"), "--model", str(tiny_run)]) == 0
+    assert main(["predict", str(audio_dir / "clip_16000_1ch.flac"), "--run", str(tiny_run)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["path", "emotion", "confidence"]
     assert out[0].split()[3:] == list(EMOTIONS)
@@ -130,13 +130,18 @@ def test_model_resolution(tmp_path, tiny_run, monkeypatch, capsys):
     monkeypatch.setenv("FSER_RUNS", str(tmp_path / "runs"))
     with pytest.raises(FserError, match="no trained model"):
         find_model_run()
-    assert main(["predict", "x.wav"]) == 2
+    # without --run or --model: the shipped model, whatever the runs folder holds
+    assert main(["predict", "x.wav"]) == 1
+    assert "model: logmel-cnn-warp, version: fser-" in capsys.readouterr().err
+    assert main(["predict", "x.wav", "--model", "logmel-cnn-warp"]) == 2
     assert "no trained model" in capsys.readouterr().err
+    assert main(["predict", "x.wav", "--model", str(tiny_run)]) == 2
+    assert f"give --run {tiny_run}" in capsys.readouterr().err
     assert find_model_run(tiny_run.parent) == tiny_run
-    assert main(["predict", "x.wav", "--model", str(tmp_path / "nope")]) == 2
+    assert main(["predict", "x.wav", "--run", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "nomodel").mkdir()
-    assert main(["predict", "x.wav", "--model", str(tmp_path / "nomodel")]) == 2
+    assert main(["predict", "x.wav", "--run", str(tmp_path / "nomodel")]) == 2
     assert "has no model.keras" in capsys.readouterr().err
 
 
@@ -160,7 +165,7 @@ def _copy_run(tiny_run, dest):
 
 def _predict_error(run, audio, capsys) -> str:
     """``fser predict``'s message for a bad run, after checking it is one line."""
-    assert main(["predict", str(audio), "--model", str(run)]) == 2
+    assert main(["predict", str(audio), "--run", str(run)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1, captured.err
     return captured.err
@@ -207,10 +212,10 @@ def test_cli_scores_with_jax_when_no_backend_is_chosen(tiny_run, audio_dir, pred
     clip = audio_dir / "clip_16000_1ch.wav"
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     proc = subprocess.run([sys.executable, "-m", "fser_utils.cli", "predict", str(clip),
-                           "--model", str(tiny_run), "--json"],
+                           "--run", str(tiny_run), "--json"],
                           capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "backend: jax" in proc.stderr
+    assert "engine: keras (jax)" in proc.stderr
     probs = json.loads(proc.stdout)["predictions"][0]["probabilities"]
     from fser_utils.predict import predict_files
 

@@ -78,7 +78,7 @@ def _run_cli(args, capsys):
 ])
 def test_refused_with_one_line_others_scored(doubtful, sensitive_run, name, message, capsys):
     t0 = time.perf_counter()
-    status, out, errors = _run_cli([doubtful / name, doubtful / "good.wav", "--model",
+    status, out, errors = _run_cli([doubtful / name, doubtful / "good.wav", "--run",
                                     sensitive_run], capsys)
     assert status == 1
     assert len(errors) == 1 and message in errors[0] and str(doubtful / name) in errors[0]
@@ -89,13 +89,13 @@ def test_refused_with_one_line_others_scored(doubtful, sensitive_run, name, mess
 
 def test_truncated_wav_scored_with_warning(doubtful, sensitive_run, capsys):
     status, out, errors = _run_cli([doubtful / "truncated.wav", doubtful / "good.wav",
-                                    "--model", sensitive_run], capsys)
+                                    "--run", sensitive_run], capsys)
     assert status == 0 and not errors
     header, row = out.splitlines()[:2]
     assert header.split()[-1] == "warning"
     assert row.startswith(str(doubtful / "truncated.wav"))
     assert "truncated: the header declares 2.00 s, the file holds 1.00 s" in row
-    status = main(["predict", str(doubtful / "truncated.wav"), "--model", str(sensitive_run),
+    status = main(["predict", str(doubtful / "truncated.wav"), "--run", str(sensitive_run),
                    "--json"])
     (pred,) = json.loads(capsys.readouterr().out)["predictions"]
     assert status == 0 and pred["warning"].startswith("truncated:")

@@ -307,9 +307,9 @@ def test_per_speaker_model_refuses_too_few_clips(every_model_runs, demo_cat, cap
     with pytest.raises(FserError, match="not windows"):
         predict_files(demo_cat["path"][:6], predictor=predictor, windows=True)
     paths = [str(p) for p in demo_cat["path"][:6]]
-    assert main(["predict", *paths[:2], "--model", str(run_dir)]) == 2
+    assert main(["predict", *paths[:2], "--run", str(run_dir)]) == 2
     assert "got 2 usable" in capsys.readouterr().err
-    assert main(["predict", *paths, "--model", str(run_dir)]) == 0
+    assert main(["predict", *paths, "--run", str(run_dir)]) == 0
     assert "the 6 files were standardised together as clips of one speaker" in capsys.readouterr().err
 
 

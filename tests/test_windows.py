@@ -116,7 +116,7 @@ def test_cli_windows_csv_plot_json(session, sensitive_run, tmp_path, capsys):
     short = tmp_path / "short.wav"
     sf.write(short, speech_like(16000, seconds=2.0), 16000)
     csv, png = tmp_path / "w.csv", tmp_path / "t.png"
-    status = main(["predict", str(session), str(short), "--model", str(sensitive_run),
+    status = main(["predict", str(session), str(short), "--run", str(sensitive_run),
                    "--windows-out", str(csv), "--plot", str(png)])
     out, err = capsys.readouterr()
     assert status == 0, err
@@ -128,7 +128,7 @@ def test_cli_windows_csv_plot_json(session, sensitive_run, tmp_path, capsys):
     assert header.split()[-1] == "scored_as"
     assert "mean of" in first and "(3 s every 1.5 s)" in first
     # without --windows-out the table of windows follows; a short file alone is scored whole
-    status = main(["predict", str(session), str(short), "--model", str(sensitive_run),
+    status = main(["predict", str(session), str(short), "--run", str(sensitive_run),
                    "--window", "2", "--hop", "1", "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert status == 0
@@ -147,7 +147,7 @@ def test_cli_windows_csv_plot_json(session, sensitive_run, tmp_path, capsys):
     (["--windows-out", "/nonexistent/w.csv"], "its folder does not exist"),
 ])
 def test_cli_bad_window_options(session, sensitive_run, args, message, capsys):
-    assert main(["predict", str(session), "--model", str(sensitive_run), *args]) == 2
+    assert main(["predict", str(session), "--run", str(sensitive_run), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("fser: error:") and message in err[-1]
 

@@ -30,9 +30,16 @@ def register(sub) -> None:
                     "files are still scored. A truncated file is scored on what it holds, "
                     "with a line in the column warning.")
     parser.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders")
-    parser.add_argument("--model", metavar="RUN_DIR",
-                        help="run folder holding a trained model (default: the newest run of "
-                             "the default model under the runs folder, else the newest run)")
+    parser.add_argument("--run", metavar="RUN_DIR",
+                        help="score with a run you trained (fser train; fast when fser export "
+                             "has exported it)")
+    parser.add_argument("--model", metavar="NAME",
+                        help="score with the newest run of this registered model under the "
+                             "runs folder (default: neither --run nor --model: the model "
+                             "shipped with the package, trained on five corpora)")
+    parser.add_argument("--uncalibrated", action="store_true",
+                        help="the network's own probabilities, without the temperature fitted "
+                             "on its validation clips")
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of a table")
     parser.add_argument("--windows", action="store_true",
                         help=f"score every file in windows, not only those over "
@@ -67,20 +74,47 @@ def _prefer_light_backend() -> None:
         os.environ["KERAS_BACKEND"] = "jax"
 
 
+def _open_recognizer(args):
+    """The shipped model, a run named by --run, or the newest run of --model NAME."""
+    from ..recognizer import Recognizer
+
+    calibrated = not args.uncalibrated
+    if args.run and args.model:
+        raise FserError("give --run RUN_DIR or --model NAME, not both")
+    if args.run:
+        return Recognizer.from_run(args.run, calibrated=calibrated)
+    if args.model:
+        from ..predict import find_model_run
+        from ..registry import get_model_spec
+        from ..run import Run
+
+        if Path(args.model).is_dir():
+            raise FserError(f"--model takes a registered model name; to score with the run "
+                            f"folder '{args.model}', give --run {args.model}")
+        name = get_model_spec(args.model).name
+        run_dir = find_model_run(model=name)
+        if Run(run_dir).model_name != name:
+            raise FserError(f"no run of model '{name}' under the runs folder: train one with "
+                            f"'fser train --model {name}'")
+        return Recognizer.from_run(run_dir, calibrated=calibrated)
+    return Recognizer.pretrained(calibrated=calibrated)
+
+
 def run_predict(args) -> int:
     _prefer_light_backend()
-    import keras
-
-    from ..predict import load_predictor, predict_files
+    from ..atomic import write_atomic, write_csv_atomic
+    from ..predict import predict_files
     from ..windows import check_window_settings
 
     check_window_settings(window=args.window, hop=args.hop)
     for out in (args.windows_out, args.plot):
         _check_output(out)
-    predictor = load_predictor(args.model)
+    recognizer = _open_recognizer(args)
+    predictor = recognizer.predictor
     # stderr, so that --json output stays machine-readable
-    print(f"fser: model: {predictor.model_name}, run: {predictor.run_dir}, "
-          f"backend: {keras.backend.backend()}", file=sys.stderr)
+    print(f"fser: model: {recognizer.name}, version: {recognizer.version}, "
+          f"engine: {recognizer.engine}"
+          f"{', calibrated' if recognizer.calibrated else ''}", file=sys.stderr)
     windows = True if (args.windows or args.windows_out or args.plot) else None
     scores, errors, table = predict_files(args.inputs, predictor=predictor, windows=windows,
                                           window=args.window, hop=args.hop,
@@ -92,16 +126,19 @@ def run_predict(args) -> int:
         print(f"fser: error: {row.reason}", file=sys.stderr)
     for row in scores[scores["warning"] != ""].itertuples():
         print(f"fser: warning: '{row.path}': {row.warning}", file=sys.stderr)
+    table = table.assign(model=recognizer.name, version=recognizer.version)
     if args.windows_out:
-        _write(args.windows_out, lambda: table.to_csv(args.windows_out, index=False))
+        write_csv_atomic(args.windows_out, table)
         print(f"fser: wrote {len(table)} windows to {args.windows_out}", file=sys.stderr)
     if args.plot and not table.empty:
-        _write(args.plot, lambda: _draw_timelines(table).savefig(args.plot, dpi=120))
+        fig = _draw_timelines(table)
+        _write(args.plot, lambda: write_atomic(args.plot, lambda tmp: fig.savefig(tmp, dpi=120)))
         print(f"fser: wrote {args.plot}", file=sys.stderr)
     if args.json:
-        _print_json(scores, errors, table, predictor=predictor, windows=windows, args=args)
+        _print_json(scores, errors, table, recognizer=recognizer, windows=windows, args=args)
     else:
-        _print_tables(scores, table, show_windows=not args.windows_out)
+        _print_tables(scores, table.drop(columns=["model", "version"]),
+                      show_windows=not args.windows_out)
     return 1 if len(errors) else 0
 
 
@@ -152,12 +189,20 @@ def _print_tables(scores, table, *, show_windows: bool) -> None:
         print(_format(table.drop(columns="level_db")))
 
 
+def _shipped() -> str:
+    from ..recognizer import PRETRAINED_VERSION
+
+    return PRETRAINED_VERSION
+
+
 def _json_number(value):
     return None if value != value else value  # NaN (a silent window) -> null
 
 
-def _print_json(scores, errors, table, *, predictor, windows, args) -> None:
+def _print_json(scores, errors, table, *, recognizer, windows, args) -> None:
     from ..windows import LONG_RECORDING, VOICED_DB
+
+    predictor = recognizer.predictor
 
     def probabilities(r):
         return {c: _json_number(r[f"p_{c}"]) for c in predictor.classes}
@@ -176,7 +221,9 @@ def _print_json(scores, errors, table, *, predictor, windows, args) -> None:
                 for w in by_path[r["path"]].to_dict("records")]
         predictions.append(entry)
     payload = {
-        "model": predictor.model_name, "run": str(predictor.run_dir),
+        "model": recognizer.name, "version": recognizer.version,
+        "calibrated": recognizer.calibrated,
+        "run": None if recognizer.version == _shipped() else str(predictor.run_dir),
         "windowing": {
             "window": args.window, "hop": args.hop,
             "applies_to": "every file" if windows else f"files longer than {LONG_RECORDING:g} s",

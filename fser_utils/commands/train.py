@@ -57,7 +57,7 @@ def register(sub) -> None:
 
 def run_train(args) -> int:
     from ..catalogue import describe_missing, load_catalogue
-    from ..corpora import CORPUS_SETS, resolve_corpora
+    from ..corpora import name_corpora, resolve_corpora
     from ..errors import FserError
     from ..feature_kinds import get_feature_settings
     from ..run import Run
@@ -73,7 +73,7 @@ def run_train(args) -> int:
                        feature_settings=features)
     corpora = resolve_corpora(args.corpora)
     # other corpora and other seeds get folders of their own, so that they sit side by side
-    corpus_tag = next((k for k, v in CORPUS_SETS.items() if v == corpora), "+".join(corpora))
+    corpus_tag = name_corpora(corpora)
     tag = "-".join(t for t in (None if corpus_tag == "paper" else corpus_tag,
                                None if config.seed == RunConfig.defaults()["seed"]
                                else f"s{config.seed}") if t) or None
