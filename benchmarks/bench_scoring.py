@@ -51,6 +51,18 @@ def _clips(root: Path, n: int, seconds: float = 3.0) -> list[np.ndarray]:
     return out
 
 
+def _cpu_name() -> str:
+    """The CPU's model name as Linux reports it (the machine's architecture elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _timed(cmd: list[str], env: dict) -> float:
     """Wall seconds of one command in a new process."""
     t0 = time.perf_counter()
@@ -86,7 +98,7 @@ def main() -> None:
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     clips = _clips(Path(args.root), 500)
     paths = {"onnx": [], "keras": ["--run", args.run]}
-    result = {"hardware": platform.processor() or platform.machine(),
+    result = {"hardware": _cpu_name(),
               "cpu_count": os.cpu_count(), "repeats": args.repeats, "targets": TARGETS}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

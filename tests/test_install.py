@@ -17,6 +17,7 @@ TensorFlow is installed again) and pip runs with ``PIP_NO_INDEX``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -28,7 +29,9 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+import soundfile as sf
 
 from fixtures import write_tone
 from test_download import server  # noqa: F401  (the local HTTP server fixture)
@@ -132,6 +135,24 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
     assert any(f.startswith("stored/results/beyond_gpu/") for f in installed)  # chapter 9, GPU
     assert any(f.startswith("stored/results/beyond_longer/") for f in installed)  # 9, CPU
     assert any(f.startswith("stored/results/paper_recipe/") for f in installed)  # chapters 7, 8
+
+    # the shipped recognizer scores at once, with no corpora and no run: the command and
+    # the API, in a folder that holds nothing (FSER_DATA unset, no runs folder yet)
+    assert any(f.startswith("pretrained/") and f.endswith("model.onnx") for f in installed)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    voice = empty / "voice.wav"
+    t = np.arange(3 * 16000) / 16000
+    sf.write(voice, (0.3 * np.sin(2 * np.pi * 200 * t * (1 + 0.05 * np.sin(10 * t)))), 16000)
+    out = _run([python.parent / "fser", "predict", voice, "--json"], env=env, cwd=empty)
+    payload = json.JSONDecoder().raw_decode(out[out.index("{"):])[0]  # stderr follows
+    assert payload["version"].startswith("fser-") and payload["predictions"][0]["emotion"]
+    out = _run([python, "-c", "from fser_utils.recognizer import Recognizer; "
+                "t = Recognizer.pretrained().predict('voice.wav'); "
+                "print(t.loc[0, 'label'], t.loc[0, 'version'])"], env=env, cwd=empty)
+    assert payload["predictions"][0]["emotion"] in out and payload["version"] in out
+    # the wheel stays small: the shipped graph, the stored results, no models or audio
+    assert wheel.stat().st_size < 20e6, wheel.stat().st_size
 
     # 3. the command line, from the empty folder, with the default data root
     out = _run([python.parent / "fser", "data", "table"], env=env, cwd=work)
