@@ -74,6 +74,11 @@ def check_audio_path(path) -> Path:
         raise AudioFileError(f"cannot open '{path}': {exc.strerror}") from None
     if os.path.isdir(path):
         raise AudioFileError(f"'{path}' is a folder, not an audio file")
+    from .atomic import describe_special_file
+
+    special = describe_special_file(path)
+    if special:  # opening a FIFO would wait for a writer for ever
+        raise AudioFileError(f"'{path}' is {special}, not an audio file")
     if not os.access(path, os.R_OK):
         raise AudioFileError(f"cannot open '{path}': permission denied")
     return path
@@ -137,7 +142,7 @@ def inspect_audio(path, *, allow_truncated: bool = False) -> dict:
 
     path = check_audio_path(path)
     try:
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: any name, UTF-8 or not
     except Exception as exc:  # libsndfile raises several types for broken files
         raise AudioFileError(f"cannot decode audio file '{path}': {exc}") from None
     declared = info.frames
@@ -207,7 +212,8 @@ def load_audio(path, *, sr: int = 22050, n_fft: int = 512,
     if info["problems"]:
         raise AudioFileError(info["problems"][0])
     try:
-        data, native_sr = sf.read(info["path"], dtype="float32", always_2d=False)
+        data, native_sr = sf.read(os.fsencode(info["path"]), dtype="float32",
+                                  always_2d=False)
     except Exception as exc:  # e.g. a FLAC file cut short: "flac decoder lost sync"
         raise AudioFileError(f"cannot decode audio file '{path}' past its header "
                              f"(truncated or corrupt): {exc}") from None
@@ -217,7 +223,13 @@ def load_audio(path, *, sr: int = 22050, n_fft: int = 512,
                              f"{info['frames'] / native_sr:.3f} s but only "
                              f"{len(data) / native_sr:.3f} s could be decoded")
     if data.ndim > 1:  # a NaN in any channel stays NaN in the mean: checked below
-        data = data.mean(axis=1, dtype=np.float32)
+        mixed = data.mean(axis=1, dtype=np.float32)
+        if data.size and np.ptp(mixed) < SILENCE_PEAK <= np.ptp(data[:, 0]):
+            # one channel the other inverted: the mono mix the models read is silence
+            raise AudioFileError(f"audio file '{path}' has channels that cancel out when "
+                                 "mixed to mono (one is the other inverted); keep one "
+                                 "channel, e.g. 'sox IN OUT remix 1'")
+        data = mixed
     return prepare_signal(data, sr=native_sr, target_sr=sr, min_samples=n_fft,
                           name=f"audio file '{path}'")
 

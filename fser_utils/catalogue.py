@@ -76,7 +76,7 @@ def _catalogue_corpus(name: str, folder: Path, skipped: dict) -> list[dict]:
         rel = PurePosixPath(path.relative_to(folder).as_posix())
         meta = corpus.parse(rel)
         try:
-            info = sf.info(str(path))
+            info = sf.info(os.fsencode(path))  # bytes: any name, UTF-8 or not
         except Exception as exc:  # soundfile raises several types for broken headers
             raise FserError(f"cannot read audio header of '{path}': {exc}") from None
         rows.append({

@@ -103,12 +103,10 @@ class Predictor:
     def normalize_clips(self, X: np.ndarray) -> np.ndarray:
         """Features as the model reads them, for a model that standardises each clip on its
         own (unchanged otherwise); :meth:`predict_proba` applies it."""
-        if not self.clip_norm:
-            return X
-        from .feature_kinds import get_time_axis
-        from .speaker_norm import normalize_per_clip
+        from .speaker_norm import normalize_features
 
-        return normalize_per_clip(X, time_axis=get_time_axis(self.settings))
+        # per speaker is done by the caller, who knows which clips share a speaker
+        return normalize_features(X, settings=self.settings, clip_norm=self.clip_norm)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(n, len(classes))] of features [shape=(n, *settings.shape)]."""
@@ -179,11 +177,16 @@ def list_audio_inputs(paths) -> list[Path]:
     """
     found = []
     for p in map(Path, paths):
-        if p.is_dir():
+        try:
+            is_dir = p.is_dir()
+        except OSError:  # a name or path too long: kept, and reported when it is read
+            is_dir = False
+        if is_dir:
             # a link that loops or points nowhere is listed, so that it is reported
+            # FIFOs, sockets and devices are listed too (is_dir only stats them), so that
+            # they are reported rather than silently left out
             files = sorted(f for f in p.rglob("*")
-                           if (f.is_file() or f.is_symlink())
-                           and f.suffix.lower() in AUDIO_EXTENSIONS
+                           if not f.is_dir() and f.suffix.lower() in AUDIO_EXTENSIONS
                            and not f.name.startswith("."))
             if not files:
                 found.append(p)  # reported as "no audio file in folder"
@@ -320,6 +323,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     """
     from tqdm import tqdm  # text bar: fser predict runs mostly in a terminal
 
+    from .atomic import escape_path
     from .cache import limit_blas_threads
     from .windows import DEFAULT_HOP, DEFAULT_WINDOW, check_window_settings
 
@@ -340,7 +344,8 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
                 row, x, table = _score_file(path, predictor, windows=windows, window=window,
                                             hop=hop, batch_size=batch_size)
             except FserError as exc:
-                errors.append((str(path), str(exc)))
+                # every path leaves as escape_path writes it: one printable line, exact
+                errors.append((escape_path(path), _printable(str(exc))))
                 continue
             results[i] = row
             if x is not None:
@@ -349,12 +354,11 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
                 tables.append(table)
     X = np.stack([x for _, x in pending]) if pending else None
     if predictor.speaker_norm and pending:
-        from .feature_kinds import get_time_axis
-        from .speaker_norm import normalize_per_speaker
+        from .speaker_norm import normalize_features
 
         predictor.check_speaker_batch(len(pending))
-        X = normalize_per_speaker(X, groups=np.zeros(len(X), dtype=int),
-                                  time_axis=get_time_axis(predictor.settings))
+        X = normalize_features(X, settings=predictor.settings, speaker_norm=True,
+                               groups=np.zeros(len(X), dtype=int))
     for start in range(0, len(pending), batch_size):  # short files: one model call per batch
         proba = predictor.predict_proba(X[start:start + batch_size])
         for (i, _), p in zip(pending[start:start + batch_size], proba):
@@ -372,6 +376,12 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     return scores, errors, window_table
 
 
+def _printable(text: str) -> str:
+    # a file name that is not UTF-8 reaches messages as lone surrogates: \xNN instead,
+    # so that a terminal, a CSV or a JSON file can take them
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _score_file(path, predictor, *, windows, window, hop, batch_size):
     """(row, features to score or None, window table or None) of one input path."""
     from .audio import load_audio
@@ -379,9 +389,11 @@ def _score_file(path, predictor, *, windows, window, hop, batch_size):
     from .windows import (LONG_RECORDING, check_audio_header, check_duration,
                           predict_windows, summarize_windows)
 
+    from .atomic import escape_path
+
     info, warning = check_audio_header(path)
     s = predictor.settings
-    row = {"path": str(path), "scored_as": "whole file"}
+    row = {"path": escape_path(path), "scored_as": "whole file"}
     if windows is False or (windows is None and info["duration"] <= LONG_RECORDING):
         # as the training clips were read, so that the image is the one the model knows
         y = load_audio(path, sr=s.sr, n_fft=s.n_fft, allow_truncated=True)
@@ -435,11 +447,10 @@ def load_run_parts(run_dirs, *, root=None, parts=("val", "test")):
         if key not in cache:  # runs of one feature kind (and normalisation) share one array
             X, cat = load_features(catalogue, predictor.settings, progress=False)
             if predictor.speaker_norm:
-                from .feature_kinds import get_time_axis
-                from .speaker_norm import compute_speaker_groups, normalize_per_speaker
+                from .speaker_norm import compute_speaker_groups, normalize_features
 
-                X = normalize_per_speaker(X, groups=compute_speaker_groups(cat),
-                                          time_axis=get_time_axis(predictor.settings))
+                X = normalize_features(X, settings=predictor.settings, speaker_norm=True,
+                                       groups=compute_speaker_groups(cat))
             cache[key] = (X, {r: i for i, r in enumerate(cat["relpath"])})
         X, where = cache[key]
         for part in parts:

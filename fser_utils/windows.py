@@ -28,6 +28,7 @@ Choices, and why:
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ def check_audio_header(path) -> tuple:
     """
     from .audio import inspect_audio
 
-    if Path(path).is_dir():  # list_audio_inputs keeps a folder without audio, to say so
+    if os.path.isdir(path):  # list_audio_inputs keeps a folder without audio, to say so
         raise FserError(f"no audio file in folder '{path}'")
     # the same checks as load_audio(allow_truncated=True), made before decoding
     info = inspect_audio(path, allow_truncated=True)
@@ -160,7 +161,7 @@ def _mono_blocks(f, path, notes: list):
 
 def _open(path):
     try:
-        return sf.SoundFile(str(path))
+        return sf.SoundFile(os.fsencode(path))  # bytes: any name, UTF-8 or not
     except Exception as exc:  # libsndfile raises several types for broken files
         raise FserError(f"cannot decode audio file '{path}': {exc}") from None
 
@@ -357,7 +358,10 @@ def _window_table(path, rows: list, classes) -> pd.DataFrame:
     best = np.argmax(np.nan_to_num(proba, nan=-1.0), axis=1)
     table.insert(4, "emotion", np.where(scored, np.asarray(classes, dtype=object)[best], ""))
     table.insert(5, "confidence", np.where(scored, proba.max(axis=1, initial=0.0), np.nan))
-    table.insert(0, "path", str(path))
+    from .atomic import escape_path
+
+    # as fser_utils.predict names files: one printable line, whatever bytes the name holds
+    table.insert(0, "path", escape_path(path) if path != "" else "")
     return table
 
 
