@@ -81,11 +81,10 @@ def save_clip(payload: dict, folder) -> Path:
     return path
 
 
-def _score(path, predictor):
-    from .predict import predict_files
-
-    scores, errors = predict_files([path], predictor=predictor)
-    return scores.round(3) if errors.empty else errors
+def _score(path, recognizer):
+    table = recognizer.predict([path])
+    errors = table.attrs["errors"]
+    return table.round(3) if errors.empty else errors
 
 
 def _show(table):
@@ -143,13 +142,14 @@ def _record_in_colab(seconds: float) -> dict:
     return output.eval_js(f"fserVoiceInput(document.body, {float(seconds)}, {RECORD_SR})")
 
 
-def show_voice_recorder(*, predictor, clip="", seconds: float = 5.0, folder=None):
+def show_voice_recorder(*, recognizer=None, clip="", seconds: float = 5.0, folder=None):
     """Score a clip of the reader's own voice: a file, a recording, or an upload.
 
     Parameters
     ----------
-    predictor : fser_utils.predict.Predictor
-        The model to score with (:func:`fser_utils.predict.load_predictor`).
+    recognizer : fser_utils.recognizer.Recognizer or None
+        The model to score with; ``None``: the one shipped with the package
+        (:meth:`~fser_utils.recognizer.Recognizer.pretrained`), so nothing needs training.
     clip : path-like
         A recording on disk; empty: record or upload one in the browser.
     seconds : float > 0 [s]
@@ -169,11 +169,15 @@ def show_voice_recorder(*, predictor, clip="", seconds: float = 5.0, folder=None
     """
     from .config import get_cache_dir
 
+    if recognizer is None:
+        from .recognizer import Recognizer
+
+        recognizer = Recognizer.pretrained()
     if clip:
-        return _show(_score(clip, predictor))
+        return _show(_score(clip, recognizer))
     folder = Path(folder) if folder is not None else get_cache_dir() / "voice"
     if in_colab():
-        return _show(_score(save_clip(_record_in_colab(seconds), folder), predictor))
+        return _show(_score(save_clip(_record_in_colab(seconds), folder), recognizer))
     if not in_kernel():
         print(NO_BROWSER)
         return None
@@ -185,7 +189,7 @@ def show_voice_recorder(*, predictor, clip="", seconds: float = 5.0, folder=None
 
         def on_clip(payload):
             with out:
-                display(_score(save_clip(payload, folder), predictor))
+                display(_score(save_clip(payload, folder), recognizer))
 
         widget = build_recorder_widget(on_clip=on_clip, seconds=seconds)
     except ImportError:

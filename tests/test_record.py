@@ -30,20 +30,20 @@ def test_save_clip(tmp_path):
 def scored(monkeypatch):
     """Replaces scoring by a note of which file would be scored with which model."""
     calls = []
-    monkeypatch.setattr(record, "_score", lambda path, predictor: calls.append(
-        (str(path), predictor)) or f"scores of {path}")
+    monkeypatch.setattr(record, "_score", lambda path, recognizer: calls.append(
+        (str(path), recognizer)) or f"scores of {path}")
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     return calls
 
 
 def test_a_given_clip_is_scored(scored, capsys):
-    assert record.show_voice_recorder(predictor="model", clip="me.wav") == "scores of me.wav"
+    assert record.show_voice_recorder(recognizer="model", clip="me.wav") == "scores of me.wav"
     assert scored == [("me.wav", "model")]
 
 
 def test_no_browser_is_a_message(scored, monkeypatch, capsys):
     monkeypatch.setattr(record, "in_kernel", lambda: False)
-    assert record.show_voice_recorder(predictor="model") is None
+    assert record.show_voice_recorder(recognizer="model") is None
     assert "needs this notebook open in JupyterLab or Colab" in capsys.readouterr().out
     assert scored == []
 
@@ -51,7 +51,7 @@ def test_no_browser_is_a_message(scored, monkeypatch, capsys):
 def test_jupyterlab_widget_scores_each_clip(scored, monkeypatch, tmp_path, capsys):
     pytest.importorskip("anywidget")
     monkeypatch.setattr(record, "in_kernel", lambda: True)
-    widget = record.show_voice_recorder(predictor="model", folder=tmp_path, seconds=3)
+    widget = record.show_voice_recorder(recognizer="model", folder=tmp_path, seconds=3)
     assert widget.seconds == 3 and widget.rate == record.RECORD_SR
     assert repr(widget) == record.NO_BROWSER  # what a page without widgets shows
     widget.clip = _payload("first.wav")  # what the browser side sets
@@ -68,7 +68,7 @@ def test_colab_records_through_eval_js(scored, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     assert record.in_colab()
-    record.show_voice_recorder(predictor="model", folder=tmp_path, seconds=4)
+    record.show_voice_recorder(recognizer="model", folder=tmp_path, seconds=4)
     assert asked == [f"fserVoiceInput(document.body, 4.0, {record.RECORD_SR})"]
     assert scored == [(str(tmp_path / "take_1.wav"), "model")]
 
@@ -83,3 +83,16 @@ def test_browser_code_parses(tmp_path):
     for path in (script, module):
         proc = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
+
+
+def test_the_shipped_model_scores_without_training(tmp_path, capsys):
+    """No recognizer given: the one shipped with the package scores the clip."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(3 * 16000) / 16000
+    sf.write(tmp_path / "me.wav", 0.3 * np.sin(2 * np.pi * 210 * t * (1 + 0.04 * np.sin(7 * t))),
+             16000)
+    table = record.show_voice_recorder(clip=tmp_path / "me.wav")
+    assert len(table) == 1 and table.loc[0, "version"].startswith("fser-")
+    assert table.loc[0, "label"] in table.columns.str.removeprefix("p_").tolist()

@@ -1,0 +1,35 @@
+"""Write MODEL_CARD.md beside the shipped weights, from the stored runs.
+
+    python tools/write_model_card.py
+
+Reads ``results/shipped/`` (the shipped run and the leave-one-corpus-out runs over five
+corpora), ``results/beyond_longer/`` (the same recipe on three corpora) and the shipped
+model's ``export.json``; the book's model-card page computes the same numbers with the
+same functions (:func:`fser_utils.model_card.compute_card_facts`).
+"""
+from pathlib import Path
+
+import pandas as pd
+
+from fser_utils import model_card
+from fser_utils.atomic import write_text_atomic
+from fser_utils.recognizer import PRETRAINED_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    stored = ROOT / "results" / "shipped"
+    five = sorted(stored.glob("loco-*"))
+    three = sorted((ROOT / "results" / "beyond_longer").glob("logmel-cnn-warp-cnn-warp-corpus-*"))
+    heldout = pd.concat([model_card.load_heldout_predictions(five, label="five corpora"),
+                         model_card.load_heldout_predictions(three, label="three corpora")],
+                        ignore_index=True)
+    facts = model_card.compute_card_facts(stored / "shipped-speaker-all",
+                                          export_folder=PRETRAINED_DIR, heldout=heldout)
+    path = write_text_atomic(PRETRAINED_DIR / "MODEL_CARD.md", model_card.render_model_card(facts))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
