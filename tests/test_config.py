@@ -75,3 +75,23 @@ def test_repository_url_is_one_setting():
     for name in ("README.md", "book/intro.md", "_config.yml"):
         others = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", (root / name).read_text()))
         assert others <= {url}, (name, others)
+
+
+def test_setup_cell_stops_in_one_line_on_the_placeholder(tmp_path):
+    """Without the package and with the placeholder address, the set-up cell says how to
+    install it in one line and stops, instead of failing inside pip."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    cell = next(c for c in nbformat.read(config.CHECKOUT / "book" / "01_corpora.ipynb",
+                                         as_version=4).cells if c.cell_type == "code")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "FSER_PIP_SOURCE"}
+    # -S -I: no site-packages, so fser_utils is missing as in a fresh Colab
+    done = subprocess.run([sys.executable, "-S", "-I", "-c", cell.source], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        done.stderr.strip()] and "FSER_PIP_SOURCE" in done.stderr
+    assert "pip" not in done.stderr.replace("FSER_PIP_SOURCE", "")
