@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +39,8 @@ from .frontend import compute_logmel_db, trim_silence
 from .images import FeatureSettings
 
 __all__ = ["compute_features", "LogMelSettings", "MfccSettings", "SmileSettings", "FEATURE_KINDS",
-           "get_feature_settings", "get_time_axis", "feature_settings_from_dict"]
+           "get_feature_settings", "get_time_axis", "feature_settings_from_dict",
+           "feature_settings_from_record", "describe_feature_kind", "name_feature_kind"]
 
 #: bump when a computation below changes, so that old caches are not reused
 #: (2: librosa's resampler, DC offset removed)
@@ -274,20 +277,148 @@ def get_time_axis(settings) -> int | None:
     return getattr(settings, "time_axis", None)
 
 
+def _own_fields(settings) -> dict:
+    """The fields that rebuild ``settings`` (a dataclass's fields; else its ``asdict()``
+    without ``kind``)."""
+    if dataclasses.is_dataclass(settings):
+        return dataclasses.asdict(settings)
+    return {k: v for k, v in settings.asdict().items() if k != "kind"}
+
+
+def _class_path(cls) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def name_feature_kind(settings) -> str | None:
+    """The name in :data:`FEATURE_KINDS` that ``settings`` belong to, or None.
+
+    Several names may build the same class (``egemaps`` and ``compare`` are both
+    :class:`SmileSettings`): the name whose default settings differ from ``settings`` in
+    the fewest fields wins, the first registered on a tie.
+    """
+    fields, best = _own_fields(settings), None
+    for name, factory in FEATURE_KINDS.items():
+        try:
+            default = factory()
+        except (TypeError, FserError):
+            continue  # a factory that needs arguments names no default to compare with
+        if type(default) is not type(settings):
+            continue
+        defaults = _own_fields(default)
+        n_changed = sum(defaults.get(k) != v for k, v in fields.items())
+        if best is None or n_changed < best[0]:
+            best = (n_changed, name)
+    return best[1] if best else None
+
+
+def describe_feature_kind(settings) -> dict:
+    """What a run records of its feature kind, so that it can be rebuilt without today's
+    registry (:func:`feature_settings_from_record` reads it back).
+
+    Returns
+    -------
+    record : dict
+        ``name`` (the :data:`FEATURE_KINDS` name, None for an unregistered kind),
+        ``class`` (``"module:qualname"`` of the settings class) and ``settings`` (its
+        fields, JSON-ready).
+    """
+    return {"name": name_feature_kind(settings), "class": _class_path(type(settings)),
+            "settings": json.loads(json.dumps(_own_fields(settings)))}
+
+
+def _load_settings_class(path: str):
+    """The settings class named ``"module:qualname"``, if it may be used.
+
+    Only a module inside ``fser_utils`` is imported here; any other module must already
+    have been imported by the program, since importing a module named by a file would
+    run whatever code that file chose.
+    """
+    module, _, qualname = str(path).partition(":")
+    names = module.split(".") + qualname.split(".")
+    if not qualname or not all(n.isidentifier() for n in names):
+        raise FserError(f"'{path}' does not name a settings class (module:qualname)")
+    if module not in sys.modules:
+        if module.split(".")[0] != "fser_utils":
+            raise FserError(f"feature kind '{path}' is neither registered nor imported: "
+                            f"import {module} first, or register the kind in FEATURE_KINDS")
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise FserError(f"feature kind '{path}' no longer exists in fser_utils") from None
+    cls = sys.modules[module]
+    for name in qualname.split("."):
+        cls = getattr(cls, name, None)
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)
+            and all(hasattr(cls, a) for a in ("compute", "finish", "shape", "asdict"))):
+        raise FserError(f"'{path}' is not a feature settings class (a dataclass with "
+                        "compute, finish, shape and asdict)")
+    return cls
+
+
+def feature_settings_from_record(settings: dict):
+    """A run's feature settings, rebuilt from its whole ``settings.json``.
+
+    In order: the registered kind the run names (``feature_kind.name``), if it still
+    builds the recorded class; else the recorded class itself (``feature_kind.class``), used
+    only if its module is inside ``fser_utils`` or already imported, never imported from
+    the name a file gives (see :func:`_load_settings_class`); else, for runs written
+    before that record, ``features`` as :func:`feature_settings_from_dict` reads it.
+
+    Raises
+    ------
+    FserError
+        No feature settings recorded, or none of the above rebuilds them.
+    """
+    record = settings.get("feature_kind")
+    if isinstance(record, dict) and isinstance(record.get("settings"), dict):
+        fields = record["settings"]
+        if record.get("name") in FEATURE_KINDS:
+            try:
+                found = get_feature_settings(record["name"], **fields)
+            except FserError:
+                found = None  # the registered kind changed its fields: try the class
+            if found is not None and _class_path(type(found)) == record.get("class"):
+                return found
+        cls = _load_settings_class(record.get("class", ""))
+        try:
+            return cls(**fields)
+        except (TypeError, ValueError) as exc:
+            raise FserError(f"bad feature settings in the run: {exc}") from None
+    for key in ("features", "feature_settings"):
+        if isinstance(settings.get(key), dict):
+            return feature_settings_from_dict(settings[key])
+    raise FserError("the run does not record its feature settings")
+
+
 def feature_settings_from_dict(data: dict):
-    """Rebuild settings from :meth:`asdict` output (as a run's ``settings.json`` keeps it)."""
+    """Rebuild settings from :meth:`asdict` output (as ``settings.json`` keeps it under
+    ``features``), through :data:`FEATURE_KINDS`.
+
+    ``kind`` is a registry name, or the class's ``kind`` (runs written before the registry
+    name was recorded store both openSMILE kinds as ``"smile"``: the first kind of that
+    class is rebuilt with the recorded fields, ``feature_set`` included).
+    """
     data = dict(data)
     kind = data.pop("kind", "mel-image")
-    classes = {"logmel": LogMelSettings, "mfcc": MfccSettings, "smile": SmileSettings,
-               "mel-image": FeatureSettings}
-    if kind not in classes:
+    factory = FEATURE_KINDS.get(kind)
+    if factory is None:
+        factory = next((f for f in FEATURE_KINDS.values()
+                        if getattr(_default_of(f), "kind", None) == kind), None)
+    if factory is None:
         raise FserError(f"unknown feature kind '{kind}' in the run's settings")
-    cls = classes[kind]
-    fields = {f.name for f in dataclasses.fields(cls)}
+    default = _default_of(factory)
+    fields = set(_own_fields(default)) if default is not None else set(data)
     try:
-        return cls(**{k: v for k, v in data.items() if k in fields})
+        return factory(**{k: v for k, v in data.items() if k in fields})
     except TypeError as exc:
         raise FserError(f"bad feature settings in the run: {exc}") from None
+
+
+def _default_of(factory):
+    try:
+        return factory()
+    except (TypeError, FserError):
+        return None
 
 
 def compute_features(y: np.ndarray, *, sr: int, settings) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import Callable
 from .errors import FserError
 
 __all__ = ["ModelSpec", "MODELS", "DEFAULT_MODEL", "register_model", "get_model_spec",
-           "describe_models"]
+           "describe_models", "list_public_models"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class ModelSpec:
     adversary_speedup : float >= 1
         How many times faster than the network the speaker classifier learns (its
         ``speedup``); 1 gives it the network's own learning rate.
+    public : bool
+        A model a user should pick (the default, the paper's CNN, the best per-speaker
+        and the classical ones): ``fser train --help`` lists these; the others are the
+        experiment variants kept to reproduce chapter 9 (``fser train --list-models``).
     """
 
     name: str
@@ -76,6 +80,7 @@ class ModelSpec:
     speaker_adversary: float = 0.0
     adversary_ramp: bool = False
     adversary_speedup: float = 1.0
+    public: bool = False
 
     def __post_init__(self):
         if self.speaker_norm and self.clip_norm:
@@ -118,13 +123,19 @@ def get_model_spec(name) -> ModelSpec:
     return MODELS[name]
 
 
+def list_public_models() -> list[str]:
+    """Names of the models a user should pick (``public``), in registry order."""
+    return [m.name for m in MODELS.values() if m.public]
+
+
 def describe_models():
-    """The registry as a table: one row per model (features, profile, family, description)."""
+    """The registry as a table: one row per model (features, profile, family, whether it
+    is public, description)."""
     import pandas as pd
 
     return pd.DataFrame([{"model": m.name, "features": m.features, "profile": m.profile,
                           "family": m.family, "per speaker": m.speaker_norm,
-                          "speaker adversary": m.speaker_adversary,
+                          "speaker adversary": m.speaker_adversary, "public": m.public,
                           "description": m.description}
                          for m in MODELS.values()]).set_index("model")
 
@@ -157,6 +168,7 @@ def _build_svm(**kw):
 
 register_model(ModelSpec(
     "fser", _build_fser, features="mel-image", profile="cpu",
+    public=True,
     description="the paper's CNN on 64 x 64 RGB mel images"))
 register_model(ModelSpec(
     "logmel-cnn", _build_logmel_cnn, features="logmel", profile="cnn",
@@ -170,6 +182,7 @@ register_model(ModelSpec(
     description="the log-mel CNN with two convolutions per block (three times the cost)"))
 register_model(ModelSpec(
     "logmel-cnn-warp", _build_logmel_cnn, features="logmel", profile="cnn-warp",
+    public=True,
     description="the log-mel CNN trained with random stretches of the mel axis (VTLP)"))
 register_model(ModelSpec(
     "logmel-cnn-clip", _build_logmel_cnn, features="logmel", profile="cnn", clip_norm=True,
@@ -189,6 +202,7 @@ register_model(ModelSpec(
 register_model(ModelSpec(
     "logmel-cnn-wide-spk", _build_logmel_cnn, features="logmel", profile="cnn",
     speaker_norm=True, params={"filters": (64, 128, 256, 512)},
+    public=True,
     description="the wider log-mel CNN on spectrograms standardised per speaker and band"))
 register_model(ModelSpec(
     "logmel-cnn-adv", _build_logmel_cnn, features="logmel", profile="cnn",
@@ -211,6 +225,7 @@ register_model(ModelSpec(
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
 register_model(ModelSpec(
     "svm-egemaps", _build_svm, features="egemaps", profile="classical", family="sklearn",
+    public=True,
     description="RBF SVM on 88 eGeMAPSv02 functionals"))
 register_model(ModelSpec(
     "svm-compare", _build_svm, features="compare", profile="classical", family="sklearn",
@@ -222,6 +237,7 @@ register_model(ModelSpec(
 register_model(ModelSpec(
     "svm-compare-spk", _build_svm, features="compare", profile="classical", family="sklearn",
     speaker_norm=True,
+    public=True,
     description="RBF SVM on ComParE_2016 functionals standardised per speaker"))
 
 #: what ``fser train`` trains and ``fser predict`` uses without ``--model``: of the models

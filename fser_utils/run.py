@@ -3,12 +3,13 @@
 A run is one folder holding everything needed to trust, reuse or resume it:
 
 =========================  ================================================================
-``settings.json``          model, profile and its parameters, split, seed, feature settings,
+``settings.json``          model (name, flags, parameters), profile and its parameters,
+                           split, seed, feature settings and kind (registry name, class),
                            Keras backend and versions, hardware, data root, sizes, date,
                            and ``config_key``, the configuration that decides reuse
 ``split.csv``              relpath, corpus, speaker, sex, emotion, part of every clip
 ``history.csv``            one row per epoch: loss, accuracy, val_loss, val_accuracy, lr
-``learning_curves.png``    loss and accuracy per epoch
+``learning_curves.png``    loss and accuracy per epoch (drawn by ``fser train``)
 ``model.keras``            the network at the epoch with the best validation accuracy
 ``model.skops``            or the fitted scikit-learn model (skops: loading runs no code;
                            ``model.joblib`` pickles of older versions are refused)
@@ -125,11 +126,41 @@ class Run:
     # --- naming and finding --------------------------------------------------------------
     @staticmethod
     def make_name(*, model: str, profile: str, split: str, test_corpus: str | None = None,
-                  tag: str | None = None) -> str:
+                  tag: str | None = None, epochs: int | None = None,
+                  features: str | None = None) -> str:
         """Default folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``;
-        models other than FSER lead, e.g. ``tcn-tcn-speaker``."""
+        models other than FSER lead, e.g. ``tcn-tcn-speaker``.
+
+        ``epochs`` and ``features`` (given only when they differ from the model's
+        defaults) follow the test corpus as ``-e{epochs}`` and ``-{features}``, then the
+        tag: ``logmel-cnn-cnn-speaker-e120-s1``. A part the tag already holds is not
+        repeated (the GPU runs were tagged ``e120-gpu`` before epochs were named).
+        """
         parts = ([] if model == "fser" else [model]) + [str(profile), split]
-        return "-".join(parts + [p for p in (test_corpus, tag) if p])
+        changed = [p for p in (f"e{epochs}" if epochs is not None else None, features) if p]
+        tagged = set(tag.split("-")) if tag else set()
+        changed = [p for p in changed if p not in tagged]
+        return "-".join(parts + [p for p in (test_corpus, *changed, tag) if p])
+
+    @staticmethod
+    def describe_changes(config) -> dict:
+        """The ``epochs`` and ``features`` parts of :meth:`make_name` for a
+        :class:`fser_utils.train.RunConfig`: each None where it is the model's default.
+
+        ``features`` is the kind's registry name, followed by a short hash of its
+        settings when they are not that kind's defaults (e.g. ``mfcc-3fa2c1``).
+        """
+        from .feature_kinds import get_feature_settings, name_feature_kind
+        from .train import PROFILES
+
+        base = PROFILES.get(config.profile.name)
+        epochs = config.profile.epochs if base and base.epochs != config.profile.epochs else None
+        fs, features = config.feature_settings, None
+        if fs != get_feature_settings(config.model.features):
+            name = name_feature_kind(fs)
+            features = name if name and fs == get_feature_settings(name) else \
+                f"{name or getattr(fs, 'kind', 'features')}-{fs.key()[:6]}"
+        return {"epochs": epochs, "features": features}
 
     @classmethod
     def for_config(cls, config, *, out=None, tag: str | None = None,
@@ -137,15 +168,23 @@ class Run:
         """The run of a configuration: ``out``, else ``runs_dir`` / :meth:`make_name`.
 
         ``config`` is a :class:`fser_utils.train.RunConfig`; ``runs_dir`` defaults to
-        :func:`fser_utils.config.get_runs_dir`.
+        :func:`fser_utils.config.get_runs_dir`. A run of this very configuration
+        finished under the name of the older scheme (without epochs and feature kind)
+        is returned where no folder has the new name, so that it is not trained again.
         """
         if out is not None:
             return cls(out)
         from .config import get_runs_dir
 
-        name = cls.make_name(model=config.model.name, profile=config.profile.name,
-                             split=config.split, test_corpus=config.test_corpus, tag=tag)
-        return cls((Path(runs_dir) if runs_dir is not None else get_runs_dir()) / name)
+        runs_dir = Path(runs_dir) if runs_dir is not None else get_runs_dir()
+        names = dict(model=config.model.name, profile=config.profile.name,
+                     split=config.split, test_corpus=config.test_corpus, tag=tag)
+        run = cls(runs_dir / cls.make_name(**names, **cls.describe_changes(config)))
+        older = cls(runs_dir / cls.make_name(**names))
+        if older != run and not run.path.exists() and older.is_finished \
+                and older.config_key == to_jsonable(config.key):
+            return older
+        return run
 
     @classmethod
     def list_runs(cls, runs_dir=None, *, finished: bool = False,
@@ -356,18 +395,15 @@ class Run:
         return model.get("name", "fser") if isinstance(model, dict) else "fser"
 
     def load_feature_settings(self):
-        """The feature settings the run was trained with (from ``settings.json``)."""
-        from .feature_kinds import feature_settings_from_dict
+        """The feature settings the run was trained with, rebuilt from ``settings.json``
+        (:func:`fser_utils.feature_kinds.feature_settings_from_record`: by the kind's
+        recorded name, else its recorded class, else the older ``features`` record)."""
+        from .feature_kinds import feature_settings_from_record
 
-        settings = self.load_settings()
-        for key in ("features", "feature_settings"):
-            if isinstance(settings.get(key), dict):
-                try:
-                    return feature_settings_from_dict(settings[key])
-                except FserError as exc:
-                    raise FserError(f"'{self.path / _SETTINGS}': {exc}") from None
-        raise FserError(f"'{self.path / _SETTINGS}' does not record the feature settings "
-                        "of the run")
+        try:
+            return feature_settings_from_record(self.load_settings())
+        except FserError as exc:
+            raise FserError(f"'{self.path / _SETTINGS}': {exc}") from None
 
     def count_clips(self, part: str = "test") -> int:
         """Clips of a part of the split, from ``split.csv`` (else ``n_<part>`` of the settings)."""

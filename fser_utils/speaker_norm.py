@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import FserError
+from .feature_kinds import get_time_axis
 
 __all__ = ["MIN_SPEAKER_CLIPS", "PAD_VALUE", "compute_speaker_groups", "normalize_per_speaker",
-           "normalize_per_clip"]
+           "normalize_per_clip", "normalize_features"]
 
 #: fewest clips from which a speaker's means and spreads are estimated
 MIN_SPEAKER_CLIPS = 5
@@ -136,6 +137,47 @@ def normalize_per_clip(X: np.ndarray, *, time_axis: int) -> np.ndarray:
         padding frames are :data:`PAD_VALUE`.
     """
     return normalize_per_speaker(X, groups=np.arange(len(X)), min_clips=1, time_axis=time_axis)
+
+
+def normalize_features(X: np.ndarray, *, settings, speaker_norm: bool = False,
+                       clip_norm: bool = False, groups=None) -> np.ndarray:
+    """Features as a model reads them: the one normalisation step of training and scoring.
+
+    Training (:func:`fser_utils.train.train_model`) and scoring
+    (:mod:`fser_utils.predict`) both call this with the model's flags, as the run records
+    them, so the two cannot drift apart.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, *settings.shape)]
+    settings : settings of a feature kind
+        Give the axis of frames (:func:`fser_utils.feature_kinds.get_time_axis`).
+    speaker_norm : bool
+        Standardise over each speaker's clips (:func:`normalize_per_speaker`).
+    clip_norm : bool
+        Standardise each clip over its own frames (:func:`normalize_per_clip`).
+    groups : array-like [shape=(n,)] or None
+        Speaker key of each clip; needed with ``speaker_norm``.
+
+    Returns
+    -------
+    Z : np.ndarray [shape=X.shape]
+        ``X`` itself when neither flag is set.
+
+    Raises
+    ------
+    FserError
+        Both flags set, or ``speaker_norm`` without ``groups``.
+    """
+    if speaker_norm and clip_norm:
+        raise FserError("standardise per speaker or per clip, not both")
+    if speaker_norm:
+        if groups is None:
+            raise FserError("per-speaker normalisation needs the speaker of every clip")
+        return normalize_per_speaker(X, groups=groups, time_axis=get_time_axis(settings))
+    if clip_norm:
+        return normalize_per_clip(X, time_axis=get_time_axis(settings))
+    return X
 
 
 def _normalize_frames(X, inverse, n_groups, time_axis):

@@ -27,9 +27,11 @@ from .config import setup
 from .corpora import EMOTIONS
 from .devices import distribution_scope, make_keep_memory_callback
 from .errors import FserError
+from .feature_kinds import describe_feature_kind
 from .paper import PAPER_RECIPE
 from .registry import DEFAULT_MODEL
 from .run import RESULT_FILES, Run, to_jsonable
+from .speaker_norm import compute_speaker_groups, normalize_features
 from .splits import check_split, make_split
 from .trust import get_installation_id
 
@@ -656,17 +658,10 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     scope = check_train_options(config, run, devices=devices, loop=loop, resume=resume)
     _check_test_corpus(catalogue, config)
     X, catalogue = _prepare_features(catalogue, X, config.feature_settings, verbose)
-    if config.model.speaker_norm:
-        from .feature_kinds import get_time_axis
-        from .speaker_norm import compute_speaker_groups, normalize_per_speaker
-
-        X = normalize_per_speaker(X, groups=compute_speaker_groups(catalogue),
-                                  time_axis=get_time_axis(config.feature_settings))
-    elif config.model.clip_norm:
-        from .feature_kinds import get_time_axis
-        from .speaker_norm import normalize_per_clip
-
-        X = normalize_per_clip(X, time_axis=get_time_axis(config.feature_settings))
+    spec = config.model
+    X = normalize_features(X, settings=config.feature_settings, speaker_norm=spec.speaker_norm,
+                           clip_norm=spec.clip_norm,
+                           groups=compute_speaker_groups(catalogue) if spec.speaker_norm else None)
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config)
     run.save_settings(_settings_record(catalogue, config, data))
@@ -954,7 +949,10 @@ def _settings_record(catalogue, config: RunConfig, data) -> dict:
                   "speaker_adversary": spec.speaker_adversary, **config.model_params},
         "profile": p.name, "profile_settings": p.asdict(), "split": config.split,
         "test_corpus": config.test_corpus, "seed": config.seed,
-        "features": config.feature_settings.asdict(), **_versions(),
+        "features": config.feature_settings.asdict(),
+        # the kind's registry name and class too: "features" alone does not tell egemaps
+        # from compare, nor rebuild a kind that is no longer registered
+        "feature_kind": describe_feature_kind(config.feature_settings), **_versions(),
         "hardware": describe_hardware(), "mixed_precision_used": use_mixed,
         "data_root": str(catalogue.attrs.get("root", "")),
         "corpora": sorted(catalogue["corpus"].unique().tolist()),
@@ -1161,7 +1159,6 @@ def _write_results(run: Run, catalogue, data, result, config: RunConfig) -> None
     test_pred = _predictions(catalogue.iloc[data["test_idx"]], result["test_probs"])
     run.save_predictions(val_pred, "val")
     run.save_predictions(test_pred, "test")
-    history = run.load_history()
     epochs_run = int(state["epoch"] + 1)
     seconds = float(state["train_seconds"])
     n_images = len(data["X_train"])
@@ -1178,18 +1175,6 @@ def _write_results(run: Run, catalogue, data, result, config: RunConfig) -> None
         "n_test": int(len(data["test_idx"])), "n_params": result["n_params"],
         "scoring_ms_per_clip": _scoring_ms(catalogue, data, config, result["predict"]),
     }
-    if config.model.family == "keras":
-        try:
-            # a figure made without pyplot: training must not touch the notebook's backend
-            from matplotlib.figure import Figure
-
-            from .plotting import plot_history
-
-            fig = Figure(figsize=(10, 3.4))
-            plot_history(history, ax=fig.subplots(1, 2))
-            run.save_figure(fig, "learning_curves.png", dpi=90)
-        except Exception as exc:  # a figure must never cost a finished run
-            metrics["plot_error"] = str(exc)
     run.save_metrics(metrics)
 
 

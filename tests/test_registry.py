@@ -69,7 +69,9 @@ def test_new_model_and_feature_kind_train_through_the_api(demo_cat, tiny, tmp_pa
     run = load_run(train_model(demo_cat, model="tiny", out=tmp_path / "a", verbose=0,
                                overrides={"epochs": 2}))
     assert run["settings"]["model"] == {"name": "tiny", "family": "keras",
-                                        "features": "mel-image", "units": 4}
+                                        "features": "mel-image", "units": 4,
+                                        "speaker_norm": False, "clip_norm": False,
+                                        "speaker_adversary": 0.0}
     assert run["settings"]["profile"] == "ci" and run["metrics"]["epochs_run"] == 2
     run = load_run(train_model(demo_cat, model="tiny", out=tmp_path / "b", verbose=0,
                                feature_settings=get_feature_settings("rms"),

@@ -44,9 +44,11 @@ def test_run_folder_contents(ci_run, demo):
 
     kept, X = demo
     for name in ("settings.json", "split.csv", "history.csv", "model.keras", "metrics.json",
-                 "test_predictions.csv", "val_predictions.csv", "learning_curves.png",
+                 "test_predictions.csv", "val_predictions.csv",
                  "checkpoints/last.keras", "checkpoints/state.json"):
         assert (ci_run / name).exists(), name
+    # training draws nothing: fser train draws the learning curves afterwards
+    assert not (ci_run / "learning_curves.png").exists()
     run = load_run(ci_run)
     s = run["settings"]
     assert s["profile"] == "ci" and s["split"] == "paper" and s["seed"] == 42

@@ -7,20 +7,27 @@ import sys
 
 
 def register(sub) -> None:
-    from ..registry import MODELS
+    from ..registry import list_public_models
     from ..train import PROFILES, RunConfig
 
     default = RunConfig.defaults()  # the package's defaults, stated there once
+    # the experiment variants of chapter 9 stay trainable but out of the way
+    public = ", ".join(list_public_models())
 
     parser = sub.add_parser(
         "train", help="train a model and write a run folder",
         description="Train a registered model on the paper's corpora found under the data "
-                    f"root. Models: {', '.join(MODELS)} (default: {default['model']}, the best "
-                    "validated on unseen speakers in chapter 9). Each model has its own training "
-                    "profile; --profile replaces it (ci: seconds, for tests; paper: the "
-                    "paper's recipe).")
+                    f"root. Models: {public} (default: {default['model']}, the best "
+                    "validated on unseen speakers in chapter 9); --list-models lists every "
+                    "variant, the experiments of chapter 9 included. Each model has its own "
+                    "training profile; --profile replaces it (ci: seconds, for tests; paper: "
+                    "the paper's recipe).")
     parser.add_argument("--model", default=default["model"], metavar="NAME",
-                        help=f"model: {', '.join(MODELS)} (default: {default['model']})")
+                        help=f"model: {public} (default: {default['model']}; "
+                             "--list-models for every variant)")
+    parser.add_argument("--list-models", action="store_true",
+                        help="list every registered model, experiment variants included, "
+                             "and exit")
     parser.add_argument("--profile", default=default["profile"], metavar="P",
                         help=f"training profile: {', '.join(PROFILES)} "
                              "(default: the model's own)")
@@ -35,7 +42,9 @@ def register(sub) -> None:
                              "(also nEMO and URDU) or a comma list (default: paper)")
     parser.add_argument("--root", help=ROOT_HELP)
     parser.add_argument("--out", metavar="RUN_DIR",
-                        help="run folder (default: runs/[MODEL-]PROFILE-SPLIT[-CORPUS][-sSEED])")
+                        help="run folder (default: runs/[MODEL-]PROFILE-SPLIT[-CORPUS]"
+                             "[-eEPOCHS][-FEATURES][-sSEED], epochs and features only when "
+                             "they are not the model's own)")
     parser.add_argument("--seed", type=int, default=default["seed"],
                         help=f"random seed (default: {default['seed']})")
     parser.add_argument("--epochs", type=int, help="override the profile's number of epochs")
@@ -63,6 +72,11 @@ def run_train(args) -> int:
     from ..run import Run
     from ..train import RunConfig, check_train_options, train_model
 
+    if args.list_models:
+        from ..registry import describe_models
+
+        print(describe_models().to_string())
+        return 0
     # check the cheap things before reading any audio or creating a folder
     if args.epochs is not None and args.epochs < 1:
         raise FserError("--epochs must be at least 1")
@@ -91,9 +105,28 @@ def run_train(args) -> int:
                 verbose=0 if args.quiet else 1, devices=args.devices, loop=args.loop,
                 log_test=args.log_test)
     run = Run.open(run.path, finished=True)
+    _draw_learning_curves(run)
     m = run.load_metrics()
     print(f"run written to {run.path}  (model {config.model.name})")
     print(f"validation accuracy {m['val_accuracy']:.4f}  test accuracy {m['test_accuracy']:.4f}"
           f"  ({m['epochs_run']} epochs, best {m['best_epoch']}, "
           f"{m['train_seconds']:.0f} s on {run.load_settings()['hardware']})")
     return 0
+
+
+def _draw_learning_curves(run) -> None:
+    """``learning_curves.png`` of a Keras run: drawn here, after training, so that training
+    never waits on (or fails over) a figure."""
+    if run.load_settings().get("model", {}).get("family") != "keras":
+        return
+    # a figure made without pyplot: nothing to show, only to save
+    from matplotlib.figure import Figure
+
+    from ..plotting import plot_history
+
+    try:
+        fig = Figure(figsize=(10, 3.4))
+        plot_history(run.load_history(), ax=fig.subplots(1, 2))
+        run.save_figure(fig, "learning_curves.png", dpi=90)
+    except Exception as exc:  # the run is finished and saved: a figure must not fail it
+        print(f"fser: note: learning curves not drawn: {exc}", file=sys.stderr)

@@ -1,0 +1,86 @@
+"""Run folder names carry every setting that differs from the model's defaults."""
+import json
+
+import pytest
+
+# flatten, one hidden layer, softmax: seconds to train on the demo corpus
+from test_registry import build_tiny
+
+
+def _name(tmp_path, tag=None, **settings):
+    from fser_utils.run import Run
+    from fser_utils.train import RunConfig
+
+    return Run.for_config(RunConfig(**settings), tag=tag, runs_dir=tmp_path).name
+
+
+def test_names_follow_the_stored_scheme(tmp_path):
+    from fser_utils.feature_kinds import get_feature_settings
+    from fser_utils.train import PROFILES
+
+    assert PROFILES["cnn"].epochs != 300
+    assert _name(tmp_path, "s1", model="logmel-cnn", split="speaker",
+                 overrides={"epochs": 300}) == "logmel-cnn-cnn-speaker-e300-s1"
+    assert _name(tmp_path, model="logmel-cnn-warp", split="corpus", test_corpus="emodb",
+                 overrides={"epochs": 40}) == "logmel-cnn-warp-cnn-warp-corpus-emodb-e40"
+    # the model's own epochs and feature kind are left out, as before
+    assert _name(tmp_path, model="logmel-cnn", overrides={"epochs": PROFILES["cnn"].epochs}) \
+        == "logmel-cnn-cnn-paper"
+    assert _name(tmp_path, model="fser", profile="cpu") == "cpu-paper"
+    assert _name(tmp_path, model="logmel-cnn", feature_settings=get_feature_settings("mfcc")) \
+        == "logmel-cnn-cnn-paper-mfcc"
+    assert _name(tmp_path, model="svm-egemaps",
+                 feature_settings=get_feature_settings("compare")) \
+        == "svm-egemaps-classical-paper-compare"
+    changed = _name(tmp_path, model="logmel-cnn",
+                    feature_settings=get_feature_settings("mfcc", n_mfcc=20))
+    assert changed.startswith("logmel-cnn-cnn-paper-mfcc-") and len(changed) == 32
+    # the GPU runs' tag already named their epochs
+    assert _name(tmp_path, "e120-gpu", model="logmel-cnn", overrides={"epochs": 120}) \
+        == "logmel-cnn-cnn-paper-e120-gpu"
+
+
+def test_a_finished_run_under_its_older_name_is_reused(tmp_path):
+    from fser_utils.run import Run, to_jsonable
+    from fser_utils.train import RunConfig
+
+    config = RunConfig(model="logmel-cnn", overrides={"epochs": 5})
+    older = tmp_path / "logmel-cnn-cnn-paper"
+    older.mkdir()
+    (older / "settings.json").write_text(json.dumps({"config_key": to_jsonable(config.key)}))
+    assert Run.for_config(config, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e5"
+    (older / "metrics.json").write_text("{}")
+    assert Run.for_config(config, runs_dir=tmp_path).path == older
+    other = RunConfig(model="logmel-cnn", overrides={"epochs": 6})
+    assert Run.for_config(other, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e6"
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    from fser_utils import corpora, registry
+
+    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
+    monkeypatch.setitem(registry.MODELS, "tiny-names", registry.ModelSpec(
+        "tiny-names", build_tiny, features="mel-image", profile="ci", params={"units": 4}))
+
+
+def test_fser_train_epochs_next_to_a_default_run_trains_its_own_folder(
+        demo_root, tiny, tmp_path, monkeypatch, capsys):
+    from fser_utils.cli import main
+    from fser_utils.run import Run
+
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FSER_RUNS", str(tmp_path / "runs"))
+    command = ["train", "--model", "tiny-names", "--profile", "ci", "--root", str(demo_root),
+               "--quiet"]
+    assert main(command) == 0, capsys.readouterr().err
+    default = Run(tmp_path / "runs" / "tiny-names-ci-paper")
+    assert default.load_metrics()["epochs_run"] == 10
+    assert main(command + ["--epochs", "3"]) == 0, capsys.readouterr().err
+    assert "tiny-names-ci-paper-e3" in capsys.readouterr().out
+    shorter = Run(tmp_path / "runs" / "tiny-names-ci-paper-e3")
+    assert shorter.load_metrics()["epochs_run"] == 3
+    assert default.load_metrics()["epochs_run"] == 10  # left as it was
+    # fser train draws the learning curves once the run is written
+    for run in (default, shorter):
+        assert (run.path / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
