@@ -7,14 +7,13 @@ tables.
 """
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic import describe_os_error, write_atomic, write_csv_atomic, write_text_atomic
+from .atomic import describe_os_error, write_csv_atomic, write_text_atomic
 from .corpora import EMOTIONS
 from .errors import FserError
 from .paper import PAPER_TABLE4
@@ -408,8 +407,12 @@ def _write_table(table: pd.DataFrame, folder: Path, name: str, *, index: bool = 
     write_text_atomic(folder / f"{name}.md", format_markdown(table, index=index))
 
 
-def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: int = 90) -> dict:
-    """Compute every table and figure of the paper's results for one run and save them.
+def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Compute every table of the paper's results for one run and save them.
+
+    Figures are drawn from the results by
+    :func:`fser_utils.plotting.save_evaluation_figures` (``fser evaluate`` does both):
+    computing never imports the drawing code.
 
     Parameters
     ----------
@@ -421,8 +424,6 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
         Bootstrap resamples for the intervals.
     seed : int
         Seed of the bootstrap.
-    dpi : int > 0
-        Resolution of the saved figures.
 
     Returns
     -------
@@ -431,16 +432,11 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
         counts), ``curves`` (Figure 6), ``per_corpus`` (Table 4), ``per_sex``,
         ``bootstrap`` (accuracy and macro-F1 intervals), ``settings``, ``out`` (folder).
         Written to ``out``: ``report``, ``confusion``, ``per_corpus``, ``per_sex`` as
-        ``.csv`` and ``.md``; ``confusion.png``, ``roc.png``; ``bootstrap.json``. Each
+        ``.csv`` and ``.md``; ``bootstrap.json``. Each
         file is written whole under a temporary name and renamed over the old one, so
         an interruption leaves the previous file or the new one; a folder that cannot be
         written or a full disk is one :class:`FserError` line naming the file.
     """
-    # figures made without pyplot: saving them must not touch the notebook's backend
-    from matplotlib.figure import Figure
-
-    from .plotting import plot_confusion_matrix, plot_roc_curves
-
     from .run import Run
 
     pred, settings = load_predictions(run_dir)
@@ -467,16 +463,6 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0, dpi: i
     roc_auc = {k: v["auc"] for k, v in curves.items()}
     write_text_atomic(out / "bootstrap.json", json.dumps(
         {"run": describe_run(settings), **boot, "roc_auc": roc_auc}, indent=2))
-
-    fig = Figure(figsize=(7, 6))
-    plot_confusion_matrix(confusion, ax=fig.subplots())
-    fig.tight_layout()
-    write_atomic(out / "confusion.png", functools.partial(fig.savefig, dpi=dpi))
-    if curves:
-        fig = Figure(figsize=(6.5, 6))
-        plot_roc_curves(curves, ax=fig.subplots())
-        fig.tight_layout()
-        write_atomic(out / "roc.png", functools.partial(fig.savefig, dpi=dpi))
     return {"report": report, "confusion": confusion, "counts": counts, "curves": curves,
             "per_corpus": per_corpus, "per_sex": per_sex, "bootstrap": boot,
             "settings": settings, "out": out}

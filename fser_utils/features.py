@@ -34,6 +34,7 @@ from .images import (  # the two private helpers: benchmarks/bench_features.py u
     FeatureSettings,
     _colour_table,
     _grey_levels,
+    compute_class_means,
     compute_feature_image,
     compute_feature_steps,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "describe_frames",
     "compute_feature_image",
     "compute_feature_steps",
+    "compute_class_means",
     "load_features",
     "get_feature_cache_path",
 ]

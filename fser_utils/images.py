@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from .audio import fix_length, prepare_signal
+from .corpora import EMOTIONS
 from .errors import FserError
 from .spectral import compute_melspectrogram
 
@@ -29,6 +30,7 @@ __all__ = [
     "FEATURE_VERSION",
     "compute_feature_image",
     "compute_feature_steps",
+    "compute_class_means",
 ]
 
 #: bump when the image computation changes, so that old caches are not reused
@@ -235,3 +237,32 @@ def compute_feature_image(y: np.ndarray, *, sr: int,
     from .feature_kinds import compute_features
 
     return compute_features(y, sr=sr, settings=settings or FeatureSettings())
+
+
+def compute_class_means(X: np.ndarray, labels, *, classes=EMOTIONS,
+                        relative: bool = False) -> np.ndarray:
+    """The mean feature image of each class (what
+    :func:`fser_utils.plotting.plot_class_means` draws).
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, h, w, c)]
+    labels : sequence [shape=(n,)]
+    classes : sequence of str
+    relative : bool
+        Return each class mean *minus the mean of all images*, channels averaged.
+
+    Returns
+    -------
+    means : np.ndarray [shape=(len(classes), h, w, c)], or [shape=(len(classes), h, w)]
+        with ``relative``; NaN for a class with no image.
+    """
+    labels = np.asarray(labels, dtype=object)
+    means = np.full((len(classes),) + X.shape[1:], np.nan, dtype=np.float32)
+    for k, cls in enumerate(classes):
+        idx = np.flatnonzero(labels == cls)
+        if idx.size:
+            means[k] = X[idx].mean(axis=0)
+    if relative:
+        means = means.mean(axis=-1) - X.mean(axis=(0, -1))
+    return means

@@ -19,12 +19,16 @@ costs no more than numpy.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
 
+from .atomic import write_atomic
 from .corpora import EMOTIONS
 from .errors import FserError
+# computed in images; chapter 3 still calls it as plotting.compute_class_means
+from .images import compute_class_means
 
 __all__ = [
     "compute_colours",
@@ -37,7 +41,6 @@ __all__ = [
     "plot_melspectrogram",
     "plot_feature_image",
     "plot_feature_grid",
-    "compute_class_means",
     "plot_class_means",
     "plot_emotion_counts",
     "plot_durations",
@@ -48,6 +51,7 @@ __all__ = [
     "plot_history",
     "plot_confusion_matrix",
     "plot_roc_curves",
+    "save_evaluation_figures",
     "plot_group_accuracy",
     "plot_comparison",
     "plot_emotion_timeline",
@@ -295,34 +299,6 @@ def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: i
             row[0].set_ylabel(f"{cls}\n({idx.size})", fontsize=8, rotation=0, ha="right",
                               va="center")
     return ax
-
-
-def compute_class_means(X: np.ndarray, labels, *, classes=EMOTIONS,
-                        relative: bool = False) -> np.ndarray:
-    """The mean feature image of each class (what :func:`plot_class_means` draws).
-
-    Parameters
-    ----------
-    X : np.ndarray [shape=(n, h, w, c)]
-    labels : sequence [shape=(n,)]
-    classes : sequence of str
-    relative : bool
-        Return each class mean *minus the mean of all images*, channels averaged.
-
-    Returns
-    -------
-    means : np.ndarray [shape=(len(classes), h, w, c)], or [shape=(len(classes), h, w)]
-        with ``relative``; NaN for a class with no image.
-    """
-    labels = np.asarray(labels, dtype=object)
-    means = np.full((len(classes),) + X.shape[1:], np.nan, dtype=np.float32)
-    for k, cls in enumerate(classes):
-        idx = np.flatnonzero(labels == cls)
-        if idx.size:
-            means[k] = X[idx].mean(axis=0)
-    if relative:
-        means = means.mean(axis=-1) - X.mean(axis=(0, -1))
-    return means
 
 
 def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, ax=None, size: float = 1.4,
@@ -691,6 +667,38 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
     ax.legend(loc="lower right", fontsize=8)
     _title(ax, title)
     return ax
+
+
+def save_evaluation_figures(results: dict, *, dpi: int = 90) -> list:
+    """Draw the figures of :func:`fser_utils.evaluate.evaluate_run` next to its tables.
+
+    Parameters
+    ----------
+    results : dict
+        What ``evaluate_run`` returns (``confusion``, ``curves``, ``out``).
+    dpi : int > 0
+        Resolution of the saved figures.
+
+    Returns
+    -------
+    written : list of Path
+        ``confusion.png`` (Table 3) and, when the test set holds more than one class,
+        ``roc.png`` (Figure 6), each written whole under a temporary name and renamed.
+    """
+    # figures made without pyplot: saving them must not touch the notebook's backend
+    from matplotlib.figure import Figure
+
+    drawn = [("confusion.png", (7, 6), plot_confusion_matrix, results["confusion"])]
+    if results["curves"]:
+        drawn.append(("roc.png", (6.5, 6), plot_roc_curves, results["curves"]))
+    written = []
+    for name, size, plot, data in drawn:
+        fig = Figure(figsize=size)
+        plot(data, ax=fig.subplots())
+        fig.tight_layout()
+        write_atomic(results["out"] / name, functools.partial(fig.savefig, dpi=dpi))
+        written.append(results["out"] / name)
+    return written
 
 
 def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = None,

@@ -163,11 +163,18 @@ def make_fake_run(folder, *, n=120, seed=0, accuracy=0.8):
 
 def test_evaluate_run_writes_everything(tmp_path):
     run, pred = make_fake_run(tmp_path / "ci-paper")
+    from fser_utils.plotting import save_evaluation_figures
+
     res = evaluate_run(run, n_boot=200)
     out = run / "evaluation"
-    for name in ("report.csv", "report.md", "confusion.csv", "confusion.md", "confusion.png",
-                 "roc.png", "per_corpus.csv", "per_corpus.md", "per_sex.csv", "bootstrap.json"):
+    for name in ("report.csv", "report.md", "confusion.csv", "confusion.md",
+                 "per_corpus.csv", "per_corpus.md", "per_sex.csv", "bootstrap.json"):
         assert (out / name).is_file(), name
+    # computing draws nothing; the figures come from its results
+    assert not (out / "confusion.png").exists()
+    assert save_evaluation_figures(res) == [out / "confusion.png", out / "roc.png"]
+    for name in ("confusion.png", "roc.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     acc = 100 * (pred["emotion"] == pred["predicted"]).mean()
     assert res["report"].loc["accuracy", "f1"] == pytest.approx(acc)
     assert res["bootstrap"]["accuracy"]["estimate"] == pytest.approx(acc)

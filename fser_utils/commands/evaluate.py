@@ -18,10 +18,12 @@ def register(sub) -> None:
 def run_evaluate(args) -> int:
     from ..errors import FserError
     from ..evaluate import describe_run, evaluate_run
+    from ..plotting import save_evaluation_figures
 
     if args.n_boot < 1:
         raise FserError(f"--n-boot must be at least 1 (got {args.n_boot})")
     res = evaluate_run(args.run_dir, out=args.out, n_boot=args.n_boot, seed=args.seed)
+    save_evaluation_figures(res)
     boot = res["bootstrap"]
     report = res["report"]
     print(describe_run(res["settings"]))
