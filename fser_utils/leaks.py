@@ -22,6 +22,11 @@ Two more arms need training, with the paper's recipe and budget like the honest 
 * **select on test** (:func:`compute_select_on_test`, ``fser leak select-on-test``):
   the epoch with the best *test* accuracy instead of the best validation accuracy,
   read from a run trained with the resident loop, which logs test accuracy per epoch.
+
+Trained to convergence (profile ``paper-adam``), the honest run and arm (a) are drawn
+epoch by epoch, test accuracy against training accuracy (:func:`compute_leak_curves`,
+:func:`fser_utils.plotting.plot_leak_curves`): where copies of the test clips sit in
+training, test accuracy climbs with training accuracy.
 """
 from __future__ import annotations
 
@@ -34,7 +39,8 @@ from .evaluate import compute_bootstrap_ci
 __all__ = ["TWIN_KEYS", "compute_seen_mask", "compute_twin_accuracy",
            "compute_pooled_images", "compute_nearest_neighbour_probe",
            "compute_wilson_interval", "compute_select_on_test", "make_pooled_split",
-           "train_pooled_arm", "compute_arms_table"]
+           "make_pooled_config", "train_pooled_arm", "compute_arms_table",
+           "compute_leak_curves"]
 
 #: a test clip is a "twin" when a training clip shares all of these
 TWIN_KEYS = ("speaker", "sentence", "emotion")
@@ -292,9 +298,41 @@ def make_pooled_split(n_images: int, *, test_size: float = 0.2, val_size: float 
     return part.astype(str)
 
 
+def make_pooled_config(profile="paper", *, seed: int = 42, overrides: dict | None = None):
+    """The recipe of arm (a) and the :class:`fser_utils.train.RunConfig` it trains under.
+
+    Parameters
+    ----------
+    profile : str or TrainingProfile
+    seed : int
+    overrides : dict or None
+        Profile fields to replace.
+
+    Returns
+    -------
+    recipe : TrainingProfile
+        The profile asked for; its ``n_copies`` and transforms make the pool.
+    config : RunConfig
+        The paper's CNN on the paper split, with the recipe's offline augmentation
+        switched off, since the pool already holds the copies.
+
+    Raises
+    ------
+    FserError
+        Unknown profile or field, bad seed, or a stopping rule that cannot apply.
+    """
+    import dataclasses
+
+    from .train import RunConfig, get_training_profile
+
+    p = get_training_profile(profile, **(overrides or {}))
+    return p, RunConfig(model="fser", profile=dataclasses.replace(p, augment="none"),
+                        split="paper", seed=seed)
+
+
 def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="paper",
                      seed: int = 42, overrides: dict | None = None, loop: str = "fit",
-                     n_boot: int = 2000, verbose: int = 1):
+                     n_boot: int = 2000, verbose: int = 1, log_test: bool = False):
     """Leak arm (a): augment every clip first, then split the pooled images at random.
 
     The training recipe is the honest run's (``profile``, default the paper's), except
@@ -318,23 +356,25 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     loop : {"fit", "resident"}
     n_boot : int > 0
     verbose : int
+    log_test : bool
+        Log every epoch's accuracy on the pooled test images in the history (``fit``
+        loop; never used to choose anything), for :func:`compute_leak_curves`.
 
     Returns
     -------
     run : fser_utils.run.Run
         Its ``metrics.json`` holds the test accuracy on pooled test images with a
         bootstrap interval, and ``same_clip_in_train`` [%]: the share of test images
-        with a copy of their clip in training.
+        with a copy of their clip in training; with a profile that stops when training
+        accuracy levels off, also ``stop_reason``.
     """
-    import dataclasses
-
     from .run import Run, to_jsonable
-    from .train import (RunConfig, _labels, _settings_record, _subset_train, fit_arrays,
-                        get_training_profile)
+    from .train import (_describe_stop, _labels, _settings_record, _subset_train,
+                        check_converge_rule, fit_arrays)
 
-    p = get_training_profile(profile, **(overrides or {}))
-    config = RunConfig(model="fser", profile=dataclasses.replace(p, augment="none"),
-                       split="paper", seed=seed)
+    p, config = make_pooled_config(profile, seed=seed, overrides=overrides)
+    # before the pool is made, which takes minutes on the real corpora
+    check_converge_rule(p, loop=loop)
     run = Run(out)
     run.check_writable()
     pooled, source = compute_pooled_images(np.asarray(X, dtype=np.float32),
@@ -358,7 +398,8 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     settings.update(arm="augment before split", pool_copies=p.n_copies,
                     recipe_profile=p.asdict(), n_pooled_images=int(len(pooled)))
     run.save_settings(settings)
-    result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose, loop=loop)
+    result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose, loop=loop,
+                        log_test=log_test)
     y_pred = np.argmax(result["test_probs"], axis=1)
     interval = _interval(data["y_test"], y_pred, n_boot=n_boot, seed=seed)
     train_clips = np.zeros(len(catalogue), dtype=bool)
@@ -371,7 +412,8 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
         "val_accuracy": float(np.mean(np.argmax(result["val_probs"], 1) == data["y_val"])),
         "same_clip_in_train": 100 * float(np.mean(train_clips[source[idx["test"]]])),
         "best_epoch": int(state["best_epoch"] + 1), "epochs_run": int(state["epoch"] + 1),
-        "train_seconds": float(state["train_seconds"]), "n_params": result["n_params"]})
+        "train_seconds": float(state["train_seconds"]), "n_params": result["n_params"],
+        **_describe_stop(state, config.profile, int(state["epoch"] + 1))})
     return run
 
 
@@ -434,3 +476,56 @@ def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
     table["below_paper"] = PAPER_ACCURACY - table["accuracy"]
     return table[["arm", "n", "accuracy", "ci_low", "ci_high", "interval", "below_paper",
                   "recipe"]]
+
+
+def compute_leak_curves(histories) -> pd.DataFrame:
+    """Training, validation and test accuracy epoch by epoch, for several arms.
+
+    The picture that shows a leak is test accuracy against training accuracy: on an
+    honest split, test accuracy stalls below training accuracy; with copies of the
+    test clips in training, it climbs with it.
+
+    Parameters
+    ----------
+    histories : dict of str -> pd.DataFrame or path-like
+        Arm label (e.g. ``honest``, ``(a) copies before the split``) -> a run's
+        history (``epoch``, ``accuracy``, ``val_accuracy``, ``test_accuracy`` in
+        [0, 1], as ``history.csv`` holds them) or its run folder. The run must have
+        logged its test accuracy (``fser train --log-test``, ``fser leak pooled
+        --log-test``).
+
+    Returns
+    -------
+    table : pd.DataFrame
+        One row per arm and epoch: ``arm``, ``epoch`` (from 1), ``train_accuracy``,
+        ``val_accuracy``, ``test_accuracy`` [%] and ``kept`` (True on the epoch with
+        the best validation accuracy, the earliest on ties, as training keeps it).
+
+    Raises
+    ------
+    FserError
+        No arm, an arm without epochs, or a history without test accuracy.
+    """
+    from .run import Run
+
+    if not histories:
+        raise FserError("no run to draw")
+    need = ["epoch", "accuracy", "val_accuracy", "test_accuracy"]
+    parts = []
+    for arm, history in histories.items():
+        if not isinstance(history, pd.DataFrame):
+            history = Run.open(history).load_history()
+        missing = [c for c in need if c not in history.columns]
+        if missing:
+            raise FserError(f"the history of '{arm}' has no {', '.join(missing)}: train the "
+                            "run with --log-test")
+        if history.empty:
+            raise FserError(f"the history of '{arm}' has no epochs")
+        h = history[need].astype(float).reset_index(drop=True)
+        part = pd.DataFrame({"arm": str(arm), "epoch": h["epoch"].astype(int) + 1,
+                             "train_accuracy": 100 * h["accuracy"],
+                             "val_accuracy": 100 * h["val_accuracy"],
+                             "test_accuracy": 100 * h["test_accuracy"]})
+        part["kept"] = np.arange(len(h)) == int(np.argmax(h["val_accuracy"].to_numpy()))
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)

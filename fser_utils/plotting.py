@@ -35,6 +35,7 @@ __all__ = [
     "plot_reliability",
     "plot_heldout_accuracy",
     "plot_recipe_curves",
+    "plot_leak_curves",
     "plot_waveform",
     "plot_fft",
     "plot_spectrogram",
@@ -901,4 +902,51 @@ def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
     ax.set(ylabel="accuracy on the corpus's own classes [%]", xlabel="held-out corpus",
            ylim=(0, 100))
     ax.legend(fontsize=9)
+    return ax
+
+
+def plot_leak_curves(table, *, ax=None, paper: bool = True):
+    """Test accuracy against training accuracy, epoch by epoch, one line per arm.
+
+    An honest arm's line bends away below the diagonal as the network learns its
+    training pictures; an arm whose training part holds copies of the test clips
+    stays near it, test accuracy rising with training accuracy (chapter 8).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        :func:`fser_utils.leaks.compute_leak_curves` (``arm``, ``epoch``,
+        ``train_accuracy``, ``test_accuracy`` [%], ``kept``).
+    ax : Axes or None
+    paper : bool
+        Draw the paper's accuracy (:data:`fser_utils.paper.PAPER_ACCURACY`) as a
+        horizontal line.
+
+    Returns
+    -------
+    ax : Axes
+    """
+    ax = _axes(ax, figsize=(5.5, 5))
+    arms = list(dict.fromkeys(table["arm"]))
+    colours = compute_colours(arms)
+    ax.plot([0, 100], [0, 100], color="0.6", linestyle=":", linewidth=1,
+            label="test = training")
+    for arm in arms:
+        rows = table[table["arm"] == arm].sort_values("epoch")
+        ax.plot(rows["train_accuracy"], rows["test_accuracy"], color=colours[arm],
+                marker=".", markersize=3, linewidth=1, label=arm)
+        kept = rows[rows["kept"]]
+        ax.scatter(kept["train_accuracy"], kept["test_accuracy"], color=colours[arm],
+                   marker="*", s=120, edgecolor="black", linewidth=0.5, zorder=3)
+    if paper:
+        from .paper import PAPER_ACCURACY
+
+        ax.axhline(PAPER_ACCURACY, color="0.3", linestyle="--", linewidth=1,
+                   label=f"paper {PAPER_ACCURACY:g} %")
+    ax.scatter([], [], color="0.5", marker="*", s=120, edgecolor="black", linewidth=0.5,
+               label="epoch kept (validation)")
+    ax.set(xlabel="training accuracy [%]", ylabel="test accuracy [%]", xlim=(0, 100),
+           ylim=(0, 100))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
     return ax

@@ -56,6 +56,9 @@ __all__ = [
     "compute_training_table",
     "AUGMENTATION_ARMS",
     "train_augmentation_ablation",
+    "STOP_REASONS",
+    "update_converge_rule",
+    "check_converge_rule",
 ]
 
 
@@ -107,6 +110,13 @@ class TrainingProfile:
     freq_warp : float in [0, 1)
         Largest stretch of a spectrogram's frequency axis for ``augment="batch"``
         (vocal tract length perturbation; 0: off).
+    converge_accuracy : float in (0, 1] or None
+        Stop once the epoch's training accuracy reaches this (``stop_reason``
+        "converged"); ``None``: off. ``epochs`` stays the upper bound, and the epoch
+        kept is still the one with the best validation accuracy.
+    converge_patience : int > 0 or None
+        Stop once training accuracy has not improved for this many epochs ("levelled
+        off"); ``None``: off. See :func:`update_converge_rule`.
     """
 
     name: str
@@ -132,9 +142,25 @@ class TrainingProfile:
     mixup: float = 0.0
     time_shift: float = 0.0
     freq_warp: float = 0.0
+    converge_accuracy: float | None = None
+    converge_patience: int | None = None
 
     def asdict(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        # a profile without the stopping rule reads as before the rule existed, so that
+        # stored and interrupted runs keep their configuration key (and stay resumable)
+        for name in _CONVERGE_FIELDS:
+            if out[name] is None:
+                del out[name]
+        return out
+
+    @property
+    def converges(self) -> bool:
+        """Whether the training-accuracy stopping rule is on."""
+        return self.converge_accuracy is not None or self.converge_patience is not None
+
+
+_CONVERGE_FIELDS = ("converge_accuracy", "converge_patience")
 
 
 # the log-mel CNN's recipe (chapter 9): AdamW, warm-up then cosine decay, label smoothing,
@@ -184,6 +210,14 @@ PROFILES = {
 # the log-mel CNN's recipe plus vocal tract length perturbation: a random stretch of the
 # mel axis by up to 10 % either way, aimed at the gap between seen and unseen speakers
 PROFILES["cnn-warp"] = dataclasses.replace(PROFILES["cnn"], name="cnn-warp", freq_warp=0.1)
+# chapter 8's converged arms (issue 33): the paper's recipe (20 offline copies, batch 64,
+# rate 0.001) with Adam instead of plain SGD, which after 400 epochs still had not fitted
+# its training pictures, trained until training accuracy levels off, so that each arm
+# shows what it gives once the network has learnt its training set. The paper's 400
+# epochs bound the run
+PROFILES["paper-adam"] = dataclasses.replace(PROFILES["paper"], name="paper-adam",
+                                             optimizer="adam", converge_accuracy=0.99,
+                                             converge_patience=10)
 
 
 def get_training_profile(profile="ci", **overrides) -> TrainingProfile:
@@ -452,11 +486,91 @@ def _inner_network(trainer):
     return trainer.layers[-1] if trainer.name in ("trainer", "fser_trainer") else trainer
 
 
-def _run_callbacks(run: Run, state: dict, patience, t_start: float):
-    """Checkpointing, best-model tracking and early stopping that survive a restart, and
-    the allocator setting that keeps an epoch fast
+#: why a run with the training-accuracy rule stopped (``stop_reason`` in its metrics):
+#: the rule's two reasons, the validation patience, or the epoch budget spent
+STOP_REASONS = ("converged", "levelled off", "no validation gain", "epochs")
+
+
+def update_converge_rule(state: dict, train_accuracy: float, profile: TrainingProfile):
+    """One epoch of the rule "train until training accuracy levels off".
+
+    Parameters
+    ----------
+    state : dict
+        The run's training state (``checkpoints/state.json``), updated in place: the
+        rule keeps ``best_train_accuracy`` and ``train_wait`` (epochs since it last
+        improved) there, so that a resumed run continues the count it had.
+    train_accuracy : float in [0, 1]
+        This epoch's training accuracy.
+    profile : TrainingProfile
+        Its ``converge_accuracy`` and ``converge_patience``; without either, nothing
+        is changed.
+
+    Returns
+    -------
+    reason : {"converged", "levelled off"} or None
+        Why training stops after this epoch (also kept as ``state["stop_reason"]``);
+        ``None`` to go on.
+    """
+    if not profile.converges:
+        return None
+    state.setdefault("best_train_accuracy", -1.0)
+    state.setdefault("train_wait", 0)
+    acc = float(train_accuracy)
+    if acc > state["best_train_accuracy"]:
+        state.update(best_train_accuracy=acc, train_wait=0)
+    else:
+        # a NaN accuracy counts as no gain: it can never be the level reached
+        state["train_wait"] += 1
+    reason = None
+    if profile.converge_accuracy is not None and acc >= profile.converge_accuracy:
+        reason = "converged"
+    elif profile.converge_patience is not None \
+            and state["train_wait"] >= profile.converge_patience:
+        reason = "levelled off"
+    if reason:
+        state["stop_reason"] = reason
+    return reason
+
+
+def check_converge_rule(profile: TrainingProfile, *, loop: str = "fit") -> None:
+    """Refuse a stopping rule that cannot apply, before any work.
+
+    Raises
+    ------
+    FserError
+        Bad ``converge_accuracy`` or ``converge_patience``; the rule with the resident
+        loop, which does not run it.
+    """
+    acc, wait = profile.converge_accuracy, profile.converge_patience
+    if acc is not None and not (isinstance(acc, (int, float)) and 0 < acc <= 1):
+        raise FserError(f"converge_accuracy must lie in (0, 1], not {acc!r}")
+    if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int) or wait < 1):
+        raise FserError(f"converge_patience must be a whole number of epochs >= 1, "
+                        f"not {wait!r}")
+    if profile.converges and loop != "fit":
+        raise FserError(f"profile '{profile.name}' stops when training accuracy levels off, "
+                        f"which only the default loop does: use --loop fit")
+
+
+def _describe_stop(state: dict, p: TrainingProfile, epochs_run: int) -> dict:
+    """``stop_reason`` for the metrics of a run with the stopping rule (none otherwise)."""
+    if not p.converges:
+        return {}
+    reason = state.get("stop_reason")
+    if reason is None:
+        reason = "epochs" if epochs_run >= p.epochs else "no validation gain"
+    return {"stop_reason": reason}
+
+
+def _run_callbacks(run: Run, state: dict, profile: TrainingProfile, t_start: float):
+    """Checkpointing, best-model tracking and early stopping (on validation accuracy,
+    and on training accuracy for a profile with :func:`update_converge_rule`) that
+    survive a restart, and the allocator setting that keeps an epoch fast
     (:func:`fser_utils.devices.keep_freed_memory`)."""
     import keras
+
+    patience = profile.patience
 
     class RunState(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -469,8 +583,10 @@ def _run_callbacks(run: Run, state: dict, patience, t_start: float):
                 state["wait"] += 1
             state["epoch"] = epoch
             state["train_seconds"] = state["seconds_before"] + time.perf_counter() - t_start
+            # before the checkpoint, so that the saved state already counts this epoch
+            converged = update_converge_rule(state, logs.get("accuracy", np.nan), profile)
             run.save_checkpoint(self.model, state)
-            if patience is not None and state["wait"] >= patience:
+            if converged or (patience is not None and state["wait"] >= patience):
                 self.model.stop_training = True
 
     class LearningRate(keras.callbacks.Callback):
@@ -766,6 +882,7 @@ def _check_config(p: TrainingProfile, split: str, test_corpus, seed) -> None:
 
     if p.augment not in ("none", "offline", "online", "batch"):
         raise FserError(f"unknown augmentation mode '{p.augment}' (none, offline, online, batch)")
+    check_converge_rule(p)
     if split not in SPLIT_KINDS:
         raise FserError(f"unknown split '{split}' (choose from: {', '.join(SPLIT_KINDS)})")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
@@ -823,6 +940,8 @@ def check_train_options(config: RunConfig, run: Run, *, devices: int | None = No
     """
     if loop not in LOOPS:
         raise FserError(f"unknown training loop '{loop}' (choose from: {', '.join(LOOPS)})")
+    if config.model.family != "sklearn":
+        check_converge_rule(config.profile, loop=loop)
     if config.model.family == "sklearn" and devices not in (None, 1):
         raise FserError(f"model '{config.model.name}' is fitted by scikit-learn on the CPU; "
                         "--devices is for networks")
@@ -981,7 +1100,7 @@ def _start_or_resume(run: Run, data: dict, config: RunConfig, resuming: bool,
     initial_epoch = state["epoch"] + 1
     run.truncate_history(initial_epoch)
     done = (p.patience is not None and state["wait"] >= p.patience) or \
-        initial_epoch >= p.epochs
+        initial_epoch >= p.epochs or bool(state.get("stop_reason"))
     return trainer, state, initial_epoch, done
 
 
@@ -1011,7 +1130,7 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
             state = {"epoch": -1, "best_epoch": -1, "best_val_accuracy": -1.0, "wait": 0,
                      "train_seconds": 0.0}
         state["seconds_before"] = state.get("train_seconds", 0.0)
-        cbs = _run_callbacks(run, state, p.patience, time.perf_counter())
+        cbs = _run_callbacks(run, state, p, time.perf_counter())
         if _logs_test(run, resuming, log_test):
             cbs.insert(0, _test_logger(data["X_test"], data["y_test"]))
         if verbose == 1:
@@ -1099,6 +1218,9 @@ def fit_arrays(run: Run, data: dict, config: RunConfig, *, resuming: bool = Fals
     """
     if loop not in LOOPS:
         raise FserError(f"unknown training loop '{loop}' (choose from: {', '.join(LOOPS)})")
+    if config.model.family != "sklearn":
+        # callers that skip check_train_options (chapter 8's pooled arm) are refused too
+        check_converge_rule(config.profile, loop=loop)
     if config.model.family == "sklearn":
         fit = _fit_sklearn
     elif loop == "resident":
@@ -1174,6 +1296,7 @@ def _write_results(run: Run, catalogue, data, result, config: RunConfig) -> None
         "n_train_images": int(n_images), "n_val": int(len(data["val_idx"])),
         "n_test": int(len(data["test_idx"])), "n_params": result["n_params"],
         "scoring_ms_per_clip": _scoring_ms(catalogue, data, config, result["predict"]),
+        **_describe_stop(state, p, epochs_run),
     }
     run.save_metrics(metrics)
 

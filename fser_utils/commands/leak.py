@@ -28,13 +28,19 @@ def register(sub) -> None:
     pooled = kinds.add_parser(
         "pooled", help="arm (a): train with the paper's augmentation applied before the split")
     pooled.add_argument("--profile", default="paper",
-                        help="training profile of the recipe (default: paper)")
+                        help="training profile of the recipe (default: paper; paper-adam: "
+                             "Adam until training accuracy levels off)")
     pooled.add_argument("--epochs", type=int, help="override the profile's epochs")
     pooled.add_argument("--seed", type=int, default=42, help="pool and split seed (42)")
     pooled.add_argument("--out", metavar="RUN_DIR",
-                        help="run folder (default: runs/leak-pooled-PROFILE)")
+                        help="run folder (default: runs/leak-pooled-PROFILE[-sSEED], the seed "
+                             "when it is not 42)")
     pooled.add_argument("--loop", default="fit", choices=("fit", "resident"),
                         help="training loop (resident: needs KERAS_BACKEND=jax)")
+    pooled.add_argument("--log-test", action="store_true",
+                        help="log every epoch's accuracy on the pooled test images in the "
+                             "history (never used to choose anything; drawn against training "
+                             "accuracy by plotting.plot_leak_curves)")
     pooled.add_argument("--quiet", action="store_true", help="no progress bars")
     select = kinds.add_parser(
         "select-on-test", help="arm (b): the epoch with the best test accuracy, from a run "
@@ -110,20 +116,28 @@ def _train_pooled(args):
     from ..config import get_runs_dir
     from ..errors import FserError
     from ..features import load_features
-    from ..leaks import train_pooled_arm
+    from ..leaks import make_pooled_config, train_pooled_arm
+    from ..run import Run
+    from ..train import check_train_options
 
     if args.epochs is not None and args.epochs < 1:
         raise FserError("--epochs must be at least 1")
-    out = args.out or get_runs_dir() / f"leak-pooled-{args.profile}"
+    overrides = {"epochs": args.epochs} if args.epochs is not None else None
+    # seeds get folders of their own, so that a second seed never clears the first
+    default = f"leak-pooled-{args.profile}" + (f"-s{args.seed}" if args.seed != 42 else "")
+    out = args.out or get_runs_dir() / default
+    # every option, before the features are read or the folder is touched
+    _, config = make_pooled_config(args.profile, seed=args.seed, overrides=overrides)
+    check_train_options(config, Run(out), loop=args.loop, keep_finished=True)
     cat = _catalogue(args.root, _corpora(args))
     X, kept = load_features(cat, progress=not args.quiet)
-    overrides = {"epochs": args.epochs} if args.epochs is not None else None
     run = train_pooled_arm(kept, X, out=out, profile=args.profile, seed=args.seed,
                            overrides=overrides, loop=args.loop, n_boot=args.n_boot,
-                           verbose=0 if args.quiet else 1)
+                           verbose=0 if args.quiet else 1, log_test=args.log_test)
     m = run.load_metrics()
     print(f"run written to {run.path}")
     return pd.DataFrame([{"arm": m["arm"], "n": m["n_test"], "accuracy": 100 * m["test_accuracy"],
                           "ci_low": m["ci_low"], "ci_high": m["ci_high"],
                           "same_clip_in_train": m["same_clip_in_train"],
-                          "epochs": m["epochs_run"]}])
+                          "epochs": m["epochs_run"],
+                          **({"stop_reason": m["stop_reason"]} if "stop_reason" in m else {})}])
