@@ -168,7 +168,8 @@ def test_every_profile_runs(demo, tmp_path, name):
 def test_profiles_and_errors(demo):
     from fser_utils.train import PROFILES, get_training_profile, run_name, train_model
 
-    assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "cnn-warp", "tcn", "classical"}
+    assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "cnn-warp", "tcn", "classical",
+                             "paper-adam"}
     # the warped recipe is the log-mel recipe with one change
     assert dataclasses.replace(PROFILES["cnn-warp"], name="cnn", freq_warp=0.0) == PROFILES["cnn"]
     # the TCN's is the log-mel recipe without the three regularisers it underfitted under
@@ -199,7 +200,7 @@ def test_cli_errors(capsys):
     assert main(["train", "--profile", "nope"]) == 2
     assert capsys.readouterr().err.strip() == (
         "fser: error: unknown profile 'nope' (choose from: ci, cpu, paper, fast, cnn, tcn, "
-        "classical, cnn-warp)")
+        "classical, cnn-warp, paper-adam)")
     assert main(["train", "--split", "corpus"]) == 2
     assert "needs --test-corpus" in capsys.readouterr().err
 
