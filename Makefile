@@ -52,7 +52,7 @@ comparison: $(BIN)/python
 repository-url:
 	@test -n "$(URL)" || { echo "usage: make repository-url URL=https://github.com/NAME/fser"; exit 2; }
 	@old=$$(sed -n 's/^Repository = "\(.*\)"/\1/p' pyproject.toml); \
-	  sed -i "s|$$old|$(URL)|g" pyproject.toml README.md book/intro.md _config.yml book/*.ipynb; \
+	  sed -i "s|$$old|$(URL)|g" pyproject.toml README.md book/intro.md _config.yml book/*.ipynb book/src/*.md; \
 	  echo "repository URL: $$old -> $(URL)"
 
 clean:
