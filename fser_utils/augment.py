@@ -29,6 +29,9 @@ __all__ = [
     "compute_augmented_images",
     "compute_batch_augmentation",
     "make_batch_sequence",
+    "list_seed_generators",
+    "compute_epoch_seeds",
+    "reseed_random_layers",
 ]
 
 #: Algorithm 1's transforms; the paper does not give their ranges, these are ours
@@ -295,8 +298,8 @@ def _warp_frequency(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,
-                        initial_epoch: int = 0, **augment):
-    """A ``keras.utils.PyDataset`` of shuffled, augmented batches, new each epoch.
+                        initial_epoch: int = 0, augment: bool = True, **settings):
+    """A ``keras.utils.PyDataset`` of shuffled (and augmented) batches, new each epoch.
 
     The random state of epoch ``e`` depends only on ``seed`` and ``e``, so a resumed
     run sees the same batches as an uninterrupted one.
@@ -309,8 +312,11 @@ def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: 
     seed : int
     initial_epoch : int >= 0
         The epoch the first pass belongs to (resuming).
-    **augment
-        Keyword arguments of :func:`compute_batch_augmentation`.
+    augment : bool
+        ``False``: the batches are only shuffled (what ``fit(..., shuffle=True)`` does,
+        but with an order a resumed run can draw again).
+    **settings
+        Keyword arguments of :func:`compute_batch_augmentation` (with ``augment``).
     """
     keras = _keras()
 
@@ -329,11 +335,68 @@ def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: 
 
         def __getitem__(self, i):
             idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
+            if not augment:
+                # float32 as Keras makes arrays passed to fit (one-hot labels are float64)
+                return x[idx], np.asarray(y[idx], dtype=np.float32)
             batch_rng = np.random.default_rng([seed, self.epoch, i])
-            return compute_batch_augmentation(x[idx], y[idx], rng=batch_rng, **augment)
+            return compute_batch_augmentation(x[idx], y[idx], rng=batch_rng, **settings)
 
         def on_epoch_end(self):
             self.epoch += 1
             self._order()
 
     return BatchSequence()
+
+
+# --- the random state of Keras layers (dropout, augmentation layers) ---------------------
+
+def list_seed_generators(model) -> list:
+    """Every ``keras.random.SeedGenerator`` of a model's layers, nested ones included,
+    in layer order (the same for a built model and for the same model loaded from a
+    file)."""
+    seen, out = set(), []
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        for generator in getattr(layer, "_seed_generators", ()):
+            if id(generator) not in seen:
+                seen.add(id(generator))
+                out.append(generator)
+    return out
+
+
+def compute_epoch_seeds(model, seed: int, epoch: int) -> list:
+    """The state each seed generator of ``model`` starts epoch ``epoch`` with.
+
+    Parameters
+    ----------
+    model : keras.Model
+    seed : int
+        The run's seed.
+    epoch : int >= 0
+
+    Returns
+    -------
+    states : list of (keras.Variable, np.ndarray [shape=(2,)])
+        Each generator's state variable and its value ``[derived seed, 0]``, the seed
+        drawn from ``(seed, epoch, position of the generator)``.
+
+    Notes
+    -----
+    Keras saves a layer's weights but not its generators' states, so a model loaded
+    from a checkpoint would draw other dropout and augmentation masks than the
+    uninterrupted run; deriving each epoch's state from the epoch number needs nothing
+    saved and gives a resumed run the same masks.
+    """
+    out = []
+    for j, generator in enumerate(list_seed_generators(model)):
+        value = np.random.SeedSequence([int(seed), int(epoch), j]).generate_state(1)[0]
+        # below 2**31: a valid seed for every backend's seed dtype (int64, uint32)
+        state = np.array([int(value) & 0x7FFFFFFF, 0])
+        out.append((generator.state, state.astype(generator.state.dtype)))
+    return out
+
+
+def reseed_random_layers(model, seed: int, epoch: int) -> None:
+    """Set every seed generator of ``model`` to its state for ``epoch``
+    (:func:`compute_epoch_seeds`); call it as the epoch begins."""
+    for variable, value in compute_epoch_seeds(model, seed, epoch):
+        variable.assign(value)

@@ -14,7 +14,9 @@ import contextlib
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 import zlib
@@ -108,13 +110,59 @@ def _compute_many(paths, settings, *, n_jobs, progress):
     else:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_extract_batch)(paths[s:s + size], settings) for s in starts)
-    with tqdm(total=n, desc="features", unit="clip", disable=not progress,
-              file=sys.stderr, mininterval=1.0) as bar:
-        for s, (batch, why) in zip(starts, results):
-            arrays[s:s + len(why)] = batch
-            reasons[s:s + len(why)] = why
-            bar.update(len(why))
+    with _sigterm_stops_workers():
+        try:
+            with tqdm(total=n, desc="features", unit="clip", disable=not progress,
+                      file=sys.stderr, mininterval=1.0) as bar:
+                for s, (batch, why) in zip(starts, results):
+                    arrays[s:s + len(why)] = batch
+                    reasons[s:s + len(why)] = why
+                    bar.update(len(why))
+        finally:
+            _stop_workers(results)
     return arrays, reasons
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM received during extraction (see :func:`_sigterm_stops_workers`)."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops_workers():
+    """Make SIGTERM unwind the extraction (so that its workers are ended) before the
+    process ends as SIGTERM would have ended it.
+
+    Only where SIGTERM has its default action (ending the process at once, with no
+    clean-up): a handler someone installed, e.g. ``fser``'s, is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+        raise  # reached only where the signal is blocked
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop_workers(results) -> None:
+    """End the worker processes of an unfinished extraction (Ctrl-C, SIGTERM through
+    ``fser``, an error), now rather than when they next fall idle: joblib's pool
+    outlives the call, and its workers would go on extracting for a parent that is
+    gone. Closing joblib's generator early makes it kill its workers."""
+    with warnings.catch_warnings():
+        # joblib warns that the generator was left unfinished: that is the intent
+        warnings.simplefilter("ignore")
+        results.close()
 
 
 # --- the cache file ----------------------------------------------------------------------

@@ -7,8 +7,11 @@ Each sub-command lives in :mod:`fser_utils.commands` as a module with a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 from .errors import FserError
 
@@ -34,15 +37,45 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C is: the same clean-up runs (checkpoints kept, worker
+    processes ended, temporaries removed)."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While a command runs, SIGTERM raises :class:`_Terminated` in the main thread.
+
+    Left to its default, SIGTERM ends the process at once: no ``finally`` runs, so
+    feature extraction's worker processes outlive it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise _Terminated
+
+    old = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if old is None else old)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(only=argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
-        status = args.func(args)
+        with _sigterm_as_interrupt():
+            status = args.func(args)
     except FserError as exc:
         print(f"fser: error: {exc}", file=sys.stderr)
         return 2
+    except _Terminated:
+        print("fser: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("fser: interrupted", file=sys.stderr)
         return 130

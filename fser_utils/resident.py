@@ -108,6 +108,26 @@ def _assign(model, state) -> None:
         var.assign(value)
 
 
+def _reseed(model, train_state, seed: int, epoch: int):
+    """``train_state`` with every random layer's generator (dropout) at its state for
+    ``epoch`` (:func:`fser_utils.augment.compute_epoch_seeds`).
+
+    A checkpoint does not keep the generators' states, so without this a resumed run
+    would draw other dropout masks than the uninterrupted one.
+    """
+    import jax.numpy as jnp
+
+    from .augment import compute_epoch_seeds
+
+    values = {id(var): value for var, value in compute_epoch_seeds(model, seed, epoch)}
+    if not values:
+        return train_state
+    tv, ntv, ov = train_state
+    ntv = [jnp.asarray(values[id(var)]) if id(var) in values else value
+           for var, value in zip(model.non_trainable_variables, ntv)]
+    return tv, ntv, ov
+
+
 def _save(run, model, train_state, state: dict) -> None:
     """Best weights (if they changed) and the checkpoint, written together so that a
     resumed run never holds best weights newer than its state says."""
@@ -159,8 +179,8 @@ def fit_resident(model, data: dict, *, epochs: int, batch_size: int, seed: int,
         Last epoch (exclusive), counted from 0 as in Keras.
     batch_size : int > 0
     seed : int
-        Seeds every epoch's shuffle (``seed``, epoch) so a resumed run continues the
-        same sequence.
+        Seeds every epoch's shuffle and dropout masks from (``seed``, epoch), so that a
+        resumed run continues the same sequence.
     patience : int > 0 or None
         Early stopping on validation accuracy.
     state : dict or None
@@ -204,6 +224,7 @@ def fit_resident(model, data: dict, *, epochs: int, batch_size: int, seed: int,
     t_start, seconds_before = time.perf_counter(), state["train_seconds"]
     for epoch in range(initial_epoch, epochs):
         key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch)
+        train_state = _reseed(model, train_state, seed, epoch)
         train_state, loss, acc = run_epoch(train_state, X, Y, key)
         tv, ntv, _ = train_state
         p_val = _predict(predict_batch, tv, ntv, X_val)

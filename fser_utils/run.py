@@ -41,10 +41,13 @@ predictions whose rows, classes or probabilities do not match the run.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -732,9 +735,15 @@ class Run:
 
     # --- checkpoints of an interrupted Keras run -----------------------------------------
     def save_checkpoint(self, trainer, state: dict) -> None:
-        """The last epoch: the trainer with its optimiser state, then ``state.json``."""
-        _write_atomic(self.path / _CKPT / "last.keras", trainer.save)
-        self._write_json(f"{_CKPT}/state.json", state)
+        """The last epoch: the trainer with its optimiser state, then ``state.json``.
+
+        Ctrl-C and SIGTERM wait until both are written: a model of epoch ``e`` beside
+        the state of epoch ``e - 1`` would be resumed as if it had not trained epoch
+        ``e``, and train it twice.
+        """
+        with _interrupts_deferred():
+            _write_atomic(self.path / _CKPT / "last.keras", trainer.save)
+            self._write_json(f"{_CKPT}/state.json", state)
 
     def load_checkpoint(self):
         """``(trainer, state)`` of the last finished epoch."""
@@ -746,6 +755,33 @@ class Run:
 
     def load_best_weights(self, network) -> None:
         network.load_weights(self.path / _CKPT / "best.weights.h5")
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them.
+
+    Python runs signal handlers in the main thread between two bytecodes, so a handler
+    swapped in here defers them whichever thread the operating system handed them to
+    (blocking them with ``pthread_sigmask`` would not: TensorFlow's threads would still
+    take them). Outside the main thread, where handlers cannot be set, nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    names = (signal.SIGINT, signal.SIGTERM)
+    old = {}
+    for name in names:
+        old[name] = signal.signal(name, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for name, handler in old.items():
+            # None: a handler set outside Python, which cannot be put back
+            signal.signal(name, signal.SIG_DFL if handler is None else handler)
+        for name in dict.fromkeys(caught):
+            signal.raise_signal(name)
 
 
 def _check_classes(pred: pd.DataFrame, path: Path) -> None:

@@ -598,8 +598,26 @@ def _run_callbacks(run: Run, state: dict, profile: TrainingProfile, t_start: flo
                 logs["lr"] = float(keras.ops.convert_to_numpy(
                     lr(opt.iterations) if callable(lr) else lr))
 
-    return [make_keep_memory_callback(), LearningRate(), RunState(),
-            run.make_history_logger()]
+    # the epoch's history row before its checkpoint: an interruption between the two
+    # leaves a row the resumed run drops (Run.truncate_history), never a missing one
+    return [make_keep_memory_callback(), LearningRate(), run.make_history_logger(),
+            RunState()]
+
+
+def _epoch_seeds(seed: int):
+    """A callback giving every random layer (dropout, augmentation layers) the state of
+    epoch ``e`` drawn from ``(seed, e)`` as the epoch begins
+    (:func:`fser_utils.augment.reseed_random_layers`), so that a resumed run draws the
+    same masks as an uninterrupted one."""
+    import keras
+
+    from .augment import reseed_random_layers
+
+    class EpochSeeds(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            reseed_random_layers(self.model, seed, epoch)
+
+    return EpochSeeds()
 
 
 def _adversary_ramp(epochs: int):
@@ -1139,20 +1157,24 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
             cbs.insert(0, _adversary_ramp(p.epochs))
         cbs += list(callbacks or [])
         if not done:
-            if p.augment == "batch":
-                from .augment import make_batch_sequence
+            from .augment import make_batch_sequence
 
-                train = make_batch_sequence(
-                    data["X_train"], Y_train, batch_size=p.batch_size, seed=seed,
-                    initial_epoch=initial_epoch, specaugment=p.specaugment, mixup=p.mixup,
-                    time_shift=p.time_shift, freq_warp=p.freq_warp)
-                fit_args = {}
-            else:
-                train, fit_args = data["X_train"], {"y": Y_train, "batch_size": p.batch_size,
-                                                     "shuffle": True}
+            # the batch order (and augmentation) of epoch e, like the layers' random
+            # state (_epoch_seeds), is drawn from (seed, e) alone: Keras' own shuffle
+            # draws from a global generator that a resumed process cannot put back
+            # where it was, so the resumed run would train on other batches
+            batch = p.augment == "batch"
+            extra = {"specaugment": p.specaugment, "mixup": p.mixup,
+                     "time_shift": p.time_shift, "freq_warp": p.freq_warp} if batch else {}
+            train = make_batch_sequence(data["X_train"], Y_train, batch_size=p.batch_size,
+                                        seed=seed, initial_epoch=initial_epoch,
+                                        augment=batch, **extra)
+            cbs.insert(0, _epoch_seeds(seed))
+            # shuffle=False: the sequence is shuffled already, and Keras would permute
+            # its batches with Python's global generator
             trainer.fit(train, epochs=p.epochs, initial_epoch=initial_epoch,
                         validation_data=(data["X_val"], Y_val), callbacks=cbs,
-                        verbose=2 if verbose >= 2 else 0, **fit_args)
+                        verbose=2 if verbose >= 2 else 0, shuffle=False)
         network = _inner_network(trainer)
         run.load_best_weights(network)
         val_probs = np.asarray(network.predict(data["X_val"], batch_size=256, verbose=0))
