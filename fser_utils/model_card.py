@@ -294,7 +294,8 @@ def render_model_card(facts: dict) -> str:
     if five:
         met = "meets" if five["accuracy_low"] >= f["target_heldout"] else (
             "misses" if five["accuracy_high"] < f["target_heldout"] else "is undecided on")
-        lines += [f"Mean over the five held-out corpora, own classes: **"
+        lines += [f"Mean over the {len(five['corpora'])} held-out corpora run so far "
+                  f"({', '.join(five['corpora'])}), own classes: **"
                   f"{pct(five['accuracy'], five['accuracy_low'], five['accuracy_high'])}** "
                   f"(seeds {', '.join(map(str, five['seeds']))}); it {met} the target of "
                   f"{f['target_heldout']:.0f} %."]
@@ -307,8 +308,10 @@ def render_model_card(facts: dict) -> str:
         f"A temperature of {f['temperature']:.2f}, fitted on the validation clips, divides "
         f"the logits. Expected calibration error (10 bins): validation {e['ece_val']:.1f} % "
         f"-> {e['ece_val_calibrated']:.1f} %, test {e['ece_test']:.1f} % -> "
-        f"{e['ece_test_calibrated']:.1f} %. `--uncalibrated` gives the network's own "
-        "probabilities.", "",
+        f"{e['ece_test_calibrated']:.1f} %. The validation and test speakers are different "
+        "people, and a few hundred clips leave the error a few points of sampling noise: "
+        "a temperature fitted on one set need not help on the other. `--uncalibrated` gives "
+        "the network's own probabilities.", "",
         "## Known failure modes", "",
         "- Recall per class on unseen speakers: " + ", ".join(
             f"{k} {v:.0f} %" for k, v in sorted(f["recall"].items(), key=lambda kv: kv[1])) + ".",
