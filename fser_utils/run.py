@@ -715,10 +715,24 @@ class Run:
         self.save_history(rows if old is None else pd.concat([old, rows], ignore_index=True))
 
     def make_history_logger(self):
-        """A Keras callback appending one row per epoch to ``history.csv``."""
+        """A Keras callback adding one row per epoch to ``history.csv``.
+
+        The file is rewritten whole through :meth:`append_history` (a temporary file,
+        then a rename), where Keras' ``CSVLogger`` appends in place: a kill or a full
+        disk leaves the previous complete log, never a cut line. Columns as
+        ``CSVLogger`` writes them: ``epoch``, then the logs in alphabetical order.
+        """
         import keras
 
-        return keras.callbacks.CSVLogger(self.path / _HISTORY, append=True)
+        run = self
+
+        class HistoryLogger(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                row = {"epoch": epoch, **{k: float(logs[k]) for k in sorted(logs)}}
+                run.append_history(pd.DataFrame([row]))
+
+        return HistoryLogger()
 
     def save_model(self, model) -> None:
         """Stage ``model.keras`` (a Keras model) or ``model.skops`` (scikit-learn).

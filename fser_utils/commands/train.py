@@ -101,9 +101,21 @@ def run_train(args) -> int:
         print(f"fser: note: {line}", file=sys.stderr)
     if catalogue.empty:
         raise FserError(f"no corpus found under {catalogue.attrs['root']}")
-    train_model(catalogue, config=config, out=run.path, resume=not args.no_resume,
-                verbose=0 if args.quiet else 1, devices=args.devices, loop=args.loop,
-                log_test=args.log_test)
+    new_folder = not run.path.exists()
+    try:
+        train_model(catalogue, config=config, out=run.path, resume=not args.no_resume,
+                    verbose=0 if args.quiet else 1, devices=args.devices, loop=args.loop,
+                    log_test=args.log_test)
+    except (OSError, FserError) as exc:
+        # a full disk or a folder that turned read-only: one line, and a run folder this
+        # command made is removed rather than left half-written (an interrupted run that
+        # was already there stays, to resume)
+        _remove_half_made(run, new_folder)
+        if isinstance(exc, FserError):
+            raise
+        from ..atomic import describe_os_error
+
+        raise FserError(describe_os_error(exc, exc.filename or run.path)) from None
     run = Run.open(run.path, finished=True)
     _draw_learning_curves(run)
     m = run.load_metrics()
@@ -112,6 +124,13 @@ def run_train(args) -> int:
           f"  ({m['epochs_run']} epochs, best {m['best_epoch']}, "
           f"{m['train_seconds']:.0f} s on {run.load_settings()['hardware']})")
     return 0
+
+
+def _remove_half_made(run, new_folder: bool) -> None:
+    import shutil
+
+    if new_folder and run.path.is_dir() and not run.is_finished:
+        shutil.rmtree(run.path, ignore_errors=True)
 
 
 def _draw_learning_curves(run) -> None:
