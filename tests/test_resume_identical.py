@@ -185,9 +185,17 @@ FSER = textwrap.dedent("""
 """)
 
 
+def _default_signals():
+    # a job started in the background (nohup ... &) inherits SIGINT ignored, and Python
+    # then never turns Ctrl-C into KeyboardInterrupt: give the child the terminal's default
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _fser(args, env):
     return subprocess.Popen([sys.executable, "-c", FSER, *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)
 
 
 def _env(tmp_path):
