@@ -44,7 +44,7 @@ comparison: $(BIN)/python
 	for m in $(MODELS); do for s in $(SPLITS); do for n in $(SEEDS); do \
 	  case $$m in logmel-cnn*) e="--epochs $(CNN_EPOCHS)";; *) e="";; esac; \
 	  $(BIN)/fser train --model $$m --split $$s --seed $$n $$e --quiet || exit 1; done; done; done
-	$(BIN)/python -m fser_utils.compare --export
+	$(BIN)/python -m fser_utils.studies.compare --export
 
 # the repository's address is set once, in pyproject.toml ([project.urls] Repository);
 # `make repository-url URL=https://github.com/NAME/fser` changes it there and wherever it

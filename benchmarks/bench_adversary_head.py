@@ -48,9 +48,9 @@ def parse_arms(text: str):
 
 def run_arm(catalogue, work: Path, speedup: float, epochs: int, *, seed: int = 42) -> dict:
     """Train one arm (or finish it) and summarise its history."""
-    from fser_utils.registry import ModelSpec, get_model_spec
-    from fser_utils.run import Run
-    from fser_utils.train import train_model
+    from fser_utils.models.registry import ModelSpec, get_model_spec
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import train_model
 
     base = get_model_spec("logmel-cnn")
     name = f"logmel-cnn-listen-x{speedup:g}"
@@ -82,8 +82,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--corpora", help="comma-separated corpora (default: the paper's)")
     parser.add_argument("--result", default=str(HERE / "results" / "adversary_head.json"))
     args = parser.parse_args(argv)
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.train import describe_hardware
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.training.train import describe_hardware
 
     arms = parse_arms(args.arms) if args.arms else DEFAULT_ARMS
     catalogue = (load_catalogue(args.root, corpora=args.corpora.split(",")) if args.corpora

@@ -53,7 +53,7 @@ def git_commit() -> str:
     """The commit the benchmark ran on ('+changes': the measured code was modified)."""
     from fser_utils.config import describe_commit
 
-    return describe_commit(HERE.parent, ("fser_utils/features.py",
+    return describe_commit(HERE.parent, ("fser_utils/features",
                                          "benchmarks/bench_features.py"), short=7) or "unknown"
 
 
@@ -94,8 +94,8 @@ def main(argv=None) -> int:
 
     import librosa
 
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.corpora import EXTRA_CORPORA, PAPER_CORPORA
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.data.corpora import EXTRA_CORPORA, PAPER_CORPORA
     from fser_utils.features import FeatureSettings, load_features
 
     cat = load_catalogue(args.root, corpora=PAPER_CORPORA + EXTRA_CORPORA)

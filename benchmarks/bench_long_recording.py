@@ -62,7 +62,7 @@ threading.Thread(target=sample_anon, daemon=True).start()
 t0 = time.perf_counter()
 import keras, librosa  # what every run imports anyway (keras loads its backend): measured apart
 from fser_utils.cli import main
-from fser_utils.predict import predict_files
+from fser_utils.scoring.predict import predict_files
 imports = {"import_seconds": time.perf_counter() - t0, "maxrss_after_imports_mb": peak_mb()}
 t0 = time.perf_counter()
 if mode == "whole":
@@ -98,7 +98,7 @@ MAKE_RUN = r"""
 import json, sys
 from pathlib import Path
 from fser_utils.features import FeatureSettings
-from fser_utils.model import build_fser
+from fser_utils.models.paper_cnn import build_fser
 
 folder = Path(sys.argv[1])
 settings = FeatureSettings()

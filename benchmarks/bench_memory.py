@@ -1,7 +1,7 @@
-"""Benchmark: what :func:`fser_utils.devices.keep_freed_memory` does to a CNN epoch.
+"""Benchmark: what :func:`fser_utils.training.devices.keep_freed_memory` does to a CNN epoch.
 
 ``logmel-cnn``'s real training step (its profile's optimiser, batch size and batch
-augmentation through the ``PyDataset`` of :func:`fser_utils.augment.make_batch_sequence`,
+augmentation through the ``PyDataset`` of :func:`fser_utils.training.augment.make_batch_sequence`,
 plus the validation pass) on random log-mel inputs of the real shape (1 639 training
 clips of 64 x 200, 430 validation clips: the speaker split). Each trial is a fresh
 process, so that the allocator starts clean; trials alternate between the two settings
@@ -33,9 +33,9 @@ WORKER = r"""
 import json, resource, sys, time
 import numpy as np
 import keras
-from fser_utils.augment import make_batch_sequence
-from fser_utils.devices import make_keep_memory_callback
-from fser_utils.train import get_training_profile, _build_trainer, _compile
+from fser_utils.training.augment import make_batch_sequence
+from fser_utils.training.devices import make_keep_memory_callback
+from fser_utils.training.train import get_training_profile, _build_trainer, _compile
 keep, n_epochs = sys.argv[1] == "on", int(sys.argv[2])
 keras.utils.set_random_seed(0)
 p = get_training_profile("cnn")
@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per trial")
     parser.add_argument("--out", default=str(HERE / "results" / "memory.json"))
     args = parser.parse_args(argv)
-    from fser_utils.train import describe_hardware
+    from fser_utils.training.train import describe_hardware
 
     trials = {"off": [], "on": []}
     for i in range(args.trials):

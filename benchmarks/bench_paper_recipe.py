@@ -7,7 +7,7 @@ Issue 10 asks to measure, against today's path and in the same run:
 * the input pipeline: images kept as uint8 until the batch (a ``Rescaling`` layer
   in front of the network), which also quarters the memory of 34 440 images;
 * the JAX backend, with Keras' ``fit`` and with the resident loop
-  (:mod:`fser_utils.resident`: all images on the device, one compiled scan per epoch).
+  (:mod:`fser_utils.training.resident`: all images on the device, one compiled scan per epoch).
 
 Each variant runs in a fresh process (the backend is chosen per process), trains the
 bare FSER network on the same random 64 x 64 x 3 images for one warm-up epoch (it
@@ -46,7 +46,7 @@ WORKER = r"""
 import json, statistics, sys, time
 import numpy as np
 import keras
-from fser_utils.model import build_fser
+from fser_utils.models.paper_cnn import build_fser
 mode, n, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 keras.utils.set_random_seed(0)
 if mode == "bf16":
@@ -66,7 +66,7 @@ model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="categorical_crossentro
 Y = keras.utils.to_categorical(y, 8)
 times = []
 if mode == "resident":
-    from fser_utils.resident import fit_resident
+    from fser_utils.training.resident import fit_resident
     data = {"X_train": x, "y_train": y, "X_val": x[:64], "y_val": y[:64],
             "X_test": x[:64], "y_test": y[:64]}
     h = fit_resident(model, data, epochs=repeats + 1, batch_size=64, seed=0,
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     n, repeats = (256, 1) if args.quick else (args.images, args.repeats)
     sys.path.insert(0, str(HERE.parent))
-    from fser_utils.train import describe_hardware
+    from fser_utils.training.train import describe_hardware
 
     out = Path(args.out)
     unknown = sorted(set(args.only or ()) - set(VARIANTS))

@@ -91,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     import soundfile as sf
 
-    from fser_utils.recognizer import Recognizer
+    from fser_utils.scoring.recognizer import Recognizer
 
     fser = str(Path(sys.executable).with_name("fser"))
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}

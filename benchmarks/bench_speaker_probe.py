@@ -63,9 +63,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     import keras
 
-    from fser_utils.predict import load_run_parts
-    from fser_utils.run import Run
-    from fser_utils.train import describe_hardware
+    from fser_utils.scoring.predict import load_run_parts
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import describe_hardware
 
     rows = []
     for predictor, part, clips, Xp in load_run_parts(args.runs, root=args.root, parts=PARTS):

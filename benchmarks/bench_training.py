@@ -40,7 +40,7 @@ WORKER = r"""
 import json, os, statistics, sys, time
 import numpy as np
 import keras
-from fser_utils.train import get_training_profile, _build_trainer, _compile
+from fser_utils.training.train import get_training_profile, _build_trainer, _compile
 profile, n_images, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 keras.utils.set_random_seed(0)
 if profile == "bare":
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     n = 256 if args.quick else args.images
 
     sys.path.insert(0, str(HERE.parent))
-    from fser_utils.train import describe_hardware
+    from fser_utils.training.train import describe_hardware
 
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "hardware": describe_hardware(), "images": n, "repeats": args.repeats,

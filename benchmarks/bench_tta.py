@@ -3,7 +3,7 @@
 Each given run folder (with its model) scores its own validation and test clips three
 ways: as they are, averaged over shifts of 0 and +-10 frames, and over 0, +-10 and +-20
 frames (0.2 and 0.4 s of a log-mel spectrogram), with
-:func:`fser_utils.predict.compute_shift_averaged_proba`. The decision to adopt it would
+:func:`fser_utils.scoring.predict.compute_shift_averaged_proba`. The decision to adopt it would
 be made on the validation accuracies; the test accuracies are reported beside them.
 
 Written to ``benchmarks/results/tta.json``::
@@ -29,9 +29,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--root", help="data root (default: as fser finds it)")
     parser.add_argument("--result", default=str(HERE / "results" / "tta.json"))
     args = parser.parse_args(argv)
-    from fser_utils.predict import compute_shift_averaged_proba, load_run_parts
-    from fser_utils.run import Run
-    from fser_utils.train import describe_hardware
+    from fser_utils.scoring.predict import compute_shift_averaged_proba, load_run_parts
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import describe_hardware
 
     rows = []
     for predictor, part, clips, Xp in load_run_parts(args.runs, root=args.root):

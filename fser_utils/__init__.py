@@ -1,26 +1,26 @@
-"""fser_utils: the package behind the FSER book.
+"""fser_utils: the package behind the FSER book, one folder per stage of the pipeline.
 
-Modules, by stage (the README's "Layout" draws the flow):
+::
 
-- data: :mod:`~fser_utils.config` (folders, seeding), :mod:`~fser_utils.corpora` (corpus
-  registry, label unification), :mod:`~fser_utils.catalogue` (one table of every clip),
-  :mod:`~fser_utils.download`, :mod:`~fser_utils.demo`, :mod:`~fser_utils.chapter` (the
-  chapters' set-up call)
-- features: :mod:`~fser_utils.audio` (loading) -> :mod:`~fser_utils.spectral` (librosa) ->
-  :mod:`~fser_utils.images` (the paper's picture); :mod:`~fser_utils.feature_kinds`
-  (registry of kinds); :mod:`~fser_utils.cache` (parallel extraction, checksummed cache);
-  :mod:`~fser_utils.features` re-exports the public names
-- split: :mod:`~fser_utils.splits`
-- models: :mod:`~fser_utils.registry` (``MODELS``), :mod:`~fser_utils.model` (the paper's
-  CNN), :mod:`~fser_utils.networks`, :mod:`~fser_utils.classical`,
-  :mod:`~fser_utils.augment`, :mod:`~fser_utils.devices`
-- training: :mod:`~fser_utils.train` (``RunConfig``, profiles), :mod:`~fser_utils.run`
-  (the run folder's only reader and writer)
-- use: :mod:`~fser_utils.evaluate`, :mod:`~fser_utils.robustness`,
-  :mod:`~fser_utils.compare`, :mod:`~fser_utils.leaks`, :mod:`~fser_utils.predict`,
-  :mod:`~fser_utils.windows` (long recordings), :mod:`~fser_utils.record` (microphone)
-- facts and figures: :mod:`~fser_utils.paper` (numbers quoted from the paper),
-  :mod:`~fser_utils.plotting` (every figure)
+    data/ --> features/ --> models/ --> training/ --> scoring/ --> studies/
+    corpora    audio         registry    train          recognizer    evaluate
+    catalogue  spectral      paper_cnn   run            predict       robustness
+    download   images        networks    augment        windows       compare, leaks
+    splits     kinds, cache  classical   resident       export        confirm, findings
+
+- :mod:`fser_utils.data`: the corpora, their one table of clips, download, splits
+- :mod:`fser_utils.features`: audio -> spectrogram -> the paper's picture, and other kinds
+- :mod:`fser_utils.models`: the registry of models, the paper's CNN and ours
+- :mod:`fser_utils.training`: profiles, the fit loops, augmentation, the run folder
+- :mod:`fser_utils.scoring`: scoring new audio (the shipped model, a run, long recordings)
+- :mod:`fser_utils.studies`: the book's evaluations and experiments on trained runs
+
+A stage imports only the stages to its left (``tests/test_layers.py`` checks it). Beside
+them: :mod:`~fser_utils.errors`, :mod:`~fser_utils.config` (folders, seeding),
+:mod:`~fser_utils.atomic` and :mod:`~fser_utils.trust` (safe writing and reading), which
+every stage may use; :mod:`~fser_utils.paper` (the paper's numbers, one home); and on top
+:mod:`~fser_utils.plotting` (every figure), :mod:`~fser_utils.chapter` (the chapters' set-up
+call) and :mod:`~fser_utils.cli` with ``commands/`` (the ``fser`` command).
 
 Submodules are imported on use, so that ``import fser_utils`` stays light (no TensorFlow).
 """

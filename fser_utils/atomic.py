@@ -21,7 +21,7 @@ import re
 import stat
 from pathlib import Path
 
-from .errors import FserError
+from fser_utils.errors import FserError
 
 __all__ = [
     "describe_os_error",

@@ -9,9 +9,9 @@ only the cell itself can do; everything else happens here:
    then nothing slow or interactive happens), else the default data root
    (:func:`fser_utils.config.get_data_root`). When that holds no corpus, offer to
    download the two that can be downloaded (RAVDESS and EmoDB, with the progress bars
-   and sha256 checks of :func:`fser_utils.download.download_corpus`) into it, and set
+   and sha256 checks of :func:`fser_utils.data.download.download_corpus`) into it, and set
    ``$FSER_DATA`` to it; declined or impossible, the chapter runs on the demo corpus;
-3. report the device (:mod:`fser_utils.devices`) and set ``$FSER_PROFILE`` to the
+3. report the device (:mod:`fser_utils.training.devices`) and set ``$FSER_PROFILE`` to the
    training profile that fits it, unless it is set already.
 """
 from __future__ import annotations
@@ -21,11 +21,11 @@ import os
 import sys
 from pathlib import Path
 
-from .catalogue import load_catalogue
-from .config import DATA_ENV, PROFILE_ENV, get_cache_dir, get_data_root, setup
-from .corpora import CORPORA, EXTRA_CORPORA, PAPER_CORPORA
-from .demo import DEMO_BANNER, make_demo_corpus
-from .errors import FserError
+from fser_utils.data.catalogue import load_catalogue
+from fser_utils.config import DATA_ENV, PROFILE_ENV, get_cache_dir, get_data_root, setup
+from fser_utils.data.corpora import CORPORA, EXTRA_CORPORA, PAPER_CORPORA
+from fser_utils.data.demo import DEMO_BANNER, make_demo_corpus
+from fser_utils.errors import FserError
 
 __all__ = ["DOWNLOAD_ENV", "MANIFEST_ENV_PREFIX", "ChapterSetup", "setup_chapter",
            "fetch_corpora", "load_chapter_catalogue"]
@@ -53,7 +53,7 @@ class ChapterSetup:
 
 
 def _downloadable() -> tuple:
-    from .download import ARCHIVES
+    from fser_utils.data.download import ARCHIVES
 
     return tuple(ARCHIVES)
 
@@ -113,7 +113,7 @@ def fetch_corpora(names, root, *, progress: bool = True) -> tuple:
         A download failed, or its files did not match the manifest (nothing of that
         corpus is installed then).
     """
-    from .download import download_corpus
+    from fser_utils.data.download import download_corpus
 
     done = []
     for name in names:
@@ -181,7 +181,7 @@ def setup_chapter(*, seed: int = 42, seed_keras: bool = True, download=None,
     FserError
         A download asked for failed or did not verify.
     """
-    from .devices import describe_devices, list_accelerators, pick_profile
+    from fser_utils.training.devices import describe_devices, list_accelerators, pick_profile
 
     seed = setup(seed, seed_keras=seed_keras)
     root, has_data, downloaded, data_line = _find_data(download, progress=progress)
@@ -202,7 +202,7 @@ def load_chapter_catalogue(*, corpora=PAPER_CORPORA + EXTRA_CORPORA, verbose: bo
     Returns
     -------
     catalogue : pd.DataFrame
-        See :func:`fser_utils.catalogue.load_catalogue`; ``catalogue.attrs["demo"]``
+        See :func:`fser_utils.data.catalogue.load_catalogue`; ``catalogue.attrs["demo"]``
         says whether the synthetic demo corpus stands in for the real ones.
     """
     cat = load_catalogue(get_data_root(), corpora=corpora)

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from .errors import FserError
+from fser_utils.errors import FserError
 
 __all__ = ["main", "build_parser"]
 

@@ -5,7 +5,7 @@ package and the book compare against one copy of them. Where the paper's text an
 its tables disagree, the tables are kept and the text's value is recorded next to
 them (:data:`PAPER_TEXT_DISAGREES`). Numbers of *other* publications drawn for
 comparison (TIM-Net, EmoBox) are not the paper's claims: they stay with the
-comparison (:data:`fser_utils.compare.ANCHORS`).
+comparison (:data:`fser_utils.studies.compare.ANCHORS`).
 
 Sections of the paper: 2 (corpora, Table 1), 3 (features, split, augmentation),
 4.1 (network and training recipe), 4.2 (Tables 2-4, unseen-language test).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 
 __all__ = [
     "PAPER_ACCURACY",

@@ -12,8 +12,8 @@ One convention for every ``plot_*`` helper:
   ``plt.show()`` or closes a figure it did not make.
 
 The numbers behind a figure come from ``compute_*`` functions elsewhere
-(:mod:`~fser_utils.features`, :mod:`~fser_utils.catalogue`,
-:mod:`~fser_utils.evaluate`, ...), so that they can be tested and printed without
+(:mod:`~fser_utils.features`, :mod:`~fser_utils.data.catalogue`,
+:mod:`~fser_utils.studies.evaluate`, ...), so that they can be tested and printed without
 drawing. matplotlib is imported only when a figure is drawn: importing this module
 costs no more than numpy.
 """
@@ -24,11 +24,11 @@ import os
 
 import numpy as np
 
-from .atomic import write_atomic
-from .corpora import EMOTIONS
-from .errors import FserError
+from fser_utils.atomic import write_atomic
+from fser_utils.data.corpora import EMOTIONS
+from fser_utils.errors import FserError
 # computed in images; chapter 3 still calls it as plotting.compute_class_means
-from .images import compute_class_means
+from fser_utils.features.images import compute_class_means
 
 __all__ = [
     "compute_colours",
@@ -140,7 +140,7 @@ def plot_fft(y: np.ndarray, *, sr: int, ax=None, fmax: float | None = None):
     ax : np.ndarray of Axes [shape=(3,)]
         Signal, double-sided spectrum, positive spectrum.
     """
-    from .features import compute_spectrum
+    from fser_utils.features import compute_spectrum
 
     ax = _panels(ax, 3, 1, figsize=(8, 6.5), constrained_layout=True)[:, 0]
     freqs, mag = compute_spectrum(y, sr=sr)
@@ -383,7 +383,7 @@ def plot_emotion_counts(table, *, ax=None, paper: bool = True):
     Parameters
     ----------
     table : pd.DataFrame
-        From :func:`fser_utils.catalogue.compute_emotion_table` (``by_corpus`` or not).
+        From :func:`fser_utils.data.catalogue.compute_emotion_table` (``by_corpus`` or not).
     ax : matplotlib Axes or None
     paper : bool
         Mark the paper's counts (:data:`fser_utils.paper.PAPER_TABLE1`) as black ticks.
@@ -392,7 +392,7 @@ def plot_emotion_counts(table, *, ax=None, paper: bool = True):
     -------
     ax : matplotlib Axes
     """
-    from .paper import PAPER_TABLE1
+    from fser_utils.paper import PAPER_TABLE1
 
     ax = _axes(ax, figsize=(8, 3.5))
     body = table[table["emotion"] != "total"].set_index("emotion")
@@ -467,7 +467,7 @@ def display_examples(examples) -> None:
     Parameters
     ----------
     examples : pd.DataFrame
-        From :func:`fser_utils.catalogue.select_examples` (columns ``relpath``, ``path``).
+        From :func:`fser_utils.data.catalogue.select_examples` (columns ``relpath``, ``path``).
     """
     from IPython.display import HTML, Audio, display
 
@@ -499,7 +499,7 @@ def plot_architecture(model, *, ax=None):
     Parameters
     ----------
     model : keras.Model
-        As built by :func:`fser_utils.model.build_fser`.
+        As built by :func:`fser_utils.models.paper_cnn.build_fser`.
     ax : matplotlib Axes or None
 
     Returns
@@ -509,7 +509,7 @@ def plot_architecture(model, *, ax=None):
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
-    from .model import compute_model_table
+    from fser_utils.models.paper_cnn import compute_model_table
 
     table = compute_model_table(model)
     ax = _axes(ax, figsize=(12, 3.6))
@@ -617,7 +617,7 @@ def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".1f", cmap: str = "Blu
     Parameters
     ----------
     matrix : pd.DataFrame [shape=(k, k)]
-        From :func:`fser_utils.evaluate.compute_confusion_matrix` [% of each true class].
+        From :func:`fser_utils.studies.evaluate.compute_confusion_matrix` [% of each true class].
     ax : matplotlib Axes or None
     fmt : str
         Format of the numbers written in the cells.
@@ -646,7 +646,7 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
     Parameters
     ----------
     curves : dict
-        From :func:`fser_utils.evaluate.compute_roc_curves`.
+        From :func:`fser_utils.studies.evaluate.compute_roc_curves`.
     ax : matplotlib Axes or None
     title : str or None
 
@@ -671,7 +671,7 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
 
 
 def save_evaluation_figures(results: dict, *, dpi: int = 90) -> list:
-    """Draw the figures of :func:`fser_utils.evaluate.evaluate_run` next to its tables.
+    """Draw the figures of :func:`fser_utils.studies.evaluate.evaluate_run` next to its tables.
 
     Parameters
     ----------
@@ -709,7 +709,7 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
     Parameters
     ----------
     table : pd.DataFrame
-        From :func:`fser_utils.evaluate.compute_group_accuracy` (columns ``by``,
+        From :func:`fser_utils.studies.evaluate.compute_group_accuracy` (columns ``by``,
         ``accuracy``, ``ci_low``, ``ci_high``, ``n``), or any table with those columns.
     by : str
         Column naming the groups.
@@ -753,11 +753,11 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     Parameters
     ----------
     table : pd.DataFrame
-        From :func:`fser_utils.compare.compute_comparison_table`.
+        From :func:`fser_utils.studies.compare.compute_comparison_table`.
     ax : matplotlib Axes or None
     anchors : sequence of dict or None
         ``label``, ``accuracy`` [%], ``protocol``; default
-        :data:`fser_utils.compare.ANCHORS`.
+        :data:`fser_utils.studies.compare.ANCHORS`.
     protocols : sequence of str
         Which protocols to draw.
 
@@ -768,7 +768,7 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     import matplotlib.pyplot as plt
 
     if anchors is None:
-        from .compare import ANCHORS as anchors
+        from fser_utils.studies.compare import ANCHORS as anchors
     ax = _axes(ax, figsize=(9, 5.5))
     markers = dict(zip(protocols, "os^vD"))
     models = list(dict.fromkeys(table.index.get_level_values("model")))
@@ -812,7 +812,7 @@ def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
     Parameters
     ----------
     table : pd.DataFrame
-        :func:`fser_utils.windows.predict_windows` output for one file.
+        :func:`fser_utils.scoring.windows.predict_windows` output for one file.
     ax : matplotlib Axes or None
         Drawn into if given, else a new figure.
 
@@ -853,7 +853,7 @@ def plot_reliability(tables: dict, *, ax=None):
     Parameters
     ----------
     tables : dict of str -> pd.DataFrame
-        Label -> :func:`fser_utils.calibration.compute_reliability` table.
+        Label -> :func:`fser_utils.scoring.calibration.compute_reliability` table.
     ax : matplotlib.axes.Axes or None
 
     Returns
@@ -878,7 +878,7 @@ def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
     Parameters
     ----------
     table : pd.DataFrame
-        :func:`fser_utils.model_card.compute_heldout_table`.
+        :func:`fser_utils.studies.model_card.compute_heldout_table`.
     target : float or None [%]
         Drawn as a horizontal line.
 
@@ -915,7 +915,7 @@ def plot_leak_curves(table, *, ax=None, paper: bool = True):
     Parameters
     ----------
     table : pd.DataFrame
-        :func:`fser_utils.leaks.compute_leak_curves` (``arm``, ``epoch``,
+        :func:`fser_utils.studies.leaks.compute_leak_curves` (``arm``, ``epoch``,
         ``train_accuracy``, ``test_accuracy`` [%], ``kept``).
     ax : Axes or None
     paper : bool
@@ -939,7 +939,7 @@ def plot_leak_curves(table, *, ax=None, paper: bool = True):
         ax.scatter(kept["train_accuracy"], kept["test_accuracy"], color=colours[arm],
                    marker="*", s=120, edgecolor="black", linewidth=0.5, zorder=3)
     if paper:
-        from .paper import PAPER_ACCURACY
+        from fser_utils.paper import PAPER_ACCURACY
 
         ax.axhline(PAPER_ACCURACY, color="0.3", linestyle="--", linewidth=1,
                    label=f"paper {PAPER_ACCURACY:g} %")

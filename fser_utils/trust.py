@@ -26,7 +26,7 @@ import secrets
 import zipfile
 from pathlib import Path
 
-from .errors import FserError
+from fser_utils.errors import FserError
 
 __all__ = [
     "SKLEARN_TYPES",

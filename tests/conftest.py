@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory):
     """A data root holding the synthetic demo corpus (made once per session)."""
-    from fser_utils.demo import make_demo_corpus
+    from fser_utils.data.demo import make_demo_corpus
 
     root = tmp_path_factory.mktemp("demo_root")
     make_demo_corpus(root)
@@ -32,8 +32,8 @@ def real_root():
 
 @pytest.fixture(scope="session")
 def real_catalogue(real_root):
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.corpora import EXTRA_CORPORA, PAPER_CORPORA
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.data.corpora import EXTRA_CORPORA, PAPER_CORPORA
 
     return load_catalogue(real_root, corpora=PAPER_CORPORA + EXTRA_CORPORA)
 

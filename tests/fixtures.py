@@ -43,7 +43,7 @@ def make_tiny_run(path: Path, *, pool: bool = True) -> Path:
 
     import keras
 
-    from fser_utils.corpora import EMOTIONS
+    from fser_utils.data.corpora import EMOTIONS
     from fser_utils.features import FeatureSettings
 
     path.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ def make_tiny_run(path: Path, *, pool: bool = True) -> Path:
     model.save(path / "model.keras")
     (path / "settings.json").write_text(json.dumps({"profile": "tiny", "split": "paper",
                                                     "features": settings.asdict()}))
-    from fser_utils.run import Run
+    from fser_utils.training.run import Run
 
     Run(path).sign_model()  # as a run written here: `fser predict` without a run finds it
     return path

@@ -5,14 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 
 
 def test_gradient_reversal_is_identity_forwards_and_flips_the_gradient():
     import keras
 
-    from fser_utils.networks import GradientReversal
+    from fser_utils.models.networks import GradientReversal
 
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the gradient is taken with TensorFlow's tape")
@@ -31,7 +31,7 @@ def test_gradient_reversal_is_identity_forwards_and_flips_the_gradient():
 def test_emotion_speaker_loss_adds_the_speaker_cross_entropy_where_there_is_a_speaker():
     import keras
 
-    from fser_utils.networks import EmotionSpeakerLoss
+    from fser_utils.models.networks import EmotionSpeakerLoss
 
     n = len(EMOTIONS)
     rng = np.random.default_rng(0)
@@ -53,8 +53,8 @@ def test_emotion_speaker_loss_adds_the_speaker_cross_entropy_where_there_is_a_sp
 def test_adversary_needs_a_logits_layer_and_a_keras_network():
     import keras
 
-    from fser_utils.networks import build_speaker_adversary
-    from fser_utils.registry import ModelSpec
+    from fser_utils.models.networks import build_speaker_adversary
+    from fser_utils.models.registry import ModelSpec
 
     inputs = keras.Input((4,))
     bare = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(inputs))
@@ -75,7 +75,7 @@ def test_adversary_needs_a_logits_layer_and_a_keras_network():
 def test_speedup_moves_the_speaker_classifier_that_many_times_further_per_step():
     import keras
 
-    from fser_utils.networks import build_speaker_adversary
+    from fser_utils.models.networks import build_speaker_adversary
 
     inputs = keras.Input((6,))
     hidden = keras.layers.Dense(5, name="features")(inputs)
@@ -117,9 +117,9 @@ def test_speedup_moves_the_speaker_classifier_that_many_times_further_per_step()
 def test_adversarial_run_resumes_and_keeps_the_network_alone(demo_root, tmp_path):
     import keras
 
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.registry import MODELS
-    from fser_utils.train import load_run, load_run_model, train_model
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.models.registry import MODELS
+    from fser_utils.training.train import load_run, load_run_model, train_model
 
     cat = load_catalogue(demo_root, corpora=("demo",))
 
@@ -156,9 +156,9 @@ def test_adversarial_run_resumes_and_keeps_the_network_alone(demo_root, tmp_path
 def test_adversary_ramp_rises_from_zero_and_sets_the_layer(demo_root, tmp_path):
     import keras
 
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.networks import compute_adversary_ramp
-    from fser_utils.train import train_model
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.models.networks import compute_adversary_ramp
+    from fser_utils.training.train import train_model
 
     ramp = [compute_adversary_ramp(e, 120) for e in range(120)]
     assert ramp[0] == 0 and all(np.diff(ramp) > 0) and 0.9 < ramp[40] < ramp[-1] < 1

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fser_utils.audio import (
+from fser_utils.features.audio import (
     MIN_SAMPLE_RATE,
     AudioFileError,
     check_audio_path,
@@ -19,7 +19,7 @@ from fser_utils.audio import (
     prepare_signal,
 )
 from fser_utils.errors import FserError
-from fser_utils.feature_kinds import compute_features, get_feature_settings
+from fser_utils.features.kinds import compute_features, get_feature_settings
 
 SR = 22050
 

@@ -15,7 +15,7 @@ def images():
 def test_augmenter_is_identity_outside_training(images):
     import keras
 
-    from fser_utils.augment import build_augmenter
+    from fser_utils.training.augment import build_augmenter
 
     aug = build_augmenter(specaugment=True, seed=0)
     out = keras.ops.convert_to_numpy(aug(images, training=False))
@@ -26,7 +26,7 @@ def test_augmenter_is_identity_outside_training(images):
 
 
 def test_offline_augmentation_counts(images):
-    from fser_utils.augment import build_augmenter, compute_augmented_images
+    from fser_utils.training.augment import build_augmenter, compute_augmented_images
 
     aug, src = compute_augmented_images(images, n_copies=20,
                                         augmenter=build_augmenter(seed=1), progress=False)
@@ -41,7 +41,7 @@ def test_offline_augmentation_counts(images):
 def test_flip_reverses_time(images):
     import keras
 
-    from fser_utils.augment import build_augmenter
+    from fser_utils.training.augment import build_augmenter
 
     flip = build_augmenter(width_shift=0, height_shift=0, zoom=0, flip=True, seed=0)
     out = keras.ops.convert_to_numpy(flip(np.repeat(images[:1], 32, 0), training=True))
@@ -54,7 +54,7 @@ def test_flip_reverses_time(images):
 def test_specaugment_masks_bands(images):
     import keras
 
-    from fser_utils.augment import SpecAugment
+    from fser_utils.training.augment import SpecAugment
 
     layer = SpecAugment(freq_mask=10, time_mask=10, n_freq_masks=1, n_time_masks=1, seed=0)
     out = keras.ops.convert_to_numpy(layer(images, training=True))

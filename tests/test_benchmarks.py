@@ -18,7 +18,7 @@ def _load_benchmark(name):
 @pytest.fixture
 def demo_train(demo_root, tmp_path, monkeypatch):
     """``fser train ... --quiet`` on the demo corpus, data and cache in ``tmp_path``."""
-    from fser_utils import corpora
+    from fser_utils.data import corpora
     from fser_utils.cli import build_parser, main
 
     # some commands read the corpus list when first imported: import them all before
@@ -45,7 +45,7 @@ def test_bench_rerun_repeats_a_stored_run(demo_train, tmp_path):
 
 
 def test_bench_tta_scores_a_run_three_ways(demo_train, demo_root, tmp_path):
-    from fser_utils.run import Run
+    from fser_utils.training.run import Run
 
     run_dir = tmp_path / "run"
     assert demo_train("--model", "logmel-cnn", "--profile", "ci", "--epochs", "1", "--out",

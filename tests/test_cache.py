@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from fser_utils.cache import get_feature_cache_path, load_features
+from fser_utils.features.cache import get_feature_cache_path, load_features
 from fser_utils.errors import FserError
-from fser_utils.images import FeatureSettings
+from fser_utils.features.images import FeatureSettings
 
 SR = 22050
 
@@ -80,7 +80,7 @@ def test_temporary_of_a_killed_writer_is_removed(tmp_path, cache_dir):
     killed = run_python(f"""
         import os, signal
         import pandas as pd
-        from fser_utils import cache
+        from fser_utils.features import cache
         os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
         cache.load_features(pd.read_csv({str(tmp_path / 'cat.csv')!r}), n_jobs=1, progress=False)
     """, env={**os.environ, "FSER_CACHE": str(cache_dir)})
@@ -112,7 +112,7 @@ def test_interrupted_write_leaves_no_temporary(tmp_path, cache_dir, monkeypatch)
     def interrupt(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("fser_utils.cache.os.replace", interrupt)
+    monkeypatch.setattr("fser_utils.features.cache.os.replace", interrupt)
     with pytest.raises(KeyboardInterrupt):
         load_features(cat, n_jobs=1, progress=False)
     assert list((cache_dir / "features").glob(".*.tmp.npz")) == []
@@ -131,7 +131,7 @@ def test_two_concurrent_runs_on_different_corpora_keep_both(tmp_path, cache_dir)
         procs.append(run_python(f"""
             import pathlib, time
             import pandas as pd
-            from fser_utils import cache
+            from fser_utils.features import cache
             here, compute = pathlib.Path({str(tmp_path)!r}), cache._compute_many
             def wait_then_compute(*args, **kwargs):
                 (here / "ready-{name}").touch()

@@ -4,11 +4,11 @@ import os
 import pandas as pd
 import pytest
 
-from fser_utils.catalogue import (CATALOGUE_COLUMNS, NOTE_FILE, compute_corpus_summary,
+from fser_utils.data.catalogue import (CATALOGUE_COLUMNS, NOTE_FILE, compute_corpus_summary,
                                   compute_emotion_table, compute_table1_comparison,
                                   describe_missing, get_run_data_notes, load_catalogue,
                                   load_data_notes, select_examples)
-from fser_utils.corpora import EMOTIONS, EXTRA_CORPORA, PAPER_CORPORA
+from fser_utils.data.corpora import EMOTIONS, EXTRA_CORPORA, PAPER_CORPORA
 from fser_utils.errors import FserError
 from fser_utils.paper import PAPER_TABLE1
 
@@ -141,7 +141,7 @@ def test_note_file_beside_the_corpus_is_read(tmp_path):
 
 
 def test_demo_corpus_carries_its_note(demo_root):
-    from fser_utils.demo import DEMO_NOTE
+    from fser_utils.data.demo import DEMO_NOTE
 
     notes = load_catalogue(demo_root, corpora=("demo",)).attrs["notes"]
     assert DEMO_NOTE in notes["demo"]

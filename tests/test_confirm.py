@@ -6,13 +6,13 @@ import json
 import pandas as pd
 import pytest
 
-from fser_utils.confirm import (CONFIRMATION_SEEDS, CONFIRMATION_SPLITS, FROZEN_MEMBERS,
+from fser_utils.studies.confirm import (CONFIRMATION_SEEDS, CONFIRMATION_SPLITS, FROZEN_MEMBERS,
                                 compute_confirmation, freeze_ensemble, load_candidate_runs)
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
-from fser_utils.registry import get_model_spec
-from fser_utils.run import Run
-from fser_utils.train import PROFILES
+from fser_utils.models.registry import get_model_spec
+from fser_utils.training.run import Run
+from fser_utils.training.train import PROFILES
 
 TRUTH = list(EMOTIONS[:4])
 

@@ -1,7 +1,7 @@
 """File-name parsers and the label map of every corpus."""
 import pytest
 
-from fser_utils.corpora import (CORPORA, EMOTIONS, EXTRA_CORPORA, PAPER_CORPORA,
+from fser_utils.data.corpora import (CORPORA, EMOTIONS, EXTRA_CORPORA, PAPER_CORPORA,
                                 compute_label_table, get_corpus, parse_path, unify_label)
 from fser_utils.errors import FserError
 
@@ -81,7 +81,7 @@ def test_label_table_lists_every_raw_label():
 
 def test_registry_describes_corpora_as_distributed():
     # facts about a local copy (a subset, resampled, cut) are read from the copy itself
-    # (fser_utils.catalogue.describe_data_copy), never written into the registry
+    # (fser_utils.data.catalogue.describe_data_copy), never written into the registry
     assert CORPORA["nemo"].n_files == 4481  # the complete nEMO, not the subset we hold
     for corpus in CORPORA.values():
         text = f"{corpus.title} {corpus.recording}".lower()

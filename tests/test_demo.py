@@ -3,9 +3,9 @@ import hashlib
 
 import soundfile as sf
 
-from fser_utils.catalogue import compute_emotion_table, load_catalogue
-from fser_utils.corpora import EMOTIONS
-from fser_utils.demo import make_demo_corpus
+from fser_utils.data.catalogue import compute_emotion_table, load_catalogue
+from fser_utils.data.corpora import EMOTIONS
+from fser_utils.data.demo import make_demo_corpus
 
 
 def _digest(folder):

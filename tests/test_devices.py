@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from fser_utils import devices
+from fser_utils.training import devices
 from fser_utils.errors import FserError
 
 FAKE_SMI = """#!/bin/sh
@@ -69,7 +69,7 @@ def test_one_device_needs_no_backend_and_tensorflow_is_refused():
 
 @pytest.fixture(scope="module")
 def demo(demo_root):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
     from fser_utils.features import load_features
 
     cat = load_catalogue(demo_root, corpora=("demo",))
@@ -81,8 +81,8 @@ def test_mixed_precision_path_with_a_pretend_gpu(demo, tmp_path, monkeypatch):
     """The `fast` profile's mixed precision, switched on as it would be on a GPU."""
     import keras
 
-    from fser_utils import train
-    from fser_utils.run import Run
+    from fser_utils.training import train
+    from fser_utils.training.run import Run
 
     monkeypatch.setattr(train, "_list_gpus", lambda: ["pretend GPU"])
     kept, X = demo
@@ -131,7 +131,7 @@ TWO_DEVICES = textwrap.dedent("""
     import jax
     import keras
     import numpy as np
-    from fser_utils.devices import distribution_scope
+    from fser_utils.training.devices import distribution_scope
 
     assert len(jax.devices()) == 2, jax.devices()
     rng = np.random.default_rng(0)
@@ -181,7 +181,7 @@ def test_train_model_takes_devices(demo, tmp_path):
     """The option reaches training: on TensorFlow, two devices are refused in one line."""
     import keras
 
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     if keras.backend.backend() == "jax":
         pytest.skip("the refusal is the TensorFlow backend's")
@@ -194,7 +194,7 @@ def test_train_model_takes_devices(demo, tmp_path):
 KEEP_MEMORY_PROBE = """
 import ctypes, resource, sys
 import numpy as np
-from fser_utils.devices import keep_freed_memory
+from fser_utils.training.devices import keep_freed_memory
 ctypes.CDLL("libc.so.6").mallopt(-1, 128 * 1024)  # what TensorFlow's generator datasets set
 
 def faults():
@@ -223,7 +223,8 @@ def test_keep_freed_memory_stops_page_faults():
 
 
 def test_training_keeps_freed_memory_every_epoch(demo, tmp_path, monkeypatch):
-    from fser_utils import devices, train
+    from fser_utils.training import devices
+    from fser_utils.training import train
 
     calls = []
     monkeypatch.setattr(devices, "keep_freed_memory", lambda: calls.append(1) or True)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from fser_utils import download
+from fser_utils.data import download
 from fser_utils.cli import main
-from fser_utils.download import (ARCHIVES, MANIFESTS, download_corpus, get_archive_url,
+from fser_utils.data.download import (ARCHIVES, MANIFESTS, download_corpus, get_archive_url,
                                  get_manifest_path, load_manifest, verify_corpus,
                                  verify_folder)
 from fser_utils.errors import FserError
@@ -91,7 +91,7 @@ def test_packaged_manifests_parse(name, n, sized):
 
 
 def test_packaged_manifest_paths_parse_as_corpus_files():
-    from fser_utils.corpora import parse_path
+    from fser_utils.data.corpora import parse_path
 
     for name in MANIFESTS:
         for rel in load_manifest(get_manifest_path(name)):
@@ -194,7 +194,7 @@ def test_verify_absent_corpus_says_where_to_get_it(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["emovo", "savee", "nemo", "urdu"])
 def test_download_says_where_to_get_it(name, tmp_path, capsys):
-    from fser_utils.corpora import get_corpus
+    from fser_utils.data.corpora import get_corpus
 
     assert main(["data", "download", name, "--root", str(tmp_path)]) == 1
     out = capsys.readouterr().out

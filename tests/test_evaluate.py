@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from fser_utils.cli import main
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
-from fser_utils.evaluate import (
+from fser_utils.studies.evaluate import (
     compute_bootstrap_ci, compute_classification_report, compute_confusion_matrix,
     compute_corpus_table, compute_group_accuracy, compute_roc_curves, evaluate_run,
     format_markdown, load_predictions)

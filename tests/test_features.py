@@ -282,7 +282,7 @@ def test_missing_file_is_reported(tmp_path, cache_dir):
 
 @pytest.fixture
 def small_catalogue(demo_root):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
 
     return load_catalogue(demo_root, corpora=("demo",)).iloc[:40].reset_index(drop=True)
 

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils import findings
+from fser_utils.studies import findings
 from fser_utils.config import CHECKOUT, get_stored_path
 from fser_utils.paper import PAPER_ACCURACY, PAPER_CORPUS_SIZES, PAPER_N_CLIPS, PAPER_RECIPE
-from fser_utils.registry import DEFAULT_MODEL, MODELS
+from fser_utils.models.registry import DEFAULT_MODEL, MODELS
 
 STORED = "results/paper_recipe"
 

@@ -7,9 +7,9 @@ import librosa
 import numpy as np
 import pytest
 
-from fser_utils.audio import prepare_signal
-from fser_utils.feature_kinds import LogMelSettings
-from fser_utils.frontend import compute_logmel_db, compute_mel_filters, trim_silence
+from fser_utils.features.audio import prepare_signal
+from fser_utils.features.kinds import LogMelSettings
+from fser_utils.features.frontend import compute_logmel_db, compute_mel_filters, trim_silence
 
 
 def _librosa_logmel(y, s):

@@ -147,7 +147,7 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
     out = _run([python.parent / "fser", "predict", voice, "--json"], env=env, cwd=empty)
     payload = json.JSONDecoder().raw_decode(out[out.index("{"):])[0]  # stderr follows
     assert payload["version"].startswith("fser-") and payload["predictions"][0]["emotion"]
-    out = _run([python, "-c", "from fser_utils.recognizer import Recognizer; "
+    out = _run([python, "-c", "from fser_utils.scoring.recognizer import Recognizer; "
                 "t = Recognizer.pretrained().predict('voice.wav'); "
                 "print(t.loc[0, 'label'], t.loc[0, 'version'])"], env=env, cwd=empty)
     assert payload["predictions"][0]["emotion"] in out and payload["version"] in out

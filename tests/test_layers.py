@@ -1,4 +1,5 @@
-"""Layers of the package: computing modules never import the drawing code."""
+"""Layers of the package: each stage imports only earlier stages, and computing modules
+never import the drawing code."""
 import ast
 from pathlib import Path
 
@@ -7,7 +8,23 @@ import fser_utils
 PACKAGE = Path(fser_utils.__file__).parent
 
 #: the modules that may draw: plotting itself, and those on top of it
-DRAWING = {"plotting.py", "chapter.py", "record.py", "cli.py"}
+DRAWING = {"plotting.py", "chapter.py", "scoring/record.py", "cli.py"}
+
+#: the pipeline's order: a module may import its own rank and lower ranks only
+RANKS = {"errors": 0, "config": 0, "atomic": 0, "trust": 0, "__init__": 0, "__version__": 0,
+         "paper": 1, "data": 1, "features": 2, "models": 3, "training": 4, "scoring": 5,
+         "studies": 6, "plotting": 7, "chapter": 7, "cli": 7, "commands": 7}
+
+
+def _rank(dotted: str) -> int:
+    """The rank of ``fser_utils.X[.Y]`` (a module or a package)."""
+    parts = dotted.split(".")
+    return RANKS[parts[1] if len(parts) > 1 else "__init__"]
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return ".".join(("fser_utils",) + rel.parts)
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -36,7 +53,7 @@ def _may_draw(path: Path) -> bool:
 
 def test_computing_modules_never_import_plotting():
     modules = sorted(PACKAGE.rglob("*.py"))
-    assert len(modules) > 30 and PACKAGE / "evaluate.py" in modules
+    assert len(modules) > 30 and PACKAGE / "studies" / "evaluate.py" in modules
     offenders = sorted(str(p.relative_to(PACKAGE)) for p in modules
                        if not _may_draw(p) and "fser_utils.plotting" in _imported_modules(p))
     assert offenders == []
@@ -55,3 +72,20 @@ def test_the_import_finder_sees_every_spelling(monkeypatch):
     assert "fser_utils.plotting" in _imported_modules(nested)
     monkeypatch.setattr(Path, "read_text", lambda self: "from .evaluate import evaluate_run")
     assert "fser_utils.plotting" not in _imported_modules(PACKAGE / "x.py")
+
+
+def test_each_stage_imports_only_earlier_stages():
+    modules = sorted(PACKAGE.rglob("*.py"))
+    assert {p.relative_to(PACKAGE).parts[0] for p in modules} >= {
+        "data", "features", "models", "training", "scoring", "studies"}
+    offenders = sorted(
+        f"{_module_name(p)} -> {name}" for p in modules for name in _imported_modules(p)
+        if _rank(name) > _rank(_module_name(p)))
+    assert offenders == []
+
+
+def test_the_stage_check_sees_a_backward_import(monkeypatch):
+    monkeypatch.setattr(Path, "read_text", lambda self: "from fser_utils.studies import leaks")
+    path = PACKAGE / "features" / "_probe.py"
+    assert any(_rank(n) > _rank(_module_name(path)) for n in _imported_modules(path))
+    assert _rank("fser_utils.features") == 2 and _rank("fser_utils") == 0

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils import leaks
+from fser_utils.studies import leaks
 from fser_utils.errors import FserError
 
 
@@ -59,10 +59,10 @@ def test_nearest_neighbour_probe_finds_copies_only_when_augmenting_first():
 
 
 def test_cli_twins_and_nn(demo_root, tmp_path, capsys):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
     from fser_utils.cli import main
     from fser_utils.features import load_features
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     cat = load_catalogue(demo_root, corpora=("demo",))
     X, kept = load_features(cat, progress=False)

@@ -7,12 +7,12 @@ import sys
 import numpy as np
 import pytest
 
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 
 
 @pytest.fixture(scope="module")
 def model():
-    from fser_utils.model import build_fser
+    from fser_utils.models.paper_cnn import build_fser
 
     return build_fser()
 
@@ -26,7 +26,7 @@ def test_output_shape_and_probabilities(model):
 
 
 def test_structure_matches_the_paper(model):
-    from fser_utils.model import compute_model_table
+    from fser_utils.models.paper_cnn import compute_model_table
 
     table = compute_model_table(model)
     types = table["type"].tolist()
@@ -44,7 +44,7 @@ def test_structure_matches_the_paper(model):
 
 
 def test_grey_input_and_bad_arguments():
-    from fser_utils.model import build_fser
+    from fser_utils.models.paper_cnn import build_fser
 
     m = build_fser(input_shape=(64, 64, 1))
     assert m.output_shape == (None, len(EMOTIONS))
@@ -61,8 +61,8 @@ def test_plot_architecture(model):
 
 SNIPPET = """
 import numpy as np, keras
-from fser_utils.augment import build_augmenter
-from fser_utils.train import get_training_profile, _build_trainer, _compile
+from fser_utils.training.augment import build_augmenter
+from fser_utils.training.train import get_training_profile, _build_trainer, _compile
 assert keras.backend.backend() == "{backend}", keras.backend.backend()
 keras.utils.set_random_seed(0)
 x = np.random.default_rng(0).random((16, 64, 64, 3), dtype=np.float32)

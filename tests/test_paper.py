@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from fser_utils import paper
-from fser_utils.corpora import EMOTIONS, PAPER_CORPORA, get_corpus
+from fser_utils.data.corpora import EMOTIONS, PAPER_CORPORA, get_corpus
 
 
 def test_split_sizes_add_up():
@@ -40,7 +40,7 @@ def test_tables_are_well_formed():
 
 
 def test_paper_profile_follows_the_recipe():
-    from fser_utils.train import PROFILES
+    from fser_utils.training.train import PROFILES
 
     p, r = PROFILES["paper"], paper.PAPER_RECIPE
     assert (p.epochs, p.batch_size, p.optimizer, p.learning_rate, p.n_copies) == \
@@ -70,7 +70,7 @@ def test_paper_numbers_are_written_only_in_paper_py():
 
 
 def test_anchors_take_the_claim_from_the_paper_module():
-    from fser_utils.compare import ANCHORS
+    from fser_utils.studies.compare import ANCHORS
 
     fser = [a for a in ANCHORS if a["label"].startswith("FSER")]
     assert [a["accuracy"] for a in fser] == [paper.PAPER_ACCURACY]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fser_utils import plotting
-from fser_utils.evaluate import compute_confusion_matrix, compute_roc_curves
+from fser_utils.studies.evaluate import compute_confusion_matrix, compute_roc_curves
 from fser_utils.features import compute_melspectrogram, compute_spectrogram
 from fser_utils.plotting import (
     compute_class_means,
@@ -160,7 +160,7 @@ def _catalogue():
 
 
 def test_corpus_plots():
-    from fser_utils.corpora import EMOTIONS
+    from fser_utils.data.corpora import EMOTIONS
     from fser_utils.paper import PAPER_TABLE1
 
     table = pd.DataFrame({"emotion": list(EMOTIONS) + ["total"], "x": [1] * 8 + [8],
@@ -201,7 +201,7 @@ def test_plot_group_accuracy():
 
 
 def test_plot_comparison_draws_the_anchors():
-    from fser_utils.compare import ANCHORS
+    from fser_utils.studies.compare import ANCHORS
     from fser_utils.plotting import plot_comparison
 
     index = pd.MultiIndex.from_tuples([("fser", "paper"), ("svm", "speaker")],

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from fser_utils.cli import main
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 
 FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
@@ -24,7 +24,7 @@ def _tone(sr, *, seconds=1.0, channels=1, seed=0):
 
 @pytest.fixture(scope="module")
 def predictor(tiny_run):
-    from fser_utils.predict import load_predictor
+    from fser_utils.scoring.predict import load_predictor
 
     return load_predictor(tiny_run)
 
@@ -41,7 +41,7 @@ def audio_dir(tmp_path_factory):
 
 
 def test_predict_every_format_rate_and_channels(audio_dir, predictor):
-    from fser_utils.predict import predict_files
+    from fser_utils.scoring.predict import predict_files
 
     scores, errors = predict_files([audio_dir], predictor=predictor)
     assert errors.empty, errors.to_string()
@@ -58,7 +58,7 @@ def test_predict_every_format_rate_and_channels(audio_dir, predictor):
 
 
 def test_predict_signal_matches_file(audio_dir, predictor):
-    from fser_utils.predict import predict_files, predict_signal
+    from fser_utils.scoring.predict import predict_files, predict_signal
 
     path = audio_dir / "clip_44100_2ch.wav"
     y, sr = sf.read(path)
@@ -125,7 +125,7 @@ def test_cli_table_all_good(tiny_run, audio_dir, capsys):
 
 
 def test_model_resolution(tmp_path, tiny_run, monkeypatch, capsys):
-    from fser_utils.predict import find_model_run
+    from fser_utils.scoring.predict import find_model_run
 
     monkeypatch.setenv("FSER_RUNS", str(tmp_path / "runs"))
     with pytest.raises(FserError, match="no trained model"):
@@ -146,7 +146,7 @@ def test_model_resolution(tmp_path, tiny_run, monkeypatch, capsys):
 
 
 def test_describe_architecture(tiny_run, tmp_path):
-    from fser_utils.robustness import describe_architecture
+    from fser_utils.studies.robustness import describe_architecture
 
     layers = describe_architecture(tiny_run)
     assert layers[0].startswith("InputLayer")
@@ -175,12 +175,12 @@ def test_predict_refuses_settings_that_do_not_fit_the_model(tiny_run, audio_dir,
                                                            capsys, monkeypatch):
     import importlib
 
-    from fser_utils.predict import load_predictor
+    from fser_utils.scoring.predict import load_predictor
 
     def boom(*args, **kwargs):
         raise AssertionError("audio read before the run was validated")
 
-    for name in ("fser_utils.features", "fser_utils.audio"):
+    for name in ("fser_utils.features", "fser_utils.features.audio"):
         monkeypatch.setattr(importlib.import_module(name), "load_audio", boom, raising=False)
     run = _copy_run(tiny_run, tmp_path / "grey")
     settings = json.loads((run / "settings.json").read_text())
@@ -217,7 +217,7 @@ def test_cli_scores_with_jax_when_no_backend_is_chosen(tiny_run, audio_dir, pred
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "engine: keras (jax)" in proc.stderr
     probs = json.loads(proc.stdout)["predictions"][0]["probabilities"]
-    from fser_utils.predict import predict_files
+    from fser_utils.scoring.predict import predict_files
 
     ours = predict_files([clip], predictor=predictor)[0].iloc[0]
     for c in EMOTIONS:
@@ -225,8 +225,8 @@ def test_cli_scores_with_jax_when_no_backend_is_chosen(tiny_run, audio_dir, pred
 
 
 def test_shift_averaging_averages_the_rolled_clips(tmp_path):
-    from fser_utils.feature_kinds import LogMelSettings, get_feature_settings
-    from fser_utils.predict import Predictor, compute_shift_averaged_proba
+    from fser_utils.features.kinds import LogMelSettings, get_feature_settings
+    from fser_utils.scoring.predict import Predictor, compute_shift_averaged_proba
 
     class ByPeakTime:  # class k when the loudest frame lies in the k-th eighth of the clip
         def predict(self, X, verbose=0):

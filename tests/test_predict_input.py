@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from fser_utils.cli import main
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 
 
@@ -36,7 +36,7 @@ def sensitive_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictor(sensitive_run):
-    from fser_utils.predict import load_predictor
+    from fser_utils.scoring.predict import load_predictor
 
     return load_predictor(sensitive_run)
 
@@ -103,7 +103,7 @@ def test_truncated_wav_scored_with_warning(doubtful, sensitive_run, capsys):
 
 
 def test_truncated_flac_long_scored_on_what_decodes(doubtful, predictor):
-    from fser_utils.predict import predict_files
+    from fser_utils.scoring.predict import predict_files
 
     scores, errors = predict_files([doubtful / "long_truncated.flac", doubtful / "long.flac"],
                                    predictor=predictor)
@@ -116,7 +116,7 @@ def test_truncated_flac_long_scored_on_what_decodes(doubtful, predictor):
 def test_dc_offset_does_not_change_the_prediction(tmp_path, predictor):
     """y and y + 0.3 give the same class and the same probabilities, whichever path:
     in memory, a short file (resampled: 16 kHz -> 22 050 Hz), a file in windows."""
-    from fser_utils.predict import predict_files, predict_signal
+    from fser_utils.scoring.predict import predict_files, predict_signal
 
     sr = 16000
     y = speech_like(sr, seconds=2.0, seed=3)
@@ -137,7 +137,7 @@ def test_dc_offset_does_not_change_the_prediction(tmp_path, predictor):
 
 
 def test_predict_signal_refuses_short_and_constant(predictor):
-    from fser_utils.predict import predict_signal
+    from fser_utils.scoring.predict import predict_signal
 
     with pytest.raises(FserError, match="too short"):
         predict_signal(speech_like(22050, seconds=0.05), sr=22050, predictor=predictor)
@@ -146,7 +146,7 @@ def test_predict_signal_refuses_short_and_constant(predictor):
 
 
 def test_folder_lists_broken_links_instead_of_dropping_them(doubtful):
-    from fser_utils.predict import list_audio_inputs
+    from fser_utils.scoring.predict import list_audio_inputs
 
     names = {p.name for p in list_audio_inputs([doubtful])}
     assert {"loop.wav", "dangling.wav", "good.wav"} <= names

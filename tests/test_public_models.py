@@ -5,8 +5,8 @@ import pytest
 
 
 def test_public_models_are_the_ones_the_book_recommends():
-    from fser_utils.findings import compute_best_per_speaker_model
-    from fser_utils.registry import DEFAULT_MODEL, MODELS, list_public_models
+    from fser_utils.studies.findings import compute_best_per_speaker_model
+    from fser_utils.models.registry import DEFAULT_MODEL, MODELS, list_public_models
 
     public = list_public_models()
     assert public == ["fser", "logmel-cnn-warp", "logmel-cnn-wide-spk", "svm-egemaps",
@@ -18,8 +18,8 @@ def test_public_models_are_the_ones_the_book_recommends():
 
 def test_train_help_lists_public_models_and_says_how_to_list_all(capsys, monkeypatch):
     from fser_utils.cli import main
-    from fser_utils.registry import MODELS, list_public_models
-    from fser_utils.train import PROFILES
+    from fser_utils.models.registry import MODELS, list_public_models
+    from fser_utils.training.train import PROFILES
 
     monkeypatch.setenv("COLUMNS", "2000")  # argparse wraps lines at hyphens otherwise
     with pytest.raises(SystemExit) as exit_:
@@ -39,7 +39,7 @@ def test_train_help_lists_public_models_and_says_how_to_list_all(capsys, monkeyp
 
 def test_train_list_models_prints_every_variant(capsys):
     from fser_utils.cli import main
-    from fser_utils.registry import MODELS
+    from fser_utils.models.registry import MODELS
 
     assert main(["train", "--list-models"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from fser_utils.calibration import (apply_temperature, compute_ece, compute_reliability,
+from fser_utils.scoring.calibration import (apply_temperature, compute_ece, compute_reliability,
                                     fit_temperature)
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 
 
@@ -33,9 +33,9 @@ def _randomise_batch_norm(model, seed=0):
 def test_export_gives_keras_probabilities(which, tmp_path):
     import keras
 
-    from fser_utils.export import check_onnx_export, export_onnx
-    from fser_utils.model import build_fser
-    from fser_utils.networks import build_logmel_cnn
+    from fser_utils.scoring.export import check_onnx_export, export_onnx
+    from fser_utils.models.paper_cnn import build_fser
+    from fser_utils.models.networks import build_logmel_cnn
 
     keras.utils.set_random_seed(3)
     model = build_logmel_cnn() if which == "logmel-cnn" else build_fser()
@@ -53,7 +53,7 @@ def test_export_gives_keras_probabilities(which, tmp_path):
 def test_export_refuses_a_layer_it_does_not_know(tmp_path):
     import keras
 
-    from fser_utils.export import export_onnx
+    from fser_utils.scoring.export import export_onnx
 
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(2, 3, dilation_rate=2)(inputs)
@@ -86,8 +86,8 @@ def test_calibration_refuses_bad_input():
 
 
 def _shipped():
-    from fser_utils.recognizer import PRETRAINED_DIR
-    from fser_utils.run import Run
+    from fser_utils.scoring.recognizer import PRETRAINED_DIR
+    from fser_utils.training.run import Run
 
     if not Run(PRETRAINED_DIR).onnx_path.is_file():
         pytest.fail(f"the shipped model is missing: {PRETRAINED_DIR}")
@@ -96,7 +96,7 @@ def _shipped():
 def test_pretrained_scores_a_signal_and_files(tmp_path):
     import soundfile as sf
 
-    from fser_utils.recognizer import PRETRAINED_VERSION, Recognizer
+    from fser_utils.scoring.recognizer import PRETRAINED_VERSION, Recognizer
 
     _shipped()
     rec = Recognizer.pretrained()
@@ -147,7 +147,7 @@ def test_shipped_model_needs_no_training_framework(tmp_path):
 def test_export_record_guards_the_graph(tmp_path, tiny_run):
     import shutil
 
-    from fser_utils.recognizer import PRETRAINED_DIR, Recognizer
+    from fser_utils.scoring.recognizer import PRETRAINED_DIR, Recognizer
 
     _shipped()
     copy = tmp_path / "shipped"
@@ -165,7 +165,7 @@ def test_export_record_guards_the_graph(tmp_path, tiny_run):
 def test_shipped_recipe_on_the_real_corpora_loads_through_the_same_path(tmp_path):
     """The shipped model's command with the ci profile, then export, then scoring."""
     from fser_utils.cli import main
-    from fser_utils.recognizer import Recognizer
+    from fser_utils.scoring.recognizer import Recognizer
 
     run = tmp_path / "run"
     assert main(["train", "--profile", "ci", "--corpora", "all", "--split", "speaker",

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from fser_utils import record
+from fser_utils.scoring import record
 from fser_utils.errors import FserError
 
 

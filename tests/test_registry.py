@@ -44,14 +44,15 @@ class RmsSettings:
 
 @pytest.fixture(scope="module")
 def demo_cat(demo_root):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
 
     return load_catalogue(demo_root, corpora=("demo",))
 
 
 @pytest.fixture
 def tiny(monkeypatch):
-    from fser_utils import feature_kinds, registry
+    from fser_utils.features import kinds as feature_kinds
+    from fser_utils.models import registry
 
     monkeypatch.setitem(feature_kinds.FEATURE_KINDS, "rms", RmsSettings)
     spec = registry.ModelSpec("tiny", build_tiny, features="mel-image", profile="ci",
@@ -62,8 +63,8 @@ def tiny(monkeypatch):
 
 def test_new_model_and_feature_kind_train_through_the_api(demo_cat, tiny, tmp_path,
                                                            monkeypatch):
-    from fser_utils.feature_kinds import get_feature_settings
-    from fser_utils.train import load_run, train_model
+    from fser_utils.features.kinds import get_feature_settings
+    from fser_utils.training.train import load_run, train_model
 
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
     run = load_run(train_model(demo_cat, model="tiny", out=tmp_path / "a", verbose=0,
@@ -83,9 +84,9 @@ def test_new_model_and_feature_kind_train_through_the_api(demo_cat, tiny, tmp_pa
 
 def test_new_model_and_feature_kind_train_through_the_cli(demo_root, tiny, tmp_path,
                                                            monkeypatch, capsys):
-    from fser_utils import corpora
+    from fser_utils.data import corpora
     from fser_utils.cli import main
-    from fser_utils.train import load_run
+    from fser_utils.training.train import load_run
 
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
@@ -114,8 +115,8 @@ def every_model_runs(demo_cat, tmp_path_factory):
     """One tiny run of every registered model on the demo corpus (what CI can afford)."""
     import os
 
-    from fser_utils.registry import MODELS
-    from fser_utils.train import train_model
+    from fser_utils.models.registry import MODELS
+    from fser_utils.training.train import train_model
 
     base = tmp_path_factory.mktemp("every")
     old = os.environ.get("FSER_CACHE")
@@ -135,9 +136,9 @@ def every_model_runs(demo_cat, tmp_path_factory):
 
 
 def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
-    from fser_utils.predict import load_predictor, predict_files
-    from fser_utils.registry import MODELS
-    from fser_utils.train import load_run
+    from fser_utils.scoring.predict import load_predictor, predict_files
+    from fser_utils.models.registry import MODELS
+    from fser_utils.training.train import load_run
 
     assert set(every_model_runs) == set(MODELS)
     for name, run_dir in every_model_runs.items():
@@ -161,8 +162,8 @@ def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
 
 
 def test_svm_chooses_c_on_validation(every_model_runs):
-    from fser_utils.classical import C_GRID
-    from fser_utils.train import load_run
+    from fser_utils.models.classical import C_GRID
+    from fser_utils.training.train import load_run
 
     run = load_run(every_model_runs["svm-egemaps"])
     history = run["history"]
@@ -171,7 +172,7 @@ def test_svm_chooses_c_on_validation(every_model_runs):
 
 
 def test_comparison_table_and_figure(every_model_runs):
-    from fser_utils.compare import compute_comparison_runs, compute_comparison_table
+    from fser_utils.studies.compare import compute_comparison_runs, compute_comparison_table
     from fser_utils.plotting import plot_comparison
 
     runs = compute_comparison_runs(every_model_runs.values(), n_boot=100)
@@ -195,7 +196,7 @@ def test_comparison_table_and_figure(every_model_runs):
 def test_resume_refuses_another_configuration(demo_cat, tiny, tmp_path, monkeypatch):
     import keras
 
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
 
@@ -210,7 +211,7 @@ def test_resume_refuses_another_configuration(demo_cat, tiny, tmp_path, monkeypa
 
 
 def test_batch_augmentation():
-    from fser_utils.augment import compute_batch_augmentation
+    from fser_utils.training.augment import compute_batch_augmentation
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(6, 16, 40, 1)).astype(np.float32) + 5
@@ -231,7 +232,7 @@ def test_batch_augmentation():
 
 def test_a_model_standardises_per_speaker_or_per_clip_not_both():
     from fser_utils.errors import FserError
-    from fser_utils.registry import ModelSpec
+    from fser_utils.models.registry import ModelSpec
 
     with pytest.raises(FserError, match="not both"):
         ModelSpec("both", print, features="logmel", profile="cnn", speaker_norm=True,
@@ -239,7 +240,7 @@ def test_a_model_standardises_per_speaker_or_per_clip_not_both():
 
 
 def test_frequency_warp_moves_the_spectrum():
-    from fser_utils.augment import compute_batch_augmentation
+    from fser_utils.training.augment import compute_batch_augmentation
     from fser_utils.errors import FserError
 
     x = np.zeros((40, 64, 5, 1), dtype=np.float32)
@@ -260,9 +261,9 @@ def test_frequency_warp_moves_the_spectrum():
 
 
 def test_ensemble_averages_member_probabilities(every_model_runs):
-    from fser_utils.compare import (compute_comparison_runs, compute_ensemble_predictions,
+    from fser_utils.studies.compare import (compute_comparison_runs, compute_ensemble_predictions,
                                     compute_ensemble_runs)
-    from fser_utils.train import load_run
+    from fser_utils.training.train import load_run
 
     runs = compute_comparison_runs(every_model_runs.values(), n_boot=50)
     members = ["svm-egemaps", "svm-compare"]
@@ -284,8 +285,8 @@ def test_ensemble_averages_member_probabilities(every_model_runs):
 
 
 def test_exported_results_are_a_run_without_model(every_model_runs, tmp_path):
-    from fser_utils.compare import export_comparison_runs
-    from fser_utils.train import RESULT_FILES, load_run
+    from fser_utils.studies.compare import export_comparison_runs
+    from fser_utils.training.train import RESULT_FILES, load_run
 
     src = every_model_runs["fser"].parent
     folders = export_comparison_runs(src, tmp_path / "results")
@@ -298,7 +299,7 @@ def test_exported_results_are_a_run_without_model(every_model_runs, tmp_path):
 
 def test_per_speaker_model_refuses_too_few_clips(every_model_runs, demo_cat, capsys):
     from fser_utils.cli import main
-    from fser_utils.predict import load_predictor, predict_files, predict_signal
+    from fser_utils.scoring.predict import load_predictor, predict_files, predict_signal
 
     run_dir = every_model_runs["svm-egemaps-spk"]
     predictor = load_predictor(run_dir)
@@ -320,9 +321,9 @@ def test_ensemble_selection_adds_members_while_validation_improves(monkeypatch):
     always wrong is left out. Only validation predictions may be read."""
     import pandas as pd
 
-    from fser_utils.compare import compute_ensemble_selection, compute_shared_cells
-    from fser_utils.corpora import EMOTIONS
-    from fser_utils.run import Run
+    from fser_utils.studies.compare import compute_ensemble_selection, compute_shared_cells
+    from fser_utils.data.corpora import EMOTIONS
+    from fser_utils.training.run import Run
 
     truth = list(EMOTIONS[:4])
 
@@ -367,7 +368,7 @@ def test_ensemble_selection_adds_members_while_validation_improves(monkeypatch):
 
 
 def test_target_verdict_needs_the_whole_interval():
-    from fser_utils.compare import TARGETS, compute_target_verdict
+    from fser_utils.studies.compare import TARGETS, compute_target_verdict
 
     assert compute_target_verdict(70.0, 75.0, TARGETS["speaker"]) == "met"
     assert compute_target_verdict(69.9, 75.0, 70.0).startswith("undecided")
@@ -376,7 +377,7 @@ def test_target_verdict_needs_the_whole_interval():
 
 
 def test_results_dirs_of_the_comparison():
-    from fser_utils.compare import get_results_dir
+    from fser_utils.studies.compare import get_results_dir
 
     names = [get_results_dir().name, get_results_dir(gpu=True).name,
              get_results_dir(longer=True).name]
@@ -390,8 +391,8 @@ def test_results_dirs_of_the_comparison():
 def test_tcn_normalises_its_input_whatever_the_scale():
     import keras
 
-    from fser_utils.networks import build_tcn
-    from fser_utils.registry import MODELS
+    from fser_utils.models.networks import build_tcn
+    from fser_utils.models.registry import MODELS
 
     assert MODELS["tcn"].params == {"input_norm": True}
     rng = np.random.default_rng(0)
@@ -413,7 +414,7 @@ def test_tcn_normalises_its_input_whatever_the_scale():
 def test_time_deltas_are_librosa_deltas_stacked_as_channels():
     import librosa
 
-    from fser_utils.networks import TimeDeltas
+    from fser_utils.models.networks import TimeDeltas
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 5, 30, 1)).astype(np.float32)
@@ -429,7 +430,7 @@ def test_time_deltas_are_librosa_deltas_stacked_as_channels():
 def test_attention_pooling_weights_frames():
     import keras
 
-    from fser_utils.networks import AttentionPooling
+    from fser_utils.models.networks import AttentionPooling
 
     keras.utils.set_random_seed(0)
     pool = AttentionPooling(units=8)
@@ -451,7 +452,7 @@ def test_attention_pooling_weights_frames():
 
 
 def test_logmel_cnn_variants_are_what_their_entries_say():
-    from fser_utils.registry import MODELS
+    from fser_utils.models.registry import MODELS
 
     nets = {name: MODELS[name].build(input_shape=(64, 48, 1), n_classes=7,
                                      **MODELS[name].params)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils import leaks
+from fser_utils.studies import leaks
 from fser_utils.errors import FserError
 
 RESIDENT = textwrap.dedent("""
@@ -19,8 +19,8 @@ RESIDENT = textwrap.dedent("""
     import keras
     import numpy as np
     from fser_utils.cli import main
-    from fser_utils.resident import fit_resident
-    from fser_utils.run import Run
+    from fser_utils.training.resident import fit_resident
+    from fser_utils.training.run import Run
 
     # a separable problem: the class is the bright column band
     rng = np.random.default_rng(0)
@@ -54,8 +54,8 @@ RESIDENT = textwrap.dedent("""
     out["resumed_epochs"] = run.load_history()["epoch"].tolist()
     last, _ = run.load_checkpoint()
     out["iterations"] = int(keras.ops.convert_to_numpy(last.optimizer.iterations))
-    import fser_utils.corpora
-    fser_utils.corpora.PAPER_CORPORA = ("demo",)
+    import fser_utils.data.corpora
+    fser_utils.data.corpora.PAPER_CORPORA = ("demo",)
     status = main(["train", "--model", "fser", "--profile", "ci", "--epochs", "1",
                    "--loop", "resident", "--root", root, "--out", runs + "/honest", "--quiet"])
     out["train_status"] = status
@@ -132,7 +132,7 @@ def test_pooled_split_is_the_papers_proportions():
 def test_pooled_arm_cli(demo_root, tmp_path, capsys):
     """``fser leak pooled``: every test picture has copies of its clip in training."""
     from fser_utils.cli import main
-    from fser_utils.run import Run
+    from fser_utils.training.run import Run
 
     out = tmp_path / "pooled"
     assert main(["leak", "pooled", "--profile", "ci", "--epochs", "1", "--root", str(demo_root),

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 
 ATOL = 1e-6
 #: the ci profile cut to three epochs (all ~115 training clips of the demo corpus)
@@ -30,7 +30,7 @@ CI = {"model": "fser", "profile": "ci", "seed": 7, "overrides": {"epochs": 3}}
 
 @pytest.fixture(scope="module")
 def demo(demo_root):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
     from fser_utils.features import load_features
 
     cat = load_catalogue(demo_root, corpora=("demo",))
@@ -52,7 +52,7 @@ def _interrupt_after(k: int):
 
 
 def _train_interrupted(kept, X, out, k: int, **settings):
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     with pytest.raises(KeyboardInterrupt):
         train_model(kept, X, out=out, verbose=0, callbacks=[_interrupt_after(k)], **settings)
@@ -64,7 +64,7 @@ def _train_interrupted(kept, X, out, k: int, **settings):
 
 def assert_same_run(a, b) -> None:
     """Two finished run folders hold the same history, weights and predictions."""
-    from fser_utils.run import Run
+    from fser_utils.training.run import Run
 
     ha, hb = pd.read_csv(a / "history.csv"), pd.read_csv(b / "history.csv")
     assert list(ha.columns) == list(hb.columns)
@@ -87,7 +87,7 @@ def assert_same_run(a, b) -> None:
 
 @pytest.fixture(scope="module")
 def ci_uninterrupted(demo, tmp_path_factory):
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     kept, X = demo
     return train_model(kept, X, out=tmp_path_factory.mktemp("runs") / "whole", verbose=0, **CI)
@@ -103,7 +103,7 @@ def test_fit_loop_resumed_after_epoch_k_is_the_uninterrupted_run(demo, ci_uninte
 def _logmel_config(model: str):
     """A few epochs of the log-mel recipe on a tiny subset: batch augmentation (time
     shift, frequency warp, SpecAugment, mixup), warm-up then cosine decay, dropout."""
-    from fser_utils.train import RunConfig
+    from fser_utils.training.train import RunConfig
 
     return RunConfig(model=model, seed=3, overrides={
         "epochs": 3, "warmup_epochs": 1, "max_train": 32, "batch_size": 16})
@@ -111,7 +111,7 @@ def _logmel_config(model: str):
 
 @pytest.fixture(scope="module")
 def logmel(demo_root):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
     from fser_utils.features import load_features
 
     config = _logmel_config("logmel-cnn-warp")
@@ -124,7 +124,7 @@ def logmel(demo_root):
 @pytest.fixture(scope="module")
 def logmel_whole(logmel, tmp_path_factory):
     """The uninterrupted run of each model, trained once for the module."""
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     kept, X = logmel
     runs = {}
@@ -158,7 +158,7 @@ def test_augmented_and_adversarial_runs_resume_identically(logmel, logmel_whole,
 def test_epoch_seeds_depend_on_seed_and_epoch_only():
     import keras
 
-    from fser_utils.augment import compute_epoch_seeds, list_seed_generators
+    from fser_utils.training.augment import compute_epoch_seeds, list_seed_generators
 
     def net():
         return keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.5),
@@ -178,8 +178,8 @@ def test_epoch_seeds_depend_on_seed_and_epoch_only():
 #: ``fser`` with the demo corpus as the paper's set (the command line refuses it by name)
 FSER = textwrap.dedent("""
     import sys
-    import fser_utils.corpora
-    fser_utils.corpora.PAPER_CORPORA = ("demo",)
+    import fser_utils.data.corpora
+    fser_utils.data.corpora.PAPER_CORPORA = ("demo",)
     from fser_utils.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
@@ -231,10 +231,10 @@ def test_command_stopped_by_a_signal_then_rerun_is_the_uninterrupted_run(
 # --- the scikit-learn family: nothing to resume, nothing half-made -------------------------
 
 def test_interrupted_classical_fit_leaves_no_half_run(demo_root, tmp_path, monkeypatch):
-    import fser_utils.classical as classical
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.run import Run
-    from fser_utils.train import RunConfig, train_model
+    import fser_utils.models.classical as classical
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import RunConfig, train_model
 
     config = RunConfig(model="svm-egemaps")
     cat = load_catalogue(demo_root, corpora=("demo",))
@@ -260,8 +260,8 @@ RESIDENT = textwrap.dedent("""
     import json, sys
     import keras
     import numpy as np
-    from fser_utils.resident import fit_resident
-    from fser_utils.run import Run
+    from fser_utils.training.resident import fit_resident
+    from fser_utils.training.run import Run
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 8, 200)
@@ -319,7 +319,7 @@ def test_resident_loop_resumes_identically(tmp_path):
 
 EXTRACT = textwrap.dedent("""
     import sys
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
     from fser_utils.features import load_features
     cat = load_catalogue(sys.argv[1], corpora=("demo",))
     load_features(cat, progress=False, cache=False, n_jobs=2)
@@ -329,7 +329,7 @@ EXTRACT = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def big_demo_root(tmp_path_factory):
     """A demo corpus that takes two workers tens of seconds to extract."""
-    from fser_utils.demo import make_demo_corpus
+    from fser_utils.data.demo import make_demo_corpus
 
     root = tmp_path_factory.mktemp("big_demo")
     make_demo_corpus(root, n_speakers=8, n_takes=8, duration=3.0)

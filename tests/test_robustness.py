@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
-from fser_utils.robustness import (
+from fser_utils.studies.robustness import (
     CLAIM_COLUMNS, EQUIVALENCE_MARGIN, compute_baselines, compute_claims_table,
     compute_equivalence_clips, compute_group_gap, compute_run_table, compute_unseen_table,
     judge_claim, judge_difference, predict_restricted)
@@ -164,7 +164,7 @@ def test_run_table(tmp_path):
 
 
 def test_split_overlap():
-    from fser_utils.robustness import compute_split_overlap
+    from fser_utils.studies.robustness import compute_split_overlap
 
     split = pd.DataFrame({"relpath": list("abcdef"),
                           "speaker": ["s1", "s1", "s2", "s1", "s2", "s3"],
@@ -198,7 +198,7 @@ def _fake_runs(tmp_path):
 
 
 def test_run_table_names_split_and_summary(tmp_path):
-    from fser_utils.robustness import compute_run_summary
+    from fser_utils.studies.robustness import compute_run_summary
 
     runs = _fake_runs(tmp_path)
     table = compute_run_table(runs, n_boot=20)
@@ -216,7 +216,7 @@ def test_run_table_names_split_and_summary(tmp_path):
 
 
 def test_group_table(tmp_path):
-    from fser_utils.robustness import compute_group_table
+    from fser_utils.studies.robustness import compute_group_table
 
     runs = _fake_runs(tmp_path)
     table = compute_group_table({"paper": runs["paper"], "speaker": runs["speaker"]}, n_boot=20)
@@ -231,7 +231,7 @@ def test_group_table(tmp_path):
 
 def test_paper_claims_from_runs(tmp_path):
     from fser_utils.paper import PAPER_ACCURACY, PAPER_UNSEEN
-    from fser_utils.robustness import compute_paper_claims
+    from fser_utils.studies.robustness import compute_paper_claims
 
     runs = _fake_runs(tmp_path)
     unseen = pd.DataFrame([{"corpus": "urdu", "language": "Urdu", "n": 40, "k": 4,
@@ -274,7 +274,7 @@ def test_paper_claims_with_a_full_budget_run(tmp_path):
 
     from test_evaluate import make_fake_run
 
-    from fser_utils.robustness import (compute_paper_claims, describe_budget,
+    from fser_utils.studies.robustness import (compute_paper_claims, describe_budget,
                                        describe_budget_label)
 
     runs = _fake_runs(tmp_path)
@@ -322,7 +322,7 @@ def test_paper_claims_with_a_full_budget_run(tmp_path):
 
 
 def test_protocol_comparison_lines_models_up_by_protocol(tmp_path):
-    from fser_utils.robustness import compute_protocol_comparison, describe_protocol
+    from fser_utils.studies.robustness import compute_protocol_comparison, describe_protocol
 
     assert describe_protocol("corpus", "emodb") == "German (emodb) held out"
     assert describe_protocol("speaker") == "unseen speakers"

@@ -1,4 +1,4 @@
-"""The run folder has one owner (:class:`fser_utils.run.Run`); the run configuration one home."""
+"""The run folder has one owner (:class:`fser_utils.training.run.Run`); the run configuration one home."""
 from __future__ import annotations
 
 import ast
@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from fser_utils.errors import FserError
-from fser_utils.run import RESULT_FILES, Run
+from fser_utils.training.run import RESULT_FILES, Run
 
 
 def test_run_config_defaults_are_the_cli_defaults():
     from fser_utils.cli import build_parser
-    from fser_utils.registry import DEFAULT_MODEL
-    from fser_utils.train import RunConfig
+    from fser_utils.models.registry import DEFAULT_MODEL
+    from fser_utils.training.train import RunConfig
 
     default = RunConfig.defaults()
     args = build_parser().parse_args(["train"])
@@ -30,8 +30,8 @@ def test_run_config_defaults_are_the_cli_defaults():
 
 
 def test_run_config_key_is_stable_and_complete():
-    from fser_utils.feature_kinds import get_feature_settings
-    from fser_utils.train import PROFILES, RunConfig
+    from fser_utils.features.kinds import get_feature_settings
+    from fser_utils.training.train import PROFILES, RunConfig
 
     a = RunConfig(model="fser", profile="ci")
     same = RunConfig(model="fser", profile=PROFILES["ci"], overrides={"epochs": 10})
@@ -44,7 +44,7 @@ def test_run_config_key_is_stable_and_complete():
     digests = {RunConfig(model="fser", profile="ci", **o).digest() for o in others}
     assert len(digests) == len(others) and a.digest() not in digests
     # the feature code's version is part of the key: older features make a run stale
-    import fser_utils.images as images
+    import fser_utils.features.images as images
 
     version, before = images.FEATURE_VERSION, a.digest()
     try:
@@ -66,14 +66,14 @@ def test_run_config_key_is_stable_and_complete():
     ({"model": "nope"}, "unknown model 'nope'"),
 ])
 def test_run_config_refuses_bad_fields(fields, message):
-    from fser_utils.train import RunConfig
+    from fser_utils.training.train import RunConfig
 
     with pytest.raises(FserError, match=message):
         RunConfig(**fields)
 
 
 def test_names_of_runs(tmp_path):
-    from fser_utils.train import RunConfig, run_name
+    from fser_utils.training.train import RunConfig, run_name
 
     assert run_name("cpu", "corpus", "emodb") == "cpu-corpus-emodb"
     assert run_name("ci", "paper", tag="noflip") == "ci-paper-noflip"

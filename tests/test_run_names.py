@@ -8,15 +8,15 @@ from test_registry import build_tiny
 
 
 def _name(tmp_path, tag=None, **settings):
-    from fser_utils.run import Run
-    from fser_utils.train import RunConfig
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import RunConfig
 
     return Run.for_config(RunConfig(**settings), tag=tag, runs_dir=tmp_path).name
 
 
 def test_names_follow_the_stored_scheme(tmp_path):
-    from fser_utils.feature_kinds import get_feature_settings
-    from fser_utils.train import PROFILES
+    from fser_utils.features.kinds import get_feature_settings
+    from fser_utils.training.train import PROFILES
 
     assert PROFILES["cnn"].epochs != 300
     assert _name(tmp_path, "s1", model="logmel-cnn", split="speaker",
@@ -41,8 +41,8 @@ def test_names_follow_the_stored_scheme(tmp_path):
 
 
 def test_a_finished_run_under_its_older_name_is_reused(tmp_path):
-    from fser_utils.run import Run, to_jsonable
-    from fser_utils.train import RunConfig
+    from fser_utils.training.run import Run, to_jsonable
+    from fser_utils.training.train import RunConfig
 
     config = RunConfig(model="logmel-cnn", overrides={"epochs": 5})
     older = tmp_path / "logmel-cnn-cnn-paper"
@@ -57,7 +57,8 @@ def test_a_finished_run_under_its_older_name_is_reused(tmp_path):
 
 @pytest.fixture
 def tiny(monkeypatch):
-    from fser_utils import corpora, registry
+    from fser_utils.data import corpora
+    from fser_utils.models import registry
 
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
     monkeypatch.setitem(registry.MODELS, "tiny-names", registry.ModelSpec(
@@ -67,7 +68,7 @@ def tiny(monkeypatch):
 def test_fser_train_epochs_next_to_a_default_run_trains_its_own_folder(
         demo_root, tiny, tmp_path, monkeypatch, capsys):
     from fser_utils.cli import main
-    from fser_utils.run import Run
+    from fser_utils.training.run import Run
 
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FSER_RUNS", str(tmp_path / "runs"))

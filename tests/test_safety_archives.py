@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fser_utils import download
+from fser_utils.data import download
 from fser_utils.cli import main
-from fser_utils.download import download_corpus
+from fser_utils.data.download import download_corpus
 from fser_utils.errors import FserError
 
 MEMBER = "Actor_01/03-01-01-01-01-01-01.wav"

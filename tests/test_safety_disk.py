@@ -25,7 +25,7 @@ def _full_disk_after(n_writes, monkeypatch):
 @pytest.mark.parametrize("n_writes", [1, 4])
 def test_full_disk_during_training_is_one_line_and_leaves_nothing(demo_root, tmp_path, capsys,
                                                                   monkeypatch, n_writes):
-    from fser_utils import corpora
+    from fser_utils.data import corpora
     from fser_utils.cli import main
 
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
@@ -43,7 +43,7 @@ def test_full_disk_during_training_is_one_line_and_leaves_nothing(demo_root, tmp
 
 
 def test_history_logger_rewrites_the_whole_file(tmp_path):
-    from fser_utils.run import Run
+    from fser_utils.training.run import Run
 
     run = Run(tmp_path / "r")
     run.path.mkdir()

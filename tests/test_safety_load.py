@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from fser_utils.errors import FserError
-from fser_utils.predict import load_predictor
-from fser_utils.run import Run
+from fser_utils.scoring.predict import load_predictor
+from fser_utils.training.run import Run
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ class _Payload:
 
 
 def _settings(folder, name="svm-egemaps"):
-    from fser_utils.feature_kinds import get_feature_settings
+    from fser_utils.features.kinds import get_feature_settings
 
     fs = get_feature_settings("egemaps")
     (folder / "settings.json").write_text(json.dumps({"model": {"name": name},
@@ -107,7 +107,7 @@ def test_planted_lambda_layer_runs_nothing(tmp_path, capsys):
 
 
 def _fit_svm():
-    from fser_utils.classical import build_svm
+    from fser_utils.models.classical import build_svm
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 5)), np.arange(40) % 4
@@ -165,8 +165,8 @@ def test_a_trained_classical_run_is_signed_and_picked(demo_root, tmp_path, capsy
                                                       monkeypatch):
     """The real path: ``fser train`` writes model.skops last, signed; ``fser predict``
     without a run picks it and scores with it."""
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.train import train_model
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.training.train import train_model
 
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "runs" / "svm"

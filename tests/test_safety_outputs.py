@@ -12,9 +12,9 @@ import pytest
 
 from fser_utils import atomic
 from fser_utils.cli import main
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
-from fser_utils.run import Run
+from fser_utils.training.run import Run
 
 
 def _failing_writes(monkeypatch, code: int, where=None):

@@ -44,20 +44,21 @@ class BandEnergySettings:
 
 @pytest.fixture(scope="module")
 def demo_cat(demo_root):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
 
     return load_catalogue(demo_root, corpora=("demo",))
 
 
 def test_a_run_predicts_after_its_feature_kind_and_model_are_unregistered(
         demo_cat, tmp_path, monkeypatch, capsys):
-    from fser_utils import feature_kinds, registry
+    from fser_utils.features import kinds as feature_kinds
+    from fser_utils.models import registry
     from fser_utils.cli import main
-    from fser_utils.feature_kinds import compute_features
+    from fser_utils.features.kinds import compute_features
     from fser_utils.features import load_audio
-    from fser_utils.run import Run
-    from fser_utils.speaker_norm import normalize_per_clip
-    from fser_utils.train import train_model
+    from fser_utils.training.run import Run
+    from fser_utils.features.speaker_norm import normalize_per_clip
+    from fser_utils.training.train import train_model
 
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setitem(feature_kinds.FEATURE_KINDS, "band-energy", BandEnergySettings)
@@ -90,7 +91,7 @@ def test_a_run_predicts_after_its_feature_kind_and_model_are_unregistered(
 
 
 def test_every_registered_kind_round_trips_by_name():
-    from fser_utils.feature_kinds import (FEATURE_KINDS, describe_feature_kind,
+    from fser_utils.features.kinds import (FEATURE_KINDS, describe_feature_kind,
                                           feature_settings_from_record, get_feature_settings)
 
     for name in FEATURE_KINDS:
@@ -104,7 +105,7 @@ def test_every_registered_kind_round_trips_by_name():
 
 
 def test_runs_of_the_older_format_still_reopen():
-    from fser_utils.feature_kinds import feature_settings_from_record, get_feature_settings
+    from fser_utils.features.kinds import feature_settings_from_record, get_feature_settings
 
     compare = get_feature_settings("compare")
     old = {"features": {**compare.asdict(), "kind": "smile"}}
@@ -117,7 +118,7 @@ def test_runs_of_the_older_format_still_reopen():
 
 
 def test_a_recorded_class_is_used_only_when_safe():
-    from fser_utils.feature_kinds import feature_settings_from_record
+    from fser_utils.features.kinds import feature_settings_from_record
 
     def record(cls):
         return {"feature_kind": {"name": None, "class": cls, "settings": {"sr": 8000}}}
@@ -133,12 +134,12 @@ def test_a_recorded_class_is_used_only_when_safe():
         feature_settings_from_record(record("os:system('x')"))
     # a class of fser_utils, rebuilt from its path alone
     assert feature_settings_from_record(
-        record("fser_utils.feature_kinds:LogMelSettings")).sr == 8000
+        record("fser_utils.features.kinds:LogMelSettings")).sr == 8000
 
 
 def test_one_normalisation_serves_training_and_scoring():
-    from fser_utils.feature_kinds import get_feature_settings
-    from fser_utils.speaker_norm import (normalize_features, normalize_per_clip,
+    from fser_utils.features.kinds import get_feature_settings
+    from fser_utils.features.speaker_norm import (normalize_features, normalize_per_clip,
                                          normalize_per_speaker)
 
     s = get_feature_settings("logmel")

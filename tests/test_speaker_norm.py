@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from fser_utils.errors import FserError
-from fser_utils.speaker_norm import compute_speaker_groups, normalize_per_speaker
+from fser_utils.features.speaker_norm import compute_speaker_groups, normalize_per_speaker
 
 
 def test_each_speaker_gets_mean_zero_and_unit_spread():
@@ -51,7 +51,7 @@ def test_bad_input_is_one_clear_error(X, groups, match):
 
 def test_svm_search_calibrates_only_the_kept_model():
     """The C search skips probability calibration; the model kept is refitted with it."""
-    from fser_utils.classical import build_svm, fit_classical
+    from fser_utils.models.classical import build_svm, fit_classical
 
     calls = []
 
@@ -71,7 +71,7 @@ def test_svm_search_calibrates_only_the_kept_model():
 
 def test_spectrograms_are_standardised_per_band_over_speech_frames():
     """Log-mel arrays (n, n_mels, n_frames, 1): padding stays out of the statistics."""
-    from fser_utils.speaker_norm import PAD_VALUE
+    from fser_utils.features.speaker_norm import PAD_VALUE
 
     rng = np.random.default_rng(2)
     X = rng.normal(size=(10, 3, 8, 1)) * np.array([2.0, 0.5, 1.0])[:, None, None] + 1.0
@@ -98,7 +98,7 @@ def test_a_time_axis_outside_the_clip_is_refused():
 
 
 def test_time_axis_of_each_feature_kind():
-    from fser_utils.feature_kinds import get_feature_settings, get_time_axis
+    from fser_utils.features.kinds import get_feature_settings, get_time_axis
 
     assert get_time_axis(get_feature_settings("logmel")) == 1
     assert get_time_axis(get_feature_settings("egemaps")) is None
@@ -107,7 +107,7 @@ def test_time_axis_of_each_feature_kind():
 
 
 def test_per_clip_normalisation_needs_only_the_clip():
-    from fser_utils.speaker_norm import PAD_VALUE, normalize_per_clip
+    from fser_utils.features.speaker_norm import PAD_VALUE, normalize_per_clip
 
     rng = np.random.default_rng(0)
     X = rng.normal(-30, 8, size=(3, 16, 50, 1)).astype(np.float32)

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
-from fser_utils.splits import PARTS, check_split, describe_split, make_split
+from fser_utils.data.splits import PARTS, check_split, describe_split, make_split
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_describe_split(toy):
 
 
 def test_real_corpora_splits(real_catalogue):
-    from fser_utils.corpora import PAPER_CORPORA
+    from fser_utils.data.corpora import PAPER_CORPORA
 
     cat = real_catalogue[real_catalogue["corpus"].isin(PAPER_CORPORA)].reset_index(drop=True)
     for kind, tc in (("paper", None), ("speaker", None), ("corpus", "emodb")):

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils.corpora import EMOTIONS
+from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 
 
 @pytest.fixture(scope="module")
 def demo(demo_root):
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data.catalogue import load_catalogue
     from fser_utils.features import load_features
 
     cat = load_catalogue(demo_root, corpora=("demo",))
@@ -22,7 +22,7 @@ def demo(demo_root):
 
 @pytest.fixture(scope="module")
 def ci_run(demo, tmp_path_factory):
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     kept, X = demo
     return train_model(kept, X, model="fser", profile="ci",
@@ -31,7 +31,7 @@ def ci_run(demo, tmp_path_factory):
 
 
 def test_ci_run_beats_chance(ci_run):
-    from fser_utils.train import load_run
+    from fser_utils.training.train import load_run
 
     run = load_run(ci_run)
     chance = 1 / len(EMOTIONS)
@@ -40,7 +40,7 @@ def test_ci_run_beats_chance(ci_run):
 
 
 def test_run_folder_contents(ci_run, demo):
-    from fser_utils.train import PROFILES, load_run, load_run_model
+    from fser_utils.training.train import PROFILES, load_run, load_run_model
 
     kept, X = demo
     for name in ("settings.json", "split.csv", "history.csv", "model.keras", "metrics.json",
@@ -77,7 +77,7 @@ def test_run_folder_contents(ci_run, demo):
 
 
 def test_load_or_train_reuses_a_finished_run(ci_run, demo):
-    from fser_utils.train import load_or_train
+    from fser_utils.training.train import load_or_train
 
     kept, X = demo
     before = (ci_run / "metrics.json").stat().st_mtime_ns
@@ -88,7 +88,7 @@ def test_load_or_train_reuses_a_finished_run(ci_run, demo):
 def test_resume_after_interruption(demo, tmp_path):
     import keras
 
-    from fser_utils.train import load_run, train_model
+    from fser_utils.training.train import load_run, train_model
 
     kept, X = demo
 
@@ -123,7 +123,7 @@ def test_resume_after_interruption(demo, tmp_path):
 def test_resume_refuses_another_split(demo, tmp_path):
     import keras
 
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     kept, X = demo
 
@@ -141,7 +141,7 @@ def test_resume_refuses_another_split(demo, tmp_path):
 
 
 def test_same_seed_same_history(demo, tmp_path):
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     kept, X = demo
     ov = {"epochs": 2, "max_train": 48}
@@ -155,7 +155,7 @@ def test_same_seed_same_history(demo, tmp_path):
 @pytest.mark.parametrize("name", ["paper", "fast", "cpu"])
 def test_every_profile_runs(demo, tmp_path, name):
     """One short epoch of each profile (offline 20x augmentation for 'paper')."""
-    from fser_utils.train import load_run, train_model
+    from fser_utils.training.train import load_run, train_model
 
     kept, X = demo
     run = load_run(train_model(kept, X, model="fser", profile=name, out=tmp_path, verbose=0,
@@ -166,7 +166,7 @@ def test_every_profile_runs(demo, tmp_path, name):
 
 
 def test_profiles_and_errors(demo):
-    from fser_utils.train import PROFILES, get_training_profile, run_name, train_model
+    from fser_utils.training.train import PROFILES, get_training_profile, run_name, train_model
 
     assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "cnn-warp", "tcn", "classical",
                              "paper-adam"}
@@ -206,7 +206,7 @@ def test_cli_errors(capsys):
 
 
 def test_cli_train(demo_root, tmp_path, capsys, monkeypatch):
-    from fser_utils import corpora
+    from fser_utils.data import corpora
     from fser_utils.cli import main
 
     # the CLI trains on the paper's corpora; point it at the demo corpus instead
@@ -220,7 +220,7 @@ def test_cli_train(demo_root, tmp_path, capsys, monkeypatch):
 
 
 def test_load_or_train_retrains_a_stale_run(demo, tmp_path, capsys):
-    from fser_utils.train import load_or_train, load_run
+    from fser_utils.training.train import load_or_train, load_run
 
     kept, X = demo
     ov = {"epochs": 1, "max_train": 16}
@@ -239,7 +239,7 @@ def _forbid_features(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("features loaded before the input was checked")
 
-    for name in ("fser_utils.features", "fser_utils.cache"):
+    for name in ("fser_utils.features", "fser_utils.features.cache"):
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -249,10 +249,10 @@ def _forbid_features(monkeypatch):
 
 def test_unknown_test_corpus_is_refused_before_features(demo_root, tmp_path, capsys,
                                                         monkeypatch):
-    from fser_utils import corpora
-    from fser_utils.catalogue import load_catalogue
+    from fser_utils.data import corpora
+    from fser_utils.data.catalogue import load_catalogue
     from fser_utils.cli import main
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     cat = load_catalogue(demo_root, corpora=("demo",))
     _forbid_features(monkeypatch)
@@ -272,7 +272,7 @@ def test_unknown_test_corpus_is_refused_before_features(demo_root, tmp_path, cap
 
 
 def test_out_blocked_by_a_file_is_one_line(demo_root, tmp_path, capsys, monkeypatch):
-    from fser_utils import corpora
+    from fser_utils.data import corpora
     from fser_utils.cli import main
 
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
@@ -289,8 +289,8 @@ def test_out_blocked_by_a_file_is_one_line(demo_root, tmp_path, capsys, monkeypa
 
 
 def test_run_object_reads_what_training_wrote(ci_run):
-    from fser_utils.run import Run
-    from fser_utils.train import RunConfig
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import RunConfig
 
     run = Run.open(ci_run, finished=True)
     assert run.config_key == RunConfig(model="fser", profile="ci").key
@@ -304,9 +304,9 @@ def test_run_object_reads_what_training_wrote(ci_run):
 def test_cli_train_log_test_feeds_select_on_test(demo_root, tmp_path, capsys, monkeypatch):
     """``--log-test`` adds the test accuracy to each epoch of a ``fit`` run, and chapter 8's
     arm (b) reads it; without it, arm (b) says how to get it."""
-    from fser_utils import corpora
+    from fser_utils.data import corpora
     from fser_utils.cli import main
-    from fser_utils.run import Run
+    from fser_utils.training.run import Run
 
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
@@ -330,8 +330,8 @@ def test_cli_train_log_test_feeds_select_on_test(demo_root, tmp_path, capsys, mo
 
 def test_resumed_run_keeps_its_history_columns(tmp_path):
     from fser_utils.errors import FserError
-    from fser_utils.run import Run
-    from fser_utils.train import _logs_test
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import _logs_test
 
     run = Run(tmp_path / "r")
     run.create()
@@ -348,9 +348,9 @@ def test_resumed_run_keeps_its_history_columns(tmp_path):
 
 
 def test_describe_train_command_round_trips_the_options():
-    from fser_utils.train import PROFILES, describe_train_command
+    from fser_utils.training.train import PROFILES, describe_train_command
 
-    from fser_utils.feature_kinds import get_feature_settings
+    from fser_utils.features.kinds import get_feature_settings
 
     s = {"model": {"name": "logmel-cnn"}, "profile": "cnn", "split": "corpus",
          "test_corpus": "emodb", "seed": 1,
@@ -400,7 +400,7 @@ def test_runs_record_the_commit_of_their_code(tmp_path):
 
 
 def test_hardware_names_the_cpu_generation(tmp_path, monkeypatch):
-    from fser_utils import train
+    from fser_utils.training import train
 
     # two processors, as Linux lists them: only the first is read
     info = tmp_path / "cpuinfo"

@@ -35,7 +35,7 @@ def test_windows_stream_equals_whole_file(session, monkeypatch):
     samples of resampling the whole file at once."""
     import soxr
 
-    from fser_utils import windows as W
+    from fser_utils.scoring import windows as W
 
     monkeypatch.setattr(W, "BLOCK_FRAMES", 3001)
     data, sr = sf.read(session, dtype="float32")
@@ -56,7 +56,7 @@ def test_windows_stream_equals_whole_file(session, monkeypatch):
 
 
 def test_window_table_voiced_and_file_label(session, predictor):
-    from fser_utils.windows import predict_windows, summarize_windows
+    from fser_utils.scoring.windows import predict_windows, summarize_windows
 
     table, notes = predict_windows(session, predictor=predictor)
     assert notes == []
@@ -82,7 +82,7 @@ def test_window_table_voiced_and_file_label(session, predictor):
 
 
 def test_window_settings_and_silence_refused(session, predictor, tmp_path):
-    from fser_utils.windows import predict_windows, summarize_windows
+    from fser_utils.scoring.windows import predict_windows, summarize_windows
 
     for window, hop in [(0.1, 0.05), (3.0, 4.0), (3.0, 0.0), (600.0, 1.0)]:
         with pytest.raises(FserError, match="window|hop"):
@@ -99,7 +99,7 @@ def test_plot_emotion_timeline(session, predictor):
     import matplotlib.pyplot as plt
 
     from fser_utils.plotting import plot_emotion_timeline
-    from fser_utils.windows import predict_windows
+    from fser_utils.scoring.windows import predict_windows
 
     table, _ = predict_windows(session, predictor=predictor)
     ax = plot_emotion_timeline(table)
@@ -157,7 +157,7 @@ def test_ten_minutes_streamed_with_flat_memory(tmp_path, predictor):
     it whole (the old way) peaks at 52 MB of numpy arrays (38 MB decoded, 53 MB
     resampled, one after the other); streamed, the peak is about 12 MB whatever the
     length: one batch of 64 window images (3 MB) and the model's copies of it."""
-    from fser_utils.predict import predict_files
+    from fser_utils.scoring.predict import predict_files
 
     path, sr = tmp_path / "ten_minutes.wav", 16000
     with sf.SoundFile(path, "w", samplerate=sr, channels=1, subtype="PCM_16") as f:

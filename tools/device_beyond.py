@@ -19,9 +19,9 @@ FEATURES = "logmel"
 
 
 def export(folder: Path) -> None:
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.corpora import PAPER_CORPORA
-    from fser_utils.feature_kinds import get_feature_settings
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.data.corpora import PAPER_CORPORA
+    from fser_utils.features.kinds import get_feature_settings
     from fser_utils.features import load_features
 
     X, kept = load_features(load_catalogue(corpora=PAPER_CORPORA),
@@ -41,8 +41,8 @@ def load(folder: Path):
 
 
 def train(folder: Path, runs: Path, model: str, split: str, seed: str, epochs: str) -> None:
-    from fser_utils.run import Run
-    from fser_utils.train import RunConfig, train_model
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import RunConfig, train_model
 
     X, cat = load(folder)
     config = RunConfig(model=model, split=split, seed=int(seed),

@@ -23,8 +23,8 @@ import pandas as pd
 
 
 def export(folder: Path) -> None:
-    from fser_utils.catalogue import load_catalogue
-    from fser_utils.corpora import PAPER_CORPORA
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.data.corpora import PAPER_CORPORA
     from fser_utils.features import load_features
 
     X, kept = load_features(load_catalogue(corpora=PAPER_CORPORA), progress=False)
@@ -47,7 +47,7 @@ def load(folder: Path):
 
 
 def honest(folder: Path, runs: Path, seed: int = 42) -> None:
-    from fser_utils.train import train_model
+    from fser_utils.training.train import train_model
 
     X, cat = load(folder)
     train_model(cat, X, model="fser", profile="paper", split="paper", seed=seed,
@@ -56,7 +56,7 @@ def honest(folder: Path, runs: Path, seed: int = 42) -> None:
 
 
 def pooled(folder: Path, runs: Path) -> None:
-    from fser_utils.leaks import train_pooled_arm
+    from fser_utils.studies.leaks import train_pooled_arm
 
     X, cat = load(folder)
     train_pooled_arm(cat, X, out=runs / "leak-pooled-paper", profile="paper",
@@ -67,9 +67,9 @@ def timing(folder: Path, out: Path, repeats: int = 3) -> None:
     """Seconds per epoch of the paper's recipe: Keras ``fit`` against the resident loop."""
     import keras
 
-    from fser_utils.augment import build_augmenter, compute_augmented_images
-    from fser_utils.model import build_fser
-    from fser_utils.resident import fit_resident
+    from fser_utils.training.augment import build_augmenter, compute_augmented_images
+    from fser_utils.models.paper_cnn import build_fser
+    from fser_utils.training.resident import fit_resident
 
     X, cat = load(folder)
     y = pd.Categorical(cat["emotion"]).codes.astype(np.int64)

@@ -5,15 +5,15 @@
 Reads ``results/shipped/`` (the shipped run and the leave-one-corpus-out runs over five
 corpora), ``results/beyond_longer/`` (the same recipe on three corpora) and the shipped
 model's ``export.json``; the book's model-card page computes the same numbers with the
-same functions (:func:`fser_utils.model_card.compute_card_facts`).
+same functions (:func:`fser_utils.studies.model_card.compute_card_facts`).
 """
 from pathlib import Path
 
 import pandas as pd
 
-from fser_utils import model_card
+from fser_utils.studies import model_card
 from fser_utils.atomic import write_text_atomic
-from fser_utils.recognizer import PRETRAINED_DIR
+from fser_utils.scoring.recognizer import PRETRAINED_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,11 +1,11 @@
 """``fser data``: table, download, verify, demo."""
 from __future__ import annotations
 
-from ..config import ROOT_HELP
+from fser_utils.config import ROOT_HELP
 
 import sys
 
-from ..corpora import CORPORA, EXTRA_CORPORA, PAPER_CORPORA
+from fser_utils.data.corpora import CORPORA, EXTRA_CORPORA, PAPER_CORPORA
 
 
 def register(sub) -> None:
@@ -42,7 +42,7 @@ def register(sub) -> None:
 
 
 def run_table(args) -> int:
-    from ..catalogue import compute_emotion_table, describe_missing, load_catalogue
+    from fser_utils.data.catalogue import compute_emotion_table, describe_missing, load_catalogue
 
     corpora = PAPER_CORPORA + (EXTRA_CORPORA if args.all_corpora else ())
     cat = load_catalogue(args.root, corpora=corpora)
@@ -62,13 +62,13 @@ def run_table(args) -> int:
 
 
 def run_download(args) -> int:
-    from ..download import download_corpus
+    from fser_utils.data.download import download_corpus
 
     return download_corpus(args.corpus, root=args.root)
 
 
 def run_verify(args) -> int:
-    from ..download import verify_corpus
+    from fser_utils.data.download import verify_corpus
 
     report = verify_corpus(args.corpus, root=args.root)
     print(report.summary())
@@ -76,8 +76,8 @@ def run_verify(args) -> int:
 
 
 def run_demo(args) -> int:
-    from ..config import get_data_root
-    from ..demo import make_demo_corpus
+    from fser_utils.config import get_data_root
+    from fser_utils.data.demo import make_demo_corpus
 
     folder = make_demo_corpus(get_data_root(args.root))
     print(f"demo corpus written to {folder}")

@@ -16,9 +16,9 @@ def register(sub) -> None:
 
 
 def run_evaluate(args) -> int:
-    from ..errors import FserError
-    from ..evaluate import describe_run, evaluate_run
-    from ..plotting import save_evaluation_figures
+    from fser_utils.errors import FserError
+    from fser_utils.studies.evaluate import describe_run, evaluate_run
+    from fser_utils.plotting import save_evaluation_figures
 
     if args.n_boot < 1:
         raise FserError(f"--n-boot must be at least 1 (got {args.n_boot})")

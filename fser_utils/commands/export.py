@@ -1,7 +1,7 @@
 """``fser export RUN_DIR``: a trained network as an ONNX graph, checked and calibrated."""
 from __future__ import annotations
 
-from ..config import ROOT_HELP
+from fser_utils.config import ROOT_HELP
 
 
 def register(sub) -> None:
@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 
 def run_export(args) -> int:
-    from ..export import export_run
+    from fser_utils.scoring.export import export_run
 
     record = export_run(args.run, out=args.out, version=args.version, root=args.root)
     print(f"exported {record['model']} as {record['version']}: largest difference from Keras "

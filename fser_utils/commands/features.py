@@ -1,15 +1,15 @@
 """``fser features``: build (or load) the feature cache of a data root and report on it."""
 from __future__ import annotations
 
-from ..config import ROOT_HELP
+from fser_utils.config import ROOT_HELP
 
 import time
 
-from ..corpora import EXTRA_CORPORA, PAPER_CORPORA
+from fser_utils.data.corpora import EXTRA_CORPORA, PAPER_CORPORA
 
 
 def register(sub) -> None:
-    from ..feature_kinds import FEATURE_KINDS
+    from fser_utils.features.kinds import FEATURE_KINDS
 
     p = sub.add_parser("features", help="extract and cache features (default: the paper's "
                                          "64x64 images)")
@@ -37,10 +37,10 @@ def register(sub) -> None:
 
 
 def run_features(args) -> int:
-    from ..cache import load_features
-    from ..catalogue import describe_missing, load_catalogue
-    from ..errors import FserError
-    from ..feature_kinds import get_feature_settings
+    from fser_utils.features.cache import load_features
+    from fser_utils.data.catalogue import describe_missing, load_catalogue
+    from fser_utils.errors import FserError
+    from fser_utils.features.kinds import get_feature_settings
 
     corpora = tuple(c.strip() for c in args.corpora.split(",") if c.strip())
     overrides = {name: getattr(args, name) for name in

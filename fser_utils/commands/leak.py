@@ -1,9 +1,9 @@
 """``fser leak twins RUN_DIR`` and ``fser leak nn``: chapter 8's diagnostics of a random split."""
 from __future__ import annotations
 
-from ..config import ROOT_HELP
+from fser_utils.config import ROOT_HELP
 
-from ..corpora import PAPER_CORPORA
+from fser_utils.data.corpora import PAPER_CORPORA
 
 
 def register(sub) -> None:
@@ -61,8 +61,8 @@ def _corpora(args) -> list:
 
 
 def _catalogue(root, corpora):
-    from ..catalogue import load_catalogue
-    from ..errors import FserError
+    from fser_utils.data.catalogue import load_catalogue
+    from fser_utils.errors import FserError
 
     cat = load_catalogue(root, corpora=tuple(corpora))
     if cat.empty:
@@ -74,28 +74,28 @@ def _catalogue(root, corpora):
 def run_leak(args) -> int:
     import pandas as pd
 
-    from .. import leaks
-    from ..errors import FserError
+    from fser_utils.studies import leaks
+    from fser_utils.errors import FserError
 
     if args.n_boot < 1:
         raise FserError(f"--n-boot must be at least 1 (got {args.n_boot})")
     if args.diagnostic == "select-on-test":
-        from ..run import Run
+        from fser_utils.training.run import Run
 
         run = Run.open(args.run_dir, finished=True)
         table = leaks.compute_select_on_test(run.load_history(), run.count_clips("test"))
     elif args.diagnostic == "pooled":
         table = _train_pooled(args)
     elif args.diagnostic == "twins":
-        from ..run import Run
+        from fser_utils.training.run import Run
 
         run = Run.open(args.run_dir, finished=True)
         pred, split = run.load_predictions(), run.load_split()
         cat = _catalogue(args.root, run.load_settings().get("corpora", PAPER_CORPORA))
         table = leaks.compute_twin_accuracy(pred, split, cat, n_boot=args.n_boot)
     else:
-        from ..features import load_features
-        from ..splits import make_split
+        from fser_utils.features import load_features
+        from fser_utils.data.splits import make_split
 
         if args.copies < 0 or args.pool < 1:
             raise FserError("--copies must be >= 0 and --pool >= 1")
@@ -113,12 +113,12 @@ def run_leak(args) -> int:
 def _train_pooled(args):
     import pandas as pd
 
-    from ..config import get_runs_dir
-    from ..errors import FserError
-    from ..features import load_features
-    from ..leaks import make_pooled_config, train_pooled_arm
-    from ..run import Run
-    from ..train import check_train_options
+    from fser_utils.config import get_runs_dir
+    from fser_utils.errors import FserError
+    from fser_utils.features import load_features
+    from fser_utils.studies.leaks import make_pooled_config, train_pooled_arm
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import check_train_options
 
     if args.epochs is not None and args.epochs < 1:
         raise FserError("--epochs must be at least 1")

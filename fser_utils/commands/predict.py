@@ -5,11 +5,11 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import FserError
+from fser_utils.errors import FserError
 
 
 def register(sub) -> None:
-    from ..window_settings import (DEFAULT_HOP, DEFAULT_WINDOW, LONG_RECORDING, MIN_SECONDS,
+    from fser_utils.scoring.window_settings import (DEFAULT_HOP, DEFAULT_WINDOW, LONG_RECORDING, MIN_SECONDS,
                                    VOICED_DB)
 
     parser = sub.add_parser(
@@ -76,7 +76,7 @@ def _prefer_light_backend() -> None:
 
 def _open_recognizer(args):
     """The shipped model, a run named by --run, or the newest run of --model NAME."""
-    from ..recognizer import Recognizer
+    from fser_utils.scoring.recognizer import Recognizer
 
     calibrated = not args.uncalibrated
     if args.run and args.model:
@@ -84,9 +84,9 @@ def _open_recognizer(args):
     if args.run:
         return Recognizer.from_run(args.run, calibrated=calibrated)
     if args.model:
-        from ..predict import find_model_run
-        from ..registry import get_model_spec
-        from ..run import Run
+        from fser_utils.scoring.predict import find_model_run
+        from fser_utils.models.registry import get_model_spec
+        from fser_utils.training.run import Run
 
         if Path(args.model).is_dir():
             raise FserError(f"--model takes a registered model name; to score with the run "
@@ -102,9 +102,9 @@ def _open_recognizer(args):
 
 def run_predict(args) -> int:
     _prefer_light_backend()
-    from ..atomic import write_atomic, write_csv_atomic
-    from ..predict import predict_files
-    from ..windows import check_window_settings
+    from fser_utils.atomic import write_atomic, write_csv_atomic
+    from fser_utils.scoring.predict import predict_files
+    from fser_utils.scoring.windows import check_window_settings
 
     check_window_settings(window=args.window, hop=args.hop)
     for out in (args.windows_out, args.plot):
@@ -163,7 +163,7 @@ def _draw_timelines(table):
     """A figure with one timeline per file (no pyplot: nothing to show, just save)."""
     from matplotlib.figure import Figure
 
-    from ..plotting import plot_emotion_timeline
+    from fser_utils.plotting import plot_emotion_timeline
 
     groups = list(table.groupby("path", sort=False))
     fig = Figure(figsize=(10, 2.6 * len(groups)), layout="constrained")
@@ -190,7 +190,7 @@ def _print_tables(scores, table, *, show_windows: bool) -> None:
 
 
 def _shipped() -> str:
-    from ..recognizer import PRETRAINED_VERSION
+    from fser_utils.scoring.recognizer import PRETRAINED_VERSION
 
     return PRETRAINED_VERSION
 
@@ -200,7 +200,7 @@ def _json_number(value):
 
 
 def _print_json(scores, errors, table, *, recognizer, windows, args) -> None:
-    from ..windows import LONG_RECORDING, VOICED_DB
+    from fser_utils.scoring.windows import LONG_RECORDING, VOICED_DB
 
     predictor = recognizer.predictor
 

@@ -1,14 +1,14 @@
 """``fser train``: train a registered model on the paper's corpora and write a run folder."""
 from __future__ import annotations
 
-from ..config import ROOT_HELP
+from fser_utils.config import ROOT_HELP
 
 import sys
 
 
 def register(sub) -> None:
-    from ..registry import list_public_models
-    from ..train import PROFILES, RunConfig
+    from fser_utils.models.registry import list_public_models
+    from fser_utils.training.train import PROFILES, RunConfig
 
     default = RunConfig.defaults()  # the package's defaults, stated there once
     # the experiment variants of chapter 9 stay trainable but out of the way
@@ -65,15 +65,15 @@ def register(sub) -> None:
 
 
 def run_train(args) -> int:
-    from ..catalogue import describe_missing, load_catalogue
-    from ..corpora import name_corpora, resolve_corpora
-    from ..errors import FserError
-    from ..feature_kinds import get_feature_settings
-    from ..run import Run
-    from ..train import RunConfig, check_train_options, train_model
+    from fser_utils.data.catalogue import describe_missing, load_catalogue
+    from fser_utils.data.corpora import name_corpora, resolve_corpora
+    from fser_utils.errors import FserError
+    from fser_utils.features.kinds import get_feature_settings
+    from fser_utils.training.run import Run
+    from fser_utils.training.train import RunConfig, check_train_options, train_model
 
     if args.list_models:
-        from ..registry import describe_models
+        from fser_utils.models.registry import describe_models
 
         print(describe_models().to_string())
         return 0
@@ -113,7 +113,7 @@ def run_train(args) -> int:
         _remove_half_made(run, new_folder)
         if isinstance(exc, FserError):
             raise
-        from ..atomic import describe_os_error
+        from fser_utils.atomic import describe_os_error
 
         raise FserError(describe_os_error(exc, exc.filename or run.path)) from None
     run = Run.open(run.path, finished=True)
@@ -141,7 +141,7 @@ def _draw_learning_curves(run) -> None:
     # a figure made without pyplot: nothing to show, only to save
     from matplotlib.figure import Figure
 
-    from ..plotting import plot_history
+    from fser_utils.plotting import plot_history
 
     try:
         fig = Figure(figsize=(10, 3.4))
