@@ -7,8 +7,9 @@ import fser_utils
 
 PACKAGE = Path(fser_utils.__file__).parent
 
-#: the modules that may draw: plotting itself, and those on top of it
-DRAWING = {"plotting.py", "chapter.py", "scoring/record.py", "cli.py"}
+#: the modules that may draw: the plotting package (every file), and those on top of it
+DRAWING = {"chapter.py", "scoring/record.py", "cli.py"}
+DRAWING_PACKAGES = {"commands", "plotting"}
 
 #: the pipeline's order: a module may import its own rank and lower ranks only
 RANKS = {"errors": 0, "config": 0, "atomic": 0, "trust": 0, "__init__": 0, "__version__": 0,
@@ -48,15 +49,24 @@ def _imported_modules(path: Path) -> set[str]:
 
 def _may_draw(path: Path) -> bool:
     rel = path.relative_to(PACKAGE)
-    return rel.parts[0] == "commands" or str(rel) in DRAWING
+    return rel.parts[0] in DRAWING_PACKAGES or str(rel) in DRAWING
+
+
+def _imports_plotting(path: Path) -> bool:
+    """Whether ``path`` imports the plotting package or any of its submodules."""
+    return any(name == "fser_utils.plotting" or name.startswith("fser_utils.plotting.")
+               for name in _imported_modules(path))
 
 
 def test_computing_modules_never_import_plotting():
     modules = sorted(PACKAGE.rglob("*.py"))
     assert len(modules) > 30 and PACKAGE / "studies" / "evaluate.py" in modules
     offenders = sorted(str(p.relative_to(PACKAGE)) for p in modules
-                       if not _may_draw(p) and "fser_utils.plotting" in _imported_modules(p))
+                       if not _may_draw(p) and _imports_plotting(p))
     assert offenders == []
+    # every drawing submodule is recognised as such, and only those
+    assert all(_may_draw(p) for p in (PACKAGE / "plotting").rglob("*.py"))
+    assert not _may_draw(PACKAGE / "studies" / "evaluate.py")
 
 
 def test_the_import_finder_sees_every_spelling(monkeypatch):
@@ -72,6 +82,13 @@ def test_the_import_finder_sees_every_spelling(monkeypatch):
     assert "fser_utils.plotting" in _imported_modules(nested)
     monkeypatch.setattr(Path, "read_text", lambda self: "from .evaluate import evaluate_run")
     assert "fser_utils.plotting" not in _imported_modules(PACKAGE / "x.py")
+    assert not _imports_plotting(PACKAGE / "x.py")
+    # a submodule of the plotting package counts as importing plotting
+    for line in ["from fser_utils.plotting.results import plot_comparison",
+                 "import fser_utils.plotting.signals", "from ..plotting import results",
+                 "from ..plotting.training import plot_history"]:
+        monkeypatch.setattr(Path, "read_text", lambda self, line=line: line)
+        assert _imports_plotting(PACKAGE / "studies" / "_probe.py"), line
 
 
 def test_each_stage_imports_only_earlier_stages():

@@ -1,4 +1,5 @@
-"""Every plot helper lives in one module, draws into the axes it is given and returns them."""
+"""Every plot helper lives in the plotting package, draws into the axes it is given and
+returns them."""
 from __future__ import annotations
 
 import inspect
@@ -55,12 +56,17 @@ def test_every_plot_helper_takes_ax_and_lives_here():
         assert "ax" in params and params["ax"].default is None, name
         assert params["ax"].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert "plt.show" not in inspect.getsource(getattr(plotting, name)), name
-    # no plot helper is left in another module of the package
-    package = Path(plotting.__file__).parent
+    # no plot helper is left in another module of the package, and every one in the
+    # plotting package is exported by it
+    drawing = Path(plotting.__file__).parent
+    package = drawing.parent
     elsewhere = [f"{path.relative_to(package)}: {line.strip()[:50]}"
-                 for path in package.rglob("*.py") if path.name != "plotting.py"
+                 for path in package.rglob("*.py") if drawing not in path.parents
                  for line in path.read_text().splitlines() if line.startswith("def plot_")]
     assert not elsewhere, elsewhere
+    defined = {line[4:].split("(")[0] for path in drawing.rglob("*.py")
+               for line in path.read_text().splitlines() if line.startswith("def plot_")}
+    assert defined == set(helpers)
 
 
 def test_importing_plotting_does_not_import_matplotlib():

@@ -1,0 +1,315 @@
+"""Results: confusion matrices and ROC curves (and their saved files), accuracy per group
+and per held-out corpus with intervals, models compared, a recording's emotions over
+time, reliability diagrams (chapters 6, 7, 9 and the model card)."""
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+
+from fser_utils.atomic import write_atomic
+from fser_utils.data.corpora import EMOTIONS
+from fser_utils.errors import FserError
+from fser_utils.plotting._style import _axes, _title, compute_colours
+
+__all__ = ["plot_confusion_matrix", "plot_roc_curves", "save_evaluation_figures",
+           "plot_group_accuracy", "plot_comparison", "plot_emotion_timeline",
+           "plot_reliability", "plot_heldout_accuracy"]
+
+
+# --- evaluation (chapters 6 and 7) ------------------------------------------------------
+def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".1f", cmap: str = "Blues",
+                          title: str | None = None):
+    """Heatmap of a (normalized) confusion matrix with the percentages written in.
+
+    Parameters
+    ----------
+    matrix : pd.DataFrame [shape=(k, k)]
+        From :func:`fser_utils.studies.evaluate.compute_confusion_matrix` [% of each true class].
+    ax : matplotlib Axes or None
+    fmt : str
+        Format of the numbers written in the cells.
+    cmap : str
+    title : str or None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import seaborn as sns
+
+    ax = _axes(ax, figsize=(7, 6))
+    sns.heatmap(matrix, annot=True, fmt=fmt, cmap=cmap, vmin=0, vmax=100, square=True,
+                cbar_kws={"label": "% of true class"}, annot_kws={"size": 8}, ax=ax)
+    ax.set_xlabel("predicted emotion")
+    ax.set_ylabel("true emotion")
+    ax.tick_params(axis="y", rotation=0)
+    _title(ax, title)
+    return ax
+
+
+def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
+    """ROC curve of every class with the micro and macro averages (the paper's Figure 6).
+
+    Parameters
+    ----------
+    curves : dict
+        From :func:`fser_utils.studies.evaluate.compute_roc_curves`.
+    ax : matplotlib Axes or None
+    title : str or None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _axes(ax, figsize=(6.5, 6))
+    for name, c in curves.items():
+        if name not in ("micro", "macro"):
+            ax.plot(c["fpr"], c["tpr"], lw=1.2, label=f"{name} (AUC {100 * c['auc']:.2f} %)")
+    for name, style in (("micro", ":"), ("macro", "--")):
+        c = curves[name]
+        ax.plot(c["fpr"], c["tpr"], style, color="k", lw=2,
+                label=f"{name}-average (AUC {100 * c['auc']:.2f} %)")
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1)
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate",
+           ylabel="true positive rate")
+    ax.legend(loc="lower right", fontsize=8)
+    _title(ax, title)
+    return ax
+
+
+def save_evaluation_figures(results: dict, *, dpi: int = 90) -> list:
+    """Draw the figures of :func:`fser_utils.studies.evaluate.evaluate_run` next to its tables.
+
+    Parameters
+    ----------
+    results : dict
+        What ``evaluate_run`` returns (``confusion``, ``curves``, ``out``).
+    dpi : int > 0
+        Resolution of the saved figures.
+
+    Returns
+    -------
+    written : list of Path
+        ``confusion.png`` (Table 3) and, when the test set holds more than one class,
+        ``roc.png`` (Figure 6), each written whole under a temporary name and renamed.
+    """
+    # figures made without pyplot: saving them must not touch the notebook's backend
+    from matplotlib.figure import Figure
+
+    drawn = [("confusion.png", (7, 6), plot_confusion_matrix, results["confusion"])]
+    if results["curves"]:
+        drawn.append(("roc.png", (6.5, 6), plot_roc_curves, results["curves"]))
+    written = []
+    for name, size, plot, data in drawn:
+        fig = Figure(figsize=size)
+        plot(data, ax=fig.subplots())
+        fig.tight_layout()
+        write_atomic(results["out"] / name, functools.partial(fig.savefig, dpi=dpi))
+        written.append(results["out"] / name)
+    return written
+
+
+def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = None,
+                        title: str | None = None):
+    """Accuracy per group as bars with their bootstrap intervals.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        From :func:`fser_utils.studies.evaluate.compute_group_accuracy` (columns ``by``,
+        ``accuracy``, ``ci_low``, ``ci_high``, ``n``), or any table with those columns.
+    by : str
+        Column naming the groups.
+    ax : matplotlib Axes or None
+    reference : dict or None
+        ``{label: value [%]}`` drawn as horizontal lines (the paper's number, chance, ...).
+    title : str or None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _axes(ax, figsize=(max(4, 1.1 * len(table) + 2), 3.5))
+    x = np.arange(len(table))
+    acc = table["accuracy"].to_numpy(dtype=float)
+    err = np.vstack([acc - table["ci_low"].to_numpy(dtype=float),
+                     table["ci_high"].to_numpy(dtype=float) - acc])
+    ax.bar(x, acc, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
+    labels = [f"{g}\n(n={n})" if "n" in table else str(g)
+              for g, n in zip(table[by], table["n"] if "n" in table else table[by])]
+    ax.set_xticks(x, labels)
+    for i, (label, value) in enumerate((reference or {}).items()):
+        ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}",
+                   label=f"{label} ({value:.2f} %)")
+    if reference:  # below the axes: inside, it would hide bars or reference lines
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+                  ncol=len(reference), frameon=False)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("accuracy [%]")
+    _title(ax, title)
+    return ax
+
+
+# --- models compared (chapter 9) --------------------------------------------------------
+def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speaker")):
+    """Test accuracy against training time, one marker per model and protocol.
+
+    Published results (``anchors``) are horizontal lines labelled with their protocol,
+    since their training times on this CPU are unknown.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        From :func:`fser_utils.studies.compare.compute_comparison_table`.
+    ax : matplotlib Axes or None
+    anchors : sequence of dict or None
+        ``label``, ``accuracy`` [%], ``protocol``; default
+        :data:`fser_utils.studies.compare.ANCHORS`.
+    protocols : sequence of str
+        Which protocols to draw.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if anchors is None:
+        from fser_utils.studies.compare import ANCHORS as anchors
+    ax = _axes(ax, figsize=(9, 5.5))
+    markers = dict(zip(protocols, "os^vD"))
+    models = list(dict.fromkeys(table.index.get_level_values("model")))
+    colours = compute_colours(models)
+    for (model, protocol), r in table.iterrows():
+        if protocol not in markers:
+            continue
+        err = [[r["accuracy"] - r["accuracy_low"]], [r["accuracy_high"] - r["accuracy"]]]
+        ax.errorbar(r["train_minutes"], r["accuracy"], yerr=err, fmt=markers[protocol],
+                    color=colours[model], capsize=3, markersize=8,
+                    label=f"{model}, {protocol} split")
+    _draw_anchors(ax, anchors)
+    ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
+    ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
+                xycoords=("axes fraction", "data"), fontsize=7, va="bottom")
+    ax.set_xscale("log")
+    ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
+    ax.set_ylabel("test accuracy [%] (mean over seeds, 95 % interval)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    # outside the axes: inside, it hid the points it names
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    return ax
+
+
+def _draw_anchors(ax, anchors) -> None:
+    previous = None
+    for i, a in enumerate(sorted(anchors, key=lambda a: -a["accuracy"])):
+        ax.axhline(a["accuracy"], color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
+        # a label close above another goes over its line, the lower one under it
+        close = previous is not None and previous - a["accuracy"] < 3
+        ax.annotate(f"{a['label']}: {a['accuracy']:.2f} % ({a['protocol']})",
+                    (0.01, a["accuracy"]), xycoords=("axes fraction", "data"),
+                    fontsize=7, va="top" if close else "bottom", color="dimgrey")
+        previous = a["accuracy"]
+
+
+def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
+    """Emotion probabilities of a recording's windows against time.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        :func:`fser_utils.scoring.windows.predict_windows` output for one file.
+    ax : matplotlib Axes or None
+        Drawn into if given, else a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        One line per class at the windows' centres; windows left out of the file's
+        label (not voiced) are shaded grey.
+    """
+    if table.empty or table["path"].nunique() != 1:
+        raise FserError(f"plot_emotion_timeline needs the windows of exactly one file, "
+                        f"got {table['path'].nunique()} files")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(10, 3), layout="constrained")
+    centre = (table["start"] + table["end"]) / 2
+    p_cols = [c for c in table.columns if c.startswith("p_")]
+    marker = "o" if len(table) < 50 else None  # a lone window is a point, not a line
+    for k, col in enumerate(p_cols):
+        ax.plot(centre, table[col], color=f"C{k}", linewidth=1.2, marker=marker,
+                markersize=3, label=col[2:])
+    # one grey span per run of consecutive unvoiced windows, not one per window
+    quiet = ~table["voiced"].to_numpy()
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(int), [0]))))
+    for first, stop in zip(edges[::2], edges[1::2]):
+        ax.axvspan(table["start"].iloc[first], table["end"].iloc[stop - 1], color="0.9",
+                   zorder=0, linewidth=0)
+    ax.set(xlim=(table["start"].min(), table["end"].max()), ylim=(0, 1),
+           xlabel="time [s]", ylabel="probability",
+           title=os.path.basename(str(table["path"].iloc[0])))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+def plot_reliability(tables: dict, *, ax=None):
+    """Reliability diagram: accuracy against confidence, one line per table.
+
+    Parameters
+    ----------
+    tables : dict of str -> pd.DataFrame
+        Label -> :func:`fser_utils.scoring.calibration.compute_reliability` table.
+    ax : matplotlib.axes.Axes or None
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The diagonal is perfect calibration; a line below it is over-confident.
+    """
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
+    for label, table in tables.items():
+        full = table[table["n"] > 0]
+        ax.plot(full["confidence"], full["accuracy"], marker="o", label=label)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)",
+           ylabel="accuracy", aspect="equal")
+    ax.legend(loc="upper left", fontsize=9)
+    return ax
+
+
+def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
+    """Accuracy on each held-out corpus with its interval, one bar per recipe.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        :func:`fser_utils.studies.model_card.compute_heldout_table`.
+    target : float or None [%]
+        Drawn as a horizontal line.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    corpora = list(dict.fromkeys(table["heldout"]))
+    recipes = list(dict.fromkeys(table["recipe"]))
+    width = 0.8 / len(recipes)
+    for i, recipe in enumerate(recipes):
+        rows = table[table["recipe"] == recipe].set_index("heldout").reindex(corpora)
+        x = np.arange(len(corpora)) + (i - (len(recipes) - 1) / 2) * width
+        err = np.vstack([rows["accuracy_own"] - rows["accuracy_own_low"],
+                         rows["accuracy_own_high"] - rows["accuracy_own"]])
+        ax.bar(x, rows["accuracy_own"], width=width, yerr=err, capsize=3, label=recipe)
+    if target is not None:
+        ax.axhline(target, color="0.3", linestyle="--", linewidth=1, label=f"target {target:g} %")
+    ax.set_xticks(np.arange(len(corpora)), corpora)
+    ax.set(ylabel="accuracy on the corpus's own classes [%]", xlabel="held-out corpus",
+           ylim=(0, 100))
+    ax.legend(fontsize=9)
+    return ax

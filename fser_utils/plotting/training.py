@@ -1,0 +1,185 @@
+"""The network and its training: its architecture (chapter 5), learning curves, several
+recipes' curves and the leak curves of chapter 8."""
+from __future__ import annotations
+
+import numpy as np
+
+from fser_utils.plotting._style import _axes, _panels, compute_colours
+
+__all__ = ["plot_architecture", "plot_history", "plot_recipe_curves", "plot_leak_curves"]
+
+
+# --- the network and its training (chapter 5) -------------------------------------------
+_LAYER_COLOURS = {"Input": "#dddddd", "Conv2D": "#8ecae6", "MaxPooling2D": "#ffb703",
+                  "Dropout": "#e5e5e5", "Flatten": "#bde0a8", "Dense": "#fb8500",
+                  "Activation": "#d62828"}
+_LAYER_SHORT = {"Input": "Input", "Conv2D": "CL", "MaxPooling2D": "MPL", "Dropout": "Dr",
+                "Flatten": "Flatten", "Dense": "FCL", "Activation": "Softmax"}
+
+
+def plot_architecture(model, *, ax=None):
+    """Draw the network as a row of boxes, one per layer (the paper's Figure 5).
+
+    Box heights follow the size of each layer's output, so the shrinking feature maps
+    and the dense funnel can be seen; labels use the paper's abbreviations (CL,
+    MPL, Dr, FCL) with our filter counts and shapes.
+
+    Parameters
+    ----------
+    model : keras.Model
+        As built by :func:`fser_utils.models.paper_cnn.build_fser`.
+    ax : matplotlib Axes or None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    from fser_utils.models.paper_cnn import compute_model_table
+
+    table = compute_model_table(model)
+    ax = _axes(ax, figsize=(12, 3.6))
+    sizes = [np.prod([int(d) for d in shape.split("x")] if shape else [1])
+             for shape in table["output_shape"]]
+    heights = 0.6 + 2.4 * (np.log10(np.array(sizes, dtype=float)) / np.log10(max(sizes)))
+    x, width, gap = 0.0, 0.8, 0.25
+    for (_, row), h in zip(table.iterrows(), heights):
+        ax.add_patch(FancyBboxPatch((x, -h / 2), width, h, boxstyle="round,pad=0.02",
+                                    facecolor=_LAYER_COLOURS.get(row["type"], "#cccccc"),
+                                    edgecolor="black", linewidth=0.8))
+        label = _LAYER_SHORT.get(row["type"], row["type"])
+        if row["type"] in ("Conv2D", "Dense"):
+            label += f"\n{row['detail'].split(' ')[0]}"
+        ax.text(x + width / 2, 0, label, ha="center", va="center", fontsize=7, rotation=0)
+        ax.text(x + width / 2, -h / 2 - 0.15, row["output_shape"], ha="center", va="top",
+                fontsize=6, rotation=60)
+        if x > 0:
+            ax.annotate("", xy=(x, 0), xytext=(x - gap, 0),
+                        arrowprops={"arrowstyle": "->", "linewidth": 0.6})
+        x += width + gap
+    ax.set_xlim(-0.2, x)
+    ax.set_ylim(-2.6, 1.8)
+    ax.axis("off")
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=_LAYER_COLOURS[k], edgecolor="black")
+               for k in ("Conv2D", "MaxPooling2D", "Dropout", "Dense")]
+    ax.legend(handles, ["CL: convolution + ReLU", "MPL: max-pooling 2x2", "Dr: dropout",
+                        "FCL: dense"], loc="upper center", ncol=4, fontsize=7, frameon=False)
+    return ax
+
+
+def plot_history(history, *, ax=None, best_epoch: int | None = None):
+    """Learning curves: loss and accuracy per epoch, training and validation.
+
+    Parameters
+    ----------
+    history : pd.DataFrame
+        ``history.csv`` of a run (columns ``epoch``, ``loss``, ``accuracy``,
+        ``val_loss``, ``val_accuracy``).
+    ax : array of 2 Axes or None
+    best_epoch : int >= 1 or None
+        Marks the epoch whose weights were kept.
+
+    Returns
+    -------
+    ax : np.ndarray of Axes [shape=(2,)]
+        Loss, accuracy.
+    """
+    ax = _panels(ax, 1, 2, figsize=(10, 3.4)).ravel()
+    epoch = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
+    panels = ((ax[0], "loss", "loss (cross-entropy)"), (ax[1], "accuracy", "accuracy"))
+    for a, key, title in panels:
+        a.plot(epoch, history[key], label="training")
+        if f"val_{key}" in history:
+            a.plot(epoch, history[f"val_{key}"], label="validation")
+        if best_epoch is not None:
+            a.axvline(best_epoch, color="grey", linestyle=":", label="kept")
+        a.set_xlabel("epoch")
+        a.set_title(title)
+        a.grid(alpha=0.3)
+    ax[1].legend(loc="lower right")
+    return ax
+
+
+def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = None):
+    """Accuracy per epoch of several runs, epochs on a log scale (chapter 8).
+
+    A log scale shows the early epochs, where most of the learning happens, and the
+    long tail of a 400-epoch run in one picture, without inviting a straight-line
+    extrapolation beyond the last epoch.
+
+    Parameters
+    ----------
+    histories : dict of str -> pd.DataFrame
+        Label -> ``history.csv`` of a run; ``accuracy`` (training, dashed) and
+        ``test_accuracy`` if logged, else ``val_accuracy`` (solid), in [0, 1].
+    ax : Axes or None
+    reference : dict of str -> float or None
+        Horizontal lines [%], e.g. ``{"paper": 95.05}``.
+
+    Returns
+    -------
+    ax : Axes
+    """
+    ax = _panels(ax, 1, 1, figsize=(8, 4))[0, 0]
+    for k, (label, h) in enumerate(histories.items()):
+        epoch = h["epoch"] + 1
+        held = "test_accuracy" if "test_accuracy" in h else "val_accuracy"
+        ax.plot(epoch, 100 * h[held], color=f"C{k}", label=f"{label}: {held.split('_')[0]}")
+        ax.plot(epoch, 100 * h["accuracy"], color=f"C{k}", linestyle="--", alpha=0.7,
+                label=f"{label}: training")
+    for k, (label, value) in enumerate((reference or {}).items()):
+        ax.axhline(value, color="black", linestyle=":", label=f"{label}: {value} %")
+    ax.set(xscale="log", xlabel="epoch (log scale)", ylabel="accuracy [%]", ylim=(0, 100))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small", loc="upper left")
+    return ax
+
+
+# --- leaks (chapter 8) ------------------------------------------------------------------
+def plot_leak_curves(table, *, ax=None, paper: bool = True):
+    """Test accuracy against training accuracy, epoch by epoch, one line per arm.
+
+    An honest arm's line bends away below the diagonal as the network learns its
+    training pictures; an arm whose training part holds copies of the test clips
+    stays near it, test accuracy rising with training accuracy (chapter 8).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        :func:`fser_utils.studies.leaks.compute_leak_curves` (``arm``, ``epoch``,
+        ``train_accuracy``, ``test_accuracy`` [%], ``kept``).
+    ax : Axes or None
+    paper : bool
+        Draw the paper's accuracy (:data:`fser_utils.paper.PAPER_ACCURACY`) as a
+        horizontal line.
+
+    Returns
+    -------
+    ax : Axes
+    """
+    ax = _axes(ax, figsize=(5.5, 5))
+    arms = list(dict.fromkeys(table["arm"]))
+    colours = compute_colours(arms)
+    ax.plot([0, 100], [0, 100], color="0.6", linestyle=":", linewidth=1,
+            label="test = training")
+    for arm in arms:
+        rows = table[table["arm"] == arm].sort_values("epoch")
+        ax.plot(rows["train_accuracy"], rows["test_accuracy"], color=colours[arm],
+                marker=".", markersize=3, linewidth=1, label=arm)
+        kept = rows[rows["kept"]]
+        ax.scatter(kept["train_accuracy"], kept["test_accuracy"], color=colours[arm],
+                   marker="*", s=120, edgecolor="black", linewidth=0.5, zorder=3)
+    if paper:
+        from fser_utils.paper import PAPER_ACCURACY
+
+        ax.axhline(PAPER_ACCURACY, color="0.3", linestyle="--", linewidth=1,
+                   label=f"paper {PAPER_ACCURACY:g} %")
+    ax.scatter([], [], color="0.5", marker="*", s=120, edgecolor="black", linewidth=0.5,
+               label="epoch kept (validation)")
+    ax.set(xlabel="training accuracy [%]", ylabel="test accuracy [%]", xlim=(0, 100),
+           ylim=(0, 100))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
