@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils.studies import findings
+from fser_utils.studies import findings, stored, stored_comparison
 from fser_utils.config import CHECKOUT, get_stored_path
 from fser_utils.paper import PAPER_ACCURACY, PAPER_CORPUS_SIZES, PAPER_N_CLIPS, PAPER_RECIPE
 from fser_utils.models.registry import DEFAULT_MODEL, MODELS
@@ -27,8 +27,8 @@ def _chosen_on_validation(history: pd.DataFrame) -> float:
 
 
 def test_paper_recipe_matches_its_stored_predictions():
-    result = findings.compute_paper_recipe()
-    folder = get_stored_path(f"{STORED}/{findings.PAPER_RECIPE_RUNS[42]}")
+    result = stored.compute_paper_recipe()
+    folder = get_stored_path(f"{STORED}/{stored.PAPER_RECIPE_RUNS[42]}")
     pred = pd.read_csv(folder / "test_predictions.csv")
     metrics = json.loads((folder / "metrics.json").read_text())
     assert result["accuracy"] == pytest.approx(100 * (pred["emotion"] == pred["predicted"]).mean())
@@ -45,9 +45,9 @@ def test_paper_recipe_matches_its_stored_predictions():
 
 
 def test_paper_recipe_seeds_read_each_history():
-    result = findings.compute_paper_recipe_seeds()
+    result = stored.compute_paper_recipe_seeds()
     per_seed = {}
-    for seed, name in findings.PAPER_RECIPE_RUNS.items():
+    for seed, name in stored.PAPER_RECIPE_RUNS.items():
         history = pd.read_csv(get_stored_path(f"{STORED}/{name}") / "history.csv")
         per_seed[seed] = (len(history), _chosen_on_validation(history))
     assert result["seeds"] == len(per_seed) == 3
@@ -65,24 +65,25 @@ def test_paper_recipe_seeds_read_each_history():
 
 
 def test_leak_before_split_and_closest_leak():
-    leak = findings.compute_leak_before_split()
-    metrics = json.loads((get_stored_path(f"{STORED}/{findings.LEAK_RUN}") / "metrics.json")
+    leak = stored.compute_leak_before_split()
+    metrics = json.loads((get_stored_path(f"{STORED}/{stored.LEAK_RUN}") / "metrics.json")
                          .read_text())
     assert leak["accuracy"] == pytest.approx(100 * metrics["test_accuracy"])
     _check_interval(leak)
     assert 70 < leak["accuracy"] < PAPER_ACCURACY and leak["same_clip_in_train"] > 90
-    closest = findings.compute_closest_leak()
+    closest = stored.compute_closest_leak()
     # the leak arm beats the honest run but does not reach the paper
     assert closest["arm"] == leak["arm"] == "augmenting before the split"
     assert closest["accuracy"] == closest["arms"]["accuracy"].max()
-    assert closest["accuracy"] > findings.compute_paper_recipe()["accuracy_high"]
+    assert closest["accuracy"] > stored.compute_paper_recipe()["accuracy_high"]
     assert 0 < closest["below_paper"] < PAPER_ACCURACY
 
 
 def test_best_ensembles_follow_chapter_9s_rules():
-    cheap = {p: findings.compute_best_ensemble(p, max_cpu_minutes=findings.BUDGET_MINUTES)
+    budget = stored_comparison.BUDGET_MINUTES
+    cheap = {p: stored_comparison.compute_best_ensemble(p, max_cpu_minutes=budget)
              for p in ("paper", "speaker")}
-    best = {p: findings.compute_best_ensemble(p) for p in ("paper", "speaker")}
+    best = {p: stored_comparison.compute_best_ensemble(p) for p in ("paper", "speaker")}
     for protocol in ("paper", "speaker"):
         for result in (cheap[protocol], best[protocol]):
             _check_interval(result)
@@ -90,60 +91,62 @@ def test_best_ensembles_follow_chapter_9s_rules():
             assert len(result["commands"]) == len(result["members"])
             assert all(c.startswith("fser train --model ") for c in result["commands"])
         # within the CPU budget: CPU runs only
-        assert cheap[protocol]["train_minutes"] <= findings.BUDGET_MINUTES
+        assert cheap[protocol]["train_minutes"] <= budget
         assert "H100" not in cheap[protocol]["hardware"]
         # chosen on validation accuracy among chapter 9's ensembles
-        vals = [findings.compute_ensemble(n, protocol)["val_accuracy"] for n in findings.ENSEMBLES]
+        vals = [stored_comparison.compute_ensemble(n, protocol)["val_accuracy"]
+                for n in stored_comparison.ENSEMBLES]
         assert best[protocol]["val_accuracy"] == max(vals)
         assert best[protocol]["val_accuracy"] >= cheap[protocol]["val_accuracy"]
     # honest ensembles: far above the paper's network, still below the paper's claim
     assert 75 < cheap["paper"]["accuracy"] < 92 and best["paper"]["accuracy_high"] < PAPER_ACCURACY
     assert 60 < cheap["speaker"]["accuracy"] < 80
-    single = findings.compute_ensemble("ensemble, CPU runs, single clip, 30 min", "speaker")
+    single = stored_comparison.compute_ensemble("ensemble, CPU runs, single clip, 30 min",
+                                                "speaker")
     assert not single["needs_speaker_batch"]
     assert not any(MODELS[m.split(" | ")[0]].speaker_norm for m in single["members"])
 
 
 def test_default_model_on_unseen_speakers():
-    result = findings.compute_default_model("speaker")
+    result = stored_comparison.compute_default_model("speaker")
     assert result["model"] == DEFAULT_MODEL and result["seeds"] == 3
     _check_interval(result)
     assert 50 < result["accuracy"] < 70
     assert result["protocol"] == "unseen speakers" and "GPU" not in result["hardware"]
     # it scores a single clip, and the per-speaker model validates above it
     assert not MODELS[result["model"]].speaker_norm
-    per_speaker = findings.compute_best_per_speaker_model("speaker")
+    per_speaker = stored_comparison.compute_best_per_speaker_model("speaker")
     assert MODELS[per_speaker["model"]].speaker_norm and per_speaker["min_clips"] >= 2
     assert per_speaker["val_accuracy"] > result["val_accuracy"]
     _check_interval(per_speaker)
 
 
 def test_paper_network_on_unseen_speakers_and_corpora():
-    speaker = findings.compute_paper_network("speaker")
+    speaker = stored_comparison.compute_paper_network("speaker")
     _check_interval(speaker)
     assert speaker["model"] == "fser" and speaker["seeds"] == 3
-    assert speaker["accuracy_high"] < findings.compute_default_model("speaker")["accuracy"]
+    assert speaker["accuracy_high"] < stored_comparison.compute_default_model("speaker")["accuracy"]
     for corpus in ("emodb", "emovo", "ravdess"):
-        _check_interval(findings.compute_paper_network(f"corpus-{corpus}"))
+        _check_interval(stored_comparison.compute_paper_network(f"corpus-{corpus}"))
 
 
 def test_per_corpus_and_sex_gap_of_the_full_budget_run():
-    corpora = findings.compute_paper_recipe_corpora()
+    corpora = stored.compute_paper_recipe_corpora()
     assert corpora["savee"]["n"] == 0 and "accuracy" not in corpora["savee"]
     measured = {c: r for c, r in corpora.items() if r["n"]}
     assert set(measured) == {"emodb", "ravdess"}
     for r in measured.values():
         _check_interval(r)
         assert r["accuracy_high"] < r["paper"]
-    n_test = findings.compute_paper_recipe()["n_test"]
+    n_test = stored.compute_paper_recipe()["n_test"]
     assert sum(r["n"] for r in measured.values()) < n_test  # EMOVO is not in Table 4
-    gap = findings.compute_paper_recipe_sex_gap()
+    gap = stored.compute_paper_recipe_sex_gap()
     _check_interval(gap, "difference", within=(-100, 100))
     assert gap["difference"] == pytest.approx(gap["female"] - gap["male"])
 
 
 def test_data_caveats():
-    caveats = findings.compute_data_caveats()
+    caveats = stored.compute_data_caveats()
     assert caveats["savee_clips"] == PAPER_CORPUS_SIZES["savee"]
     assert caveats["paper_clips"] == PAPER_N_CLIPS
     assert 0 < caveats["nemo_clips"] < caveats["nemo_total"]
@@ -153,12 +156,12 @@ def test_data_caveats():
 
 
 def test_describe_hardware():
-    assert findings.describe_hardware(
+    assert stored.describe_hardware(
         "Intel(R) Xeon(R) Processor, 16 CPU cores; GPU: NVIDIA H200") == "NVIDIA H200"
-    assert findings.describe_hardware(
+    assert stored.describe_hardware(
         "Intel(R) Xeon(R) Processor (family 6, model 207), 16 CPU cores; GPU: NVIDIA H100 80GB "
         "HBM3") == "NVIDIA H100"
-    assert findings.describe_hardware(
+    assert stored.describe_hardware(
         "AMD EPYC (family 26, model 2), 2 CPU cores; no GPU") == "2-core AMD EPYC CPU"
 
 

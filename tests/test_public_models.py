@@ -5,7 +5,7 @@ import pytest
 
 
 def test_public_models_are_the_ones_the_book_recommends():
-    from fser_utils.studies.findings import compute_best_per_speaker_model
+    from fser_utils.studies.stored_comparison import compute_best_per_speaker_model
     from fser_utils.models.registry import DEFAULT_MODEL, MODELS, list_public_models
 
     public = list_public_models()

@@ -8,9 +8,11 @@ import pytest
 from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 from fser_utils.studies.robustness import (
-    CLAIM_COLUMNS, EQUIVALENCE_MARGIN, compute_baselines, compute_claims_table,
-    compute_equivalence_clips, compute_group_gap, compute_run_table, compute_unseen_table,
-    judge_claim, judge_difference, predict_restricted)
+    compute_baselines, compute_group_gap, compute_run_table, compute_unseen_table,
+    predict_restricted)
+from fser_utils.studies.verdicts import (
+    CLAIM_COLUMNS, EQUIVALENCE_MARGIN, compute_claims_table, compute_equivalence_clips,
+    judge_claim, judge_difference)
 
 
 def test_predict_restricted_ignores_other_classes():
@@ -231,7 +233,7 @@ def test_group_table(tmp_path):
 
 def test_paper_claims_from_runs(tmp_path):
     from fser_utils.paper import PAPER_ACCURACY, PAPER_UNSEEN
-    from fser_utils.studies.robustness import compute_paper_claims
+    from fser_utils.studies.claims import compute_paper_claims
 
     runs = _fake_runs(tmp_path)
     unseen = pd.DataFrame([{"corpus": "urdu", "language": "Urdu", "n": 40, "k": 4,
@@ -274,8 +276,8 @@ def test_paper_claims_with_a_full_budget_run(tmp_path):
 
     from test_evaluate import make_fake_run
 
-    from fser_utils.studies.robustness import (compute_paper_claims, describe_budget,
-                                       describe_budget_label)
+    from fser_utils.studies.claims import compute_paper_claims, describe_budget_label
+    from fser_utils.studies.robustness import describe_budget
 
     runs = _fake_runs(tmp_path)
     full, _ = make_fake_run(tmp_path / "fser-paper-paper", seed=7, accuracy=0.6)

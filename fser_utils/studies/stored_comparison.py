@@ -1,0 +1,233 @@
+"""Chapter 9's comparison, read from its stored runs (``results/beyond``,
+``results/beyond_longer``, ``results/beyond_gpu``): its ensembles, chosen by greedy forward
+selection on validation accuracy (:data:`ENSEMBLES`, :func:`compute_ensemble`,
+:func:`compute_best_ensemble`), the default model and the best per-speaker model at their
+own recipes (:func:`compute_default_model`, :func:`compute_best_per_speaker_model`), and
+the paper's network at the book's CPU recipe (:func:`compute_paper_network`). Nothing
+trains and test clips never choose; each result is a dict as those of
+:mod:`fser_utils.studies.stored`, with chapter 9's interval over the seeds.
+"""
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from fser_utils.studies.compare import (TARGETS, compute_comparison_runs, compute_comparison_table,
+                                        compute_ensemble_runs, compute_ensemble_selection,
+                                        compute_target_verdict, get_results_dir)
+from fser_utils.studies.stored import _from_table_row, _hardware_of
+
+__all__ = ["BUDGET_MINUTES", "ENSEMBLES", "compute_ensemble", "compute_best_ensemble",
+           "compute_default_model", "compute_best_per_speaker_model", "compute_paper_network"]
+
+#: chapter 9's training budget on the book's 2-core CPU [min]
+BUDGET_MINUTES = 30
+#: chapter 9's four ensembles: whether GPU runs are candidates, the training budget
+#: (summed minutes, or None) and whether only models that score a single clip may join
+ENSEMBLES = {
+    "ensemble, CPU runs": {"gpu": False, "max_minutes": None, "single_clip": False},
+    "ensemble, CPU runs, 30 min": {"gpu": False, "max_minutes": BUDGET_MINUTES,
+                                   "single_clip": False},
+    "ensemble with GPU runs": {"gpu": True, "max_minutes": None, "single_clip": False},
+    "ensemble, CPU runs, single clip, 30 min": {"gpu": False, "max_minutes": BUDGET_MINUTES,
+                                                "single_clip": True},
+}
+
+
+# -- chapter 9's comparison --------------------------------------------------------------
+
+def _with_budget(frame: pd.DataFrame, device: str) -> pd.DataFrame:
+    """Chapter 9's label of a longer run: ``"model | E epochs, DEVICE"``."""
+    budget = frame["epochs"].astype(int).astype(str) + " epochs, " + device
+    return frame.assign(device=device, budget=budget, label=frame["model"] + " | " + budget)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_comparison() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Chapter 9's stored runs: section 2 (each model at its section-2 budget, CPU), the
+    longer CPU runs and the GPU runs, the last two labelled with their budget."""
+    def load(**where):
+        return compute_comparison_runs(sorted(get_results_dir(**where).glob("*/")))
+
+    return (load(), _with_budget(load(longer=True), "CPU"),
+            _with_budget(load(gpu=True), "GPU"))
+
+
+def _network(label: str, extra: pd.DataFrame) -> str:
+    """The registered model behind a model name or a budget label."""
+    return label.split(" | ")[0] if label in set(extra["label"]) else label
+
+
+def _needs_batch() -> set:
+    """Models that need a batch of one speaker's clips to score (speaker-normalised)."""
+    from fser_utils.models.registry import MODELS
+
+    return {m for m, spec in MODELS.items() if spec.speaker_norm}
+
+
+@functools.lru_cache(maxsize=None)
+def _select_ensemble(name: str) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
+    """Chapter 9's selection of one of :data:`ENSEMBLES`: its members, its per-seed rows,
+    and the pool it was chosen from."""
+    spec = ENSEMBLES[name]
+    section2, cpu_long, gpu = _load_comparison()
+    extra = pd.concat([cpu_long, gpu], ignore_index=True) if spec["gpu"] else cpu_long
+    pool = pd.concat([section2[section2["model"] != "ensemble"],
+                      extra.assign(model=extra["label"])], ignore_index=True)
+    # a model, or a longer budget, is a candidate once it has three seeds on both splits
+    seeds = pool.pivot_table(index="model", columns="protocol", values="seed",
+                             aggfunc="nunique", fill_value=0)[["paper", "speaker"]]
+    batch = _needs_batch()
+    candidates = [m for m in seeds[(seeds >= 3).all(axis=1)].index
+                  if not (spec["single_clip"] and _network(m, extra) in batch)]
+    members = compute_ensemble_selection(pool, candidates, max_minutes=spec["max_minutes"])
+    return tuple(members), compute_ensemble_runs(pool, members, name=name), pool
+
+
+def _train_command(member: str) -> str:
+    """The ``fser train`` command for an ensemble member (a model, or a budget label)."""
+    from fser_utils.models.registry import MODELS
+    from fser_utils.training.train import PROFILES
+
+    model, _, budget = member.partition(" | ")
+    section2 = _load_comparison()[0]
+    epochs = (int(budget.split()[0]) if budget else
+              int(section2.loc[section2["model"] == model, "epochs"].iloc[0]))
+    own = PROFILES[MODELS[model].profile].epochs
+    return f"fser train --model {model}" + (f" --epochs {epochs}" if epochs != own else "")
+
+
+def compute_ensemble(name: str, protocol: str) -> dict:
+    """One of chapter 9's ensembles (:data:`ENSEMBLES`) on one protocol.
+
+    The members are chosen by greedy forward selection on validation accuracy
+    (:func:`fser_utils.studies.compare.compute_ensemble_selection`), among the section-2 models
+    and the longer budgets with three seeds on both splits, as chapter 9 chooses them;
+    the ensemble averages their class probabilities. Test clips are never used to choose.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ENSEMBLES`.
+    protocol : {"paper", "speaker"}
+
+    Returns
+    -------
+    result : dict
+        ``accuracy``, ``accuracy_low``, ``accuracy_high`` [%] (mean of the seeds, with
+        chapter 9's interval), ``seeds``, ``val_accuracy``, ``train_minutes`` (members'
+        sum, median over seeds), ``members``, ``commands`` (one ``fser train`` per
+        member), ``needs_speaker_batch``, ``hardware``, ``target`` and ``verdict``
+        (chapter 9's target for the protocol), ``name``, ``protocol``.
+    """
+    from fser_utils.studies.robustness import describe_protocol
+
+    members, runs, pool = _select_ensemble(name)
+    row = compute_comparison_table(runs).loc[(name, protocol)]
+    used = pool[pool["model"].isin(members) & (pool["protocol"] == protocol)]
+    extra = pool.dropna(subset=["label"]) if "label" in pool else pool.iloc[:0]
+    result = _from_table_row(row)
+    target = TARGETS[protocol]
+    return {**result, "name": name, "protocol": describe_protocol(protocol),
+            "members": list(members), "commands": [_train_command(m) for m in members],
+            "needs_speaker_batch": any(_network(m, extra) in _needs_batch() for m in members),
+            "hardware": _hardware_of(used["hardware"]), "target": target,
+            "verdict": compute_target_verdict(result["accuracy_low"], result["accuracy_high"],
+                                              target)}
+
+
+def compute_best_ensemble(protocol: str, *, max_cpu_minutes: float | None = None) -> dict:
+    """The best of chapter 9's ensembles on ``protocol``, chosen on validation accuracy.
+
+    Parameters
+    ----------
+    protocol : {"paper", "speaker"}
+    max_cpu_minutes : float or None
+        Only the ensembles trained on the book's CPU whose training minutes (members'
+        sum, median over seeds) stay within this budget; ``None``: any budget, GPU runs
+        included.
+
+    Returns
+    -------
+    result : dict
+        As :func:`compute_ensemble`.
+    """
+    found = [compute_ensemble(name, protocol) for name, spec in ENSEMBLES.items()
+             if max_cpu_minutes is None or not spec["gpu"]]
+    if max_cpu_minutes is not None:
+        found = [e for e in found if e["train_minutes"] <= max_cpu_minutes]
+    return max(found, key=lambda e: e["val_accuracy"])
+
+
+def _at_recipe(models) -> pd.DataFrame:
+    """Runs of ``models`` at their own recipe's epochs, on the CPU (section 2 and the
+    longer CPU runs), as chapters 7 and 9 compare models."""
+    from fser_utils.models.registry import MODELS
+    from fser_utils.training.train import PROFILES
+
+    section2, cpu_long, _ = _load_comparison()
+    runs = pd.concat([section2, cpu_long.drop(columns=["device", "budget", "label"])],
+                     ignore_index=True)
+    runs = runs[runs["model"].isin(list(models))]
+    return runs[runs["epochs"] == runs["model"].map(lambda m: PROFILES[MODELS[m].profile].epochs)]
+
+
+def _model_result(model: str, protocol: str, runs: pd.DataFrame) -> dict:
+    from fser_utils.studies.robustness import describe_protocol
+
+    table = compute_comparison_table(runs)
+    used = runs[(runs["model"] == model) & (runs["protocol"] == protocol)]
+    return {**_from_table_row(table.loc[(model, protocol)]), "model": model,
+            "epochs": int(used["epochs"].iloc[0]), "protocol": describe_protocol(protocol),
+            "hardware": _hardware_of(used["hardware"])}
+
+
+def compute_default_model(protocol: str = "speaker") -> dict:
+    """The package's default model (``fser train`` without ``--model``) at its recipe.
+
+    Returns
+    -------
+    result : dict
+        ``accuracy``, ``accuracy_low``, ``accuracy_high`` [%] (mean of the seeds, chapter
+        9's interval), ``seeds``, ``val_accuracy``, ``train_minutes`` (median), ``model``,
+        ``epochs``, ``protocol``, ``hardware``, ``target`` and ``verdict``.
+    """
+    from fser_utils.models.registry import DEFAULT_MODEL
+
+    result = _model_result(DEFAULT_MODEL, protocol, _at_recipe([DEFAULT_MODEL]))
+    target = TARGETS.get(protocol)
+    verdict = (compute_target_verdict(result["accuracy_low"], result["accuracy_high"], target)
+               if target is not None else None)
+    return {**result, "target": target, "verdict": verdict}
+
+
+def compute_best_per_speaker_model(protocol: str = "speaker") -> dict:
+    """The speaker-normalised model that validates best on ``protocol``.
+
+    Among the models that standardise features over each speaker's clips (they score a
+    batch of one speaker's clips), each at its own recipe on the CPU with three seeds,
+    the highest mean validation accuracy (chapter 7's rule for the best model on unseen
+    speakers, restricted to these models).
+
+    Returns
+    -------
+    result : dict
+        As :func:`compute_default_model`, plus ``min_clips`` (the fewest clips of a
+        speaker that ``fser predict`` accepts for it) and ``runner_up`` (the next model).
+    """
+    from fser_utils.features.speaker_norm import MIN_SPEAKER_CLIPS
+
+    runs = _at_recipe(_needs_batch())
+    table = compute_comparison_table(runs).xs(protocol, level="protocol")
+    table = table[table["seeds"] >= 3].sort_values("val_accuracy", ascending=False)
+    best = _model_result(table.index[0], protocol, runs)
+    return {**best, "min_clips": MIN_SPEAKER_CLIPS,
+            "runner_up": table.index[1] if len(table) > 1 else None}
+
+
+def compute_paper_network(protocol: str) -> dict:
+    """The paper's network (``fser``) at the book's CPU recipe, mean of its seeds, on
+    ``protocol`` (``speaker``, ``paper`` or ``corpus-NAME``; chapter 9, section 2)."""
+    section2 = _load_comparison()[0]
+    return _model_result("fser", protocol, section2[section2["model"] == "fser"])
