@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fser_utils.data import download
+from fser_utils.data import archives, download
 from fser_utils.cli import main
-from fser_utils.data.download import (ARCHIVES, MANIFESTS, download_corpus, get_archive_url,
-                                 get_manifest_path, load_manifest, verify_corpus,
-                                 verify_folder)
+from fser_utils.data.download import ARCHIVES, download_corpus, get_archive_url, verify_corpus
+from fser_utils.data.verify import MANIFESTS, get_manifest_path, load_manifest, verify_folder
 from fser_utils.errors import FserError
 
 from fixtures import write_tone
@@ -382,7 +381,7 @@ def test_unsafe_archives_are_refused_without_leftovers(members, message, server,
     err = capsys.readouterr().err
     assert err.count("fser: error:") == 1 and "Traceback" not in err
     line = err.replace("\r", "\n").strip().splitlines()[-1]  # after the progress bar
-    cached = tmp_path / "cache" / "downloads" / download._get_cache_name(
+    cached = tmp_path / "cache" / "downloads" / archives.get_cache_name(
         ARCHIVES["emodb"].fname, f"{server}/e.zip")
     assert line.startswith(f"fser: error: '{cached}': ") and message in line
     assert line.endswith(f"nothing was installed and the cached archive '{cached}' was "
@@ -453,6 +452,6 @@ def test_cached_archive_failing_a_given_hash_is_fetched_again(server, tmp_path):
         zf.writestr("README.txt", "a newer release")
     assert download_corpus("ravdess", root=root / "b", url=url, manifest=manifest,
                            known_hash=f"sha256:{_sha256(archive)}", progress=False) == 0
-    cached = tmp_path / "cache" / "downloads" / download._get_cache_name(
+    cached = tmp_path / "cache" / "downloads" / archives.get_cache_name(
         ARCHIVES["ravdess"].fname, url)
     assert cached.read_bytes() != old and (root / "b" / "ravdess" / "README.txt").is_file()

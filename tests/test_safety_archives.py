@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fser_utils.data import download
+from fser_utils.data import archives
 from fser_utils.cli import main
 from fser_utils.data.download import download_corpus
 from fser_utils.errors import FserError
@@ -85,7 +85,7 @@ def test_a_member_longer_than_it_declares_stops_at_its_budget(tmp_path):
 
     out = io.BytesIO()
     with pytest.raises(FserError, match="holds more than the 10 bytes it declares"):
-        download._copy_bounded(io.BytesIO(bytes(11)), out, 10, "'a.zip': member 'x'")
+        archives._copy_bounded(io.BytesIO(bytes(11)), out, 10, "'a.zip': member 'x'")
     assert len(out.getvalue()) <= 10
 
 
