@@ -140,9 +140,9 @@ def find_model_run(runs_dir=None, *, model: str | None = None) -> Path:
         If no run folder has a model.
     """
     from fser_utils.models.registry import DEFAULT_MODEL
-    from fser_utils.training.run import Run
+    from fser_utils.training.run_names import find_latest_run
 
-    return Run.find_latest(runs_dir, model=model or DEFAULT_MODEL).path
+    return find_latest_run(runs_dir, model=model or DEFAULT_MODEL).path
 
 
 def load_predictor(run_dir=None) -> Predictor:

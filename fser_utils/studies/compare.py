@@ -315,11 +315,11 @@ def export_comparison_runs(runs_dir=None, dest=None) -> list:
     """
     from pathlib import Path
 
-    from fser_utils.training.run import Run
+    from fser_utils.training.run_names import list_runs
 
     dest = Path(dest) if dest is not None else get_results_dir()
     return [run.export(dest / run.name).path
-            for run in Run.list_runs(runs_dir, finished=True)]
+            for run in list_runs(runs_dir, finished=True)]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,125 @@
+"""Names of run folders, and finding runs under the runs folder.
+
+A configuration's run folder is named from its model, profile, split, test corpus and
+tag, plus its epochs and feature kind where they differ from the model's defaults
+(:func:`make_run_name`, :func:`find_run_for_config`); a run of the same configuration
+finished under the older, shorter name is found again rather than trained twice.
+:func:`list_runs` lists the folders under the runs folder and :func:`find_latest_run`
+picks the newest model among those this installation signed, so that a folder copied
+into the runs folder is never used unless the user names it. Every folder is read
+through :class:`~fser_utils.training.run.Run`.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fser_utils.errors import FserError
+from fser_utils.training.run import Run, to_jsonable
+
+__all__ = ["make_run_name", "describe_changes", "find_run_for_config", "list_runs",
+           "find_latest_run"]
+
+
+def make_run_name(*, model: str, profile: str, split: str, test_corpus: str | None = None,
+                  tag: str | None = None, epochs: int | None = None,
+                  features: str | None = None) -> str:
+    """Default folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``;
+    models other than FSER lead, e.g. ``tcn-tcn-speaker``.
+
+    ``epochs`` and ``features`` (given only when they differ from the model's
+    defaults) follow the test corpus as ``-e{epochs}`` and ``-{features}``, then the
+    tag: ``logmel-cnn-cnn-speaker-e120-s1``. A part the tag already holds is not
+    repeated (the GPU runs were tagged ``e120-gpu`` before epochs were named).
+    """
+    parts = ([] if model == "fser" else [model]) + [str(profile), split]
+    changed = [p for p in (f"e{epochs}" if epochs is not None else None, features) if p]
+    tagged = set(tag.split("-")) if tag else set()
+    changed = [p for p in changed if p not in tagged]
+    return "-".join(parts + [p for p in (test_corpus, *changed, tag) if p])
+
+
+def describe_changes(config) -> dict:
+    """The ``epochs`` and ``features`` parts of :func:`make_run_name` for a
+    :class:`fser_utils.training.run_config.RunConfig`: each None where it is the model's
+    default.
+
+    ``features`` is the kind's registry name, followed by a short hash of its
+    settings when they are not that kind's defaults (e.g. ``mfcc-3fa2c1``).
+    """
+    from fser_utils.features.kinds import get_feature_settings, name_feature_kind
+    from fser_utils.training.profiles import PROFILES
+
+    base = PROFILES.get(config.profile.name)
+    epochs = config.profile.epochs if base and base.epochs != config.profile.epochs else None
+    fs, features = config.feature_settings, None
+    if fs != get_feature_settings(config.model.features):
+        name = name_feature_kind(fs)
+        features = name if name and fs == get_feature_settings(name) else \
+            f"{name or getattr(fs, 'kind', 'features')}-{fs.key()[:6]}"
+    return {"epochs": epochs, "features": features}
+
+
+def _get_runs_dir(runs_dir) -> Path:
+    from fser_utils.config import get_runs_dir
+
+    return Path(runs_dir) if runs_dir is not None else get_runs_dir()
+
+
+def find_run_for_config(config, *, out=None, tag: str | None = None, runs_dir=None) -> Run:
+    """The run of a configuration: ``out``, else ``runs_dir`` / :func:`make_run_name`.
+
+    ``config`` is a :class:`fser_utils.training.run_config.RunConfig`; ``runs_dir``
+    defaults to :func:`fser_utils.config.get_runs_dir`. A run of this very configuration
+    finished under the name of the older scheme (without epochs and feature kind) is
+    returned where no folder has the new name, so that it is not trained again.
+    """
+    if out is not None:
+        return Run(out)
+    runs_dir = _get_runs_dir(runs_dir)
+    names = dict(model=config.model.name, profile=config.profile.name,
+                 split=config.split, test_corpus=config.test_corpus, tag=tag)
+    run = Run(runs_dir / make_run_name(**names, **describe_changes(config)))
+    older = Run(runs_dir / make_run_name(**names))
+    if older != run and not run.path.exists() and older.is_finished \
+            and older.config_key == to_jsonable(config.key):
+        return older
+    return run
+
+
+def list_runs(runs_dir=None, *, finished: bool = False, with_model: bool = False) -> list[Run]:
+    """The run folders directly under ``runs_dir`` (default: the runs folder), by name;
+    ``finished`` keeps those holding ``metrics.json``, ``with_model`` those with a model."""
+    runs_dir = _get_runs_dir(runs_dir)
+    if not runs_dir.is_dir():
+        raise FserError(f"runs folder '{runs_dir}' does not exist")
+    runs = [Run(d) for d in sorted(runs_dir.iterdir()) if d.is_dir()]
+    return [r for r in runs if (r.is_finished or not finished)
+            and (r.model_file is not None or not with_model)]
+
+
+def find_latest_run(runs_dir=None, *, model: str | None = None) -> Run:
+    """The newest run with a model, preferring runs of the registered model ``model``.
+
+    Newest by the time its model was written. Raises :class:`FserError` if no
+    run folder under ``runs_dir`` holds a model.
+    """
+    runs_dir = _get_runs_dir(runs_dir)
+    found = list_runs(runs_dir, with_model=True) if runs_dir.is_dir() else []
+    # a run folder copied or planted into the runs folder must not be picked without
+    # the user naming it: only runs whose model this installation signed are
+    trusted, skipped = [], []
+    for run in found:
+        problem = run.check_written_here()
+        (skipped if problem else trusted).append((run, problem))
+    if skipped:
+        run, problem = skipped[0]
+        print(f"fser: note: skipped {len(skipped)} run folder(s) under '{runs_dir}' not "
+              f"written by this installation (e.g. '{run.name}': {problem}); pass "
+              "--run RUN_DIR to use one", file=sys.stderr)
+    found = [run for run, _ in trusted]
+    if not found:
+        raise FserError(f"no trained model under '{runs_dir}': train one with 'fser train' "
+                        "or pass --run RUN_DIR")
+    preferred = [r for r in found if model is not None and r.model_name == model]
+    return max(preferred or found, key=lambda r: r.model_file.stat().st_mtime)
