@@ -83,7 +83,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--result", default=str(HERE / "results" / "adversary_head.json"))
     args = parser.parse_args(argv)
     from fser_utils.data.catalogue import load_catalogue
-    from fser_utils.training.train import describe_hardware
+    from fser_utils.training.devices import describe_hardware
 
     arms = parse_arms(args.arms) if args.arms else DEFAULT_ARMS
     catalogue = (load_catalogue(args.root, corpora=args.corpora.split(",")) if args.corpora

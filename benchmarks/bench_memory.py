@@ -35,15 +35,16 @@ import numpy as np
 import keras
 from fser_utils.training.augment import make_batch_sequence
 from fser_utils.training.devices import make_keep_memory_callback
-from fser_utils.training.train import get_training_profile, _build_trainer, _compile
+from fser_utils.training.trainer import build_trainer, compile_trainer
+from fser_utils.training.profiles import get_training_profile
 keep, n_epochs = sys.argv[1] == "on", int(sys.argv[2])
 keras.utils.set_random_seed(0)
 p = get_training_profile("cnn")
 rng = np.random.default_rng(0)
 x = rng.standard_normal((1639, 64, 200, 1), dtype=np.float32)
 y = keras.utils.to_categorical(rng.integers(0, 8, len(x)), 8)
-trainer, _ = _build_trainer(p, x.shape[1:], 0, spec="logmel-cnn")
-_compile(trainer, p, int(np.ceil(len(x) / p.batch_size)))
+trainer, _ = build_trainer(p, x.shape[1:], 0, spec="logmel-cnn")
+compile_trainer(trainer, p, int(np.ceil(len(x) / p.batch_size)))
 
 class Timer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
@@ -80,7 +81,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per trial")
     parser.add_argument("--out", default=str(HERE / "results" / "memory.json"))
     args = parser.parse_args(argv)
-    from fser_utils.training.train import describe_hardware
+    from fser_utils.training.devices import describe_hardware
 
     trials = {"off": [], "on": []}
     for i in range(args.trials):

@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     n, repeats = (256, 1) if args.quick else (args.images, args.repeats)
     sys.path.insert(0, str(HERE.parent))
-    from fser_utils.training.train import describe_hardware
+    from fser_utils.training.devices import describe_hardware
 
     out = Path(args.out)
     unknown = sorted(set(args.only or ()) - set(VARIANTS))

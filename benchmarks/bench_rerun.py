@@ -2,7 +2,7 @@
 
 The book's CPU is a virtual machine of a fixed size (2 cores) whose hardware underneath
 can change between sessions. This repeats a stored run's own ``fser train`` command (same
-model, recipe, split, seed and epochs; :func:`fser_utils.training.train.describe_train_command`)
+model, recipe, split, seed and epochs; :func:`fser_utils.training.run_config.describe_train_command`)
 into ``--out`` and compares the two: pace (seconds per epoch), accuracy, and the first
 epoch's training loss, which tells whether the arithmetic itself came out the same.
 An existing finished run in ``--out`` is compared without training again.
@@ -40,7 +40,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     from fser_utils.cli import main as fser
     from fser_utils.training.run import Run
-    from fser_utils.training.train import describe_hardware, describe_train_command
+    from fser_utils.training.devices import describe_hardware
+    from fser_utils.training.run_config import describe_train_command
 
     stored = Run(args.stored)
     command = describe_train_command(stored.load_settings())

@@ -65,7 +65,7 @@ def main(argv=None) -> dict:
 
     from fser_utils.scoring.predict import load_run_parts
     from fser_utils.training.run import Run
-    from fser_utils.training.train import describe_hardware
+    from fser_utils.training.devices import describe_hardware
 
     rows = []
     for predictor, part, clips, Xp in load_run_parts(args.runs, root=args.root, parts=PARTS):

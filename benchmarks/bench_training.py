@@ -40,7 +40,8 @@ WORKER = r"""
 import json, os, statistics, sys, time
 import numpy as np
 import keras
-from fser_utils.training.train import get_training_profile, _build_trainer, _compile
+from fser_utils.training.trainer import build_trainer, compile_trainer
+from fser_utils.training.profiles import get_training_profile
 profile, n_images, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 keras.utils.set_random_seed(0)
 if profile == "bare":
@@ -48,8 +49,8 @@ if profile == "bare":
 else:
     # offline augmentation happens before training: an epoch is plain steps
     p = get_training_profile(profile, mixed_precision=False)
-trainer, _ = _build_trainer(p, (64, 64, 3), 0)
-_compile(trainer, p, 100)
+trainer, _ = build_trainer(p, (64, 64, 3), 0)
+compile_trainer(trainer, p, 100)
 rng = np.random.default_rng(0)
 x = rng.random((n_images, 64, 64, 3), dtype=np.float32)
 y = keras.utils.to_categorical(rng.integers(0, 8, n_images), 8)
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
     n = 256 if args.quick else args.images
 
     sys.path.insert(0, str(HERE.parent))
-    from fser_utils.training.train import describe_hardware
+    from fser_utils.training.devices import describe_hardware
 
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "hardware": describe_hardware(), "images": n, "repeats": args.repeats,

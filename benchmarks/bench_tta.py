@@ -31,7 +31,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     from fser_utils.scoring.predict import compute_shift_averaged_proba, load_run_parts
     from fser_utils.training.run import Run
-    from fser_utils.training.train import describe_hardware
+    from fser_utils.training.devices import describe_hardware
 
     rows = []
     for predictor, part, clips, Xp in load_run_parts(args.runs, root=args.root):

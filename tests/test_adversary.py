@@ -119,7 +119,8 @@ def test_adversarial_run_resumes_and_keeps_the_network_alone(demo_root, tmp_path
 
     from fser_utils.data.catalogue import load_catalogue
     from fser_utils.models.registry import MODELS
-    from fser_utils.training.train import load_run, load_run_model, train_model
+    from fser_utils.training.results import load_run, load_run_model
+    from fser_utils.training.train import train_model
 
     cat = load_catalogue(demo_root, corpora=("demo",))
 

@@ -12,7 +12,7 @@ from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 from fser_utils.models.registry import get_model_spec
 from fser_utils.training.run import Run
-from fser_utils.training.train import PROFILES
+from fser_utils.training.profiles import PROFILES
 
 TRUTH = list(EMOTIONS[:4])
 

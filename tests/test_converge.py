@@ -10,8 +10,8 @@ import pytest
 
 from fser_utils.errors import FserError
 from fser_utils.paper import PAPER_RECIPE
-from fser_utils.training.train import (PROFILES, TrainingProfile, check_converge_rule,
-                              get_training_profile, update_converge_rule)
+from fser_utils.training.profiles import (PROFILES, TrainingProfile, check_converge_rule,
+                                          get_training_profile, update_converge_rule)
 
 #: a small enough copy of the recipe for CI: a few pictures, one copy each
 TINY = {"max_train": 48, "n_copies": 1}
@@ -99,7 +99,7 @@ def test_rule_resumed_from_its_saved_state_stops_where_an_uninterrupted_run_does
 
 
 def test_rule_refuses_bad_settings_and_the_resident_loop():
-    from fser_utils.training.train import RunConfig
+    from fser_utils.training.run_config import RunConfig
 
     with pytest.raises(FserError, match="converge_accuracy"):
         RunConfig(model="fser", profile="paper-adam", overrides={"converge_accuracy": 1.5})
@@ -125,7 +125,8 @@ def test_commands_refuse_the_rule_with_the_resident_loop_before_reading(tmp_path
 def test_interrupted_run_resumes_the_rules_count(demo, tmp_path):
     import keras
 
-    from fser_utils.training.train import load_run, train_model
+    from fser_utils.training.results import load_run
+    from fser_utils.training.train import train_model
 
     kept, X = demo
 
@@ -156,9 +157,11 @@ def test_interrupted_run_resumes_the_rules_count(demo, tmp_path):
 def test_both_arms_for_one_epoch(demo, tmp_path):
     from matplotlib.figure import Figure
 
-    from fser_utils.studies.leaks import compute_leak_curves, train_pooled_arm
+    from fser_utils.studies.leaks import compute_leak_curves
+    from fser_utils.studies.pooled_arm import train_pooled_arm
     from fser_utils.plotting import plot_leak_curves
-    from fser_utils.training.train import load_run, train_model
+    from fser_utils.training.results import load_run
+    from fser_utils.training.train import train_model
 
     kept, X = demo
     honest = train_model(kept, X, model="fser", profile="paper-adam", out=tmp_path / "honest",

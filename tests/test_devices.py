@@ -81,16 +81,18 @@ def test_mixed_precision_path_with_a_pretend_gpu(demo, tmp_path, monkeypatch):
     """The `fast` profile's mixed precision, switched on as it would be on a GPU."""
     import keras
 
-    from fser_utils.training import train
+    from fser_utils.training import devices
+    from fser_utils.training.results import load_run
     from fser_utils.training.run import Run
+    from fser_utils.training.train import train_model
 
-    monkeypatch.setattr(train, "_list_gpus", lambda: ["pretend GPU"])
+    monkeypatch.setattr(devices, "list_gpus", lambda: ["pretend GPU"])
     kept, X = demo
     before = keras.mixed_precision.dtype_policy().name
-    out = train.train_model(kept, X, model="fser", profile="fast", out=tmp_path / "run",
-                            verbose=0, overrides={"epochs": 1, "max_train": 32})
+    out = train_model(kept, X, model="fser", profile="fast", out=tmp_path / "run",
+                      verbose=0, overrides={"epochs": 1, "max_train": 32})
     assert keras.mixed_precision.dtype_policy().name == before == "float32"  # restored
-    run = train.load_run(out)
+    run = load_run(out)
     assert run["settings"]["mixed_precision_used"] is True
     model = Run.open(out, finished=True).load_model()
     policies = {layer.dtype_policy.name for layer in model.layers}
@@ -224,11 +226,11 @@ def test_keep_freed_memory_stops_page_faults():
 
 def test_training_keeps_freed_memory_every_epoch(demo, tmp_path, monkeypatch):
     from fser_utils.training import devices
-    from fser_utils.training import train
+    from fser_utils.training.train import train_model
 
     calls = []
     monkeypatch.setattr(devices, "keep_freed_memory", lambda: calls.append(1) or True)
     kept, X = demo
-    train.train_model(kept, X, model="fser", profile="ci", out=tmp_path / "run", verbose=0,
-                      overrides={"epochs": 2, "max_train": 32})
+    train_model(kept, X, model="fser", profile="ci", out=tmp_path / "run", verbose=0,
+                overrides={"epochs": 2, "max_train": 32})
     assert len(calls) == 2  # at the first step of each epoch

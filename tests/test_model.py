@@ -62,7 +62,8 @@ def test_plot_architecture(model):
 SNIPPET = """
 import numpy as np, keras
 from fser_utils.training.augment import build_augmenter
-from fser_utils.training.train import get_training_profile, _build_trainer, _compile
+from fser_utils.training.trainer import build_trainer, compile_trainer
+from fser_utils.training.profiles import get_training_profile
 assert keras.backend.backend() == "{backend}", keras.backend.backend()
 keras.utils.set_random_seed(0)
 x = np.random.default_rng(0).random((16, 64, 64, 3), dtype=np.float32)
@@ -71,8 +72,8 @@ aug = build_augmenter(specaugment=True, seed=0)
 out = keras.ops.convert_to_numpy(aug(x, training=True))
 assert out.shape == x.shape and not np.allclose(out, x)
 p = get_training_profile("ci")
-trainer, fser = _build_trainer(p, (64, 64, 3), 0)
-_compile(trainer, p, 2)
+trainer, fser = build_trainer(p, (64, 64, 3), 0)
+compile_trainer(trainer, p, 2)
 trainer.fit(x, y, batch_size=8, epochs=1, verbose=0)
 out = np.asarray(fser.predict(x, verbose=0))
 assert out.shape == (16, 8) and np.allclose(out.sum(1), 1, atol=1e-5)

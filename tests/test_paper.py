@@ -40,7 +40,7 @@ def test_tables_are_well_formed():
 
 
 def test_paper_profile_follows_the_recipe():
-    from fser_utils.training.train import PROFILES
+    from fser_utils.training.profiles import PROFILES
 
     p, r = PROFILES["paper"], paper.PAPER_RECIPE
     assert (p.epochs, p.batch_size, p.optimizer, p.learning_rate, p.n_copies) == \

@@ -64,7 +64,8 @@ def tiny(monkeypatch):
 def test_new_model_and_feature_kind_train_through_the_api(demo_cat, tiny, tmp_path,
                                                            monkeypatch):
     from fser_utils.features.kinds import get_feature_settings
-    from fser_utils.training.train import load_run, train_model
+    from fser_utils.training.results import load_run
+    from fser_utils.training.train import train_model
 
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
     run = load_run(train_model(demo_cat, model="tiny", out=tmp_path / "a", verbose=0,
@@ -86,7 +87,7 @@ def test_new_model_and_feature_kind_train_through_the_cli(demo_root, tiny, tmp_p
                                                            monkeypatch, capsys):
     from fser_utils.data import corpora
     from fser_utils.cli import main
-    from fser_utils.training.train import load_run
+    from fser_utils.training.results import load_run
 
     monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
     monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
@@ -138,7 +139,7 @@ def every_model_runs(demo_cat, tmp_path_factory):
 def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
     from fser_utils.scoring.predict import load_predictor, predict_files
     from fser_utils.models.registry import MODELS
-    from fser_utils.training.train import load_run
+    from fser_utils.training.results import load_run
 
     assert set(every_model_runs) == set(MODELS)
     for name, run_dir in every_model_runs.items():
@@ -163,7 +164,7 @@ def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
 
 def test_svm_chooses_c_on_validation(every_model_runs):
     from fser_utils.models.classical import C_GRID
-    from fser_utils.training.train import load_run
+    from fser_utils.training.results import load_run
 
     run = load_run(every_model_runs["svm-egemaps"])
     history = run["history"]
@@ -263,7 +264,7 @@ def test_frequency_warp_moves_the_spectrum():
 def test_ensemble_averages_member_probabilities(every_model_runs):
     from fser_utils.studies.compare import (compute_comparison_runs, compute_ensemble_predictions,
                                     compute_ensemble_runs)
-    from fser_utils.training.train import load_run
+    from fser_utils.training.results import load_run
 
     runs = compute_comparison_runs(every_model_runs.values(), n_boot=50)
     members = ["svm-egemaps", "svm-compare"]
@@ -286,7 +287,8 @@ def test_ensemble_averages_member_probabilities(every_model_runs):
 
 def test_exported_results_are_a_run_without_model(every_model_runs, tmp_path):
     from fser_utils.studies.compare import export_comparison_runs
-    from fser_utils.training.train import RESULT_FILES, load_run
+    from fser_utils.training.results import load_run
+    from fser_utils.training.run import RESULT_FILES
 
     src = every_model_runs["fser"].parent
     folders = export_comparison_runs(src, tmp_path / "results")

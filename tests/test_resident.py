@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fser_utils.studies import leaks
+from fser_utils.studies import leaks, pooled_arm
 from fser_utils.errors import FserError
 
 RESIDENT = textwrap.dedent("""
@@ -121,12 +121,12 @@ def test_wilson_interval():
 
 
 def test_pooled_split_is_the_papers_proportions():
-    part = leaks.make_pooled_split(1000, seed=1)
+    part = pooled_arm.make_pooled_split(1000, seed=1)
     counts = pd.Series(part).value_counts()
     assert counts["test"] == 200 and counts["val"] == 160 and counts["train"] == 640
-    assert (leaks.make_pooled_split(1000, seed=1) == part).all()
+    assert (pooled_arm.make_pooled_split(1000, seed=1) == part).all()
     with pytest.raises(FserError):
-        leaks.make_pooled_split(2)
+        pooled_arm.make_pooled_split(2)
 
 
 def test_pooled_arm_cli(demo_root, tmp_path, capsys):

@@ -103,7 +103,7 @@ def test_fit_loop_resumed_after_epoch_k_is_the_uninterrupted_run(demo, ci_uninte
 def _logmel_config(model: str):
     """A few epochs of the log-mel recipe on a tiny subset: batch augmentation (time
     shift, frequency warp, SpecAugment, mixup), warm-up then cosine decay, dropout."""
-    from fser_utils.training.train import RunConfig
+    from fser_utils.training.run_config import RunConfig
 
     return RunConfig(model=model, seed=3, overrides={
         "epochs": 3, "warmup_epochs": 1, "max_train": 32, "batch_size": 16})
@@ -234,7 +234,8 @@ def test_interrupted_classical_fit_leaves_no_half_run(demo_root, tmp_path, monke
     import fser_utils.models.classical as classical
     from fser_utils.data.catalogue import load_catalogue
     from fser_utils.training.run import Run
-    from fser_utils.training.train import RunConfig, train_model
+    from fser_utils.training.run_config import RunConfig
+    from fser_utils.training.train import train_model
 
     config = RunConfig(model="svm-egemaps")
     cat = load_catalogue(demo_root, corpora=("demo",))

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from fser_utils.cli import main
-from fser_utils.training.train import RunConfig
+from fser_utils.training.run_config import RunConfig
 
 
 def _finished_run(folder):

@@ -31,7 +31,7 @@ def ci_run(demo, tmp_path_factory):
 
 
 def test_ci_run_beats_chance(ci_run):
-    from fser_utils.training.train import load_run
+    from fser_utils.training.results import load_run
 
     run = load_run(ci_run)
     chance = 1 / len(EMOTIONS)
@@ -40,7 +40,8 @@ def test_ci_run_beats_chance(ci_run):
 
 
 def test_run_folder_contents(ci_run, demo):
-    from fser_utils.training.train import PROFILES, load_run, load_run_model
+    from fser_utils.training.profiles import PROFILES
+    from fser_utils.training.results import load_run, load_run_model
 
     kept, X = demo
     for name in ("settings.json", "split.csv", "history.csv", "model.keras", "metrics.json",
@@ -88,7 +89,8 @@ def test_load_or_train_reuses_a_finished_run(ci_run, demo):
 def test_resume_after_interruption(demo, tmp_path):
     import keras
 
-    from fser_utils.training.train import load_run, train_model
+    from fser_utils.training.results import load_run
+    from fser_utils.training.train import train_model
 
     kept, X = demo
 
@@ -155,7 +157,8 @@ def test_same_seed_same_history(demo, tmp_path):
 @pytest.mark.parametrize("name", ["paper", "fast", "cpu"])
 def test_every_profile_runs(demo, tmp_path, name):
     """One short epoch of each profile (offline 20x augmentation for 'paper')."""
-    from fser_utils.training.train import load_run, train_model
+    from fser_utils.training.results import load_run
+    from fser_utils.training.train import train_model
 
     kept, X = demo
     run = load_run(train_model(kept, X, model="fser", profile=name, out=tmp_path, verbose=0,
@@ -166,7 +169,9 @@ def test_every_profile_runs(demo, tmp_path, name):
 
 
 def test_profiles_and_errors(demo):
-    from fser_utils.training.train import PROFILES, get_training_profile, run_name, train_model
+    from fser_utils.training.profiles import PROFILES, get_training_profile
+    from fser_utils.training.run_config import run_name
+    from fser_utils.training.train import train_model
 
     assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "cnn-warp", "tcn", "classical",
                              "paper-adam"}
@@ -220,7 +225,8 @@ def test_cli_train(demo_root, tmp_path, capsys, monkeypatch):
 
 
 def test_load_or_train_retrains_a_stale_run(demo, tmp_path, capsys):
-    from fser_utils.training.train import load_or_train, load_run
+    from fser_utils.training.results import load_run
+    from fser_utils.training.train import load_or_train
 
     kept, X = demo
     ov = {"epochs": 1, "max_train": 16}
@@ -290,7 +296,7 @@ def test_out_blocked_by_a_file_is_one_line(demo_root, tmp_path, capsys, monkeypa
 
 def test_run_object_reads_what_training_wrote(ci_run):
     from fser_utils.training.run import Run
-    from fser_utils.training.train import RunConfig
+    from fser_utils.training.run_config import RunConfig
 
     run = Run.open(ci_run, finished=True)
     assert run.config_key == RunConfig(model="fser", profile="ci").key
@@ -331,7 +337,7 @@ def test_cli_train_log_test_feeds_select_on_test(demo_root, tmp_path, capsys, mo
 def test_resumed_run_keeps_its_history_columns(tmp_path):
     from fser_utils.errors import FserError
     from fser_utils.training.run import Run
-    from fser_utils.training.train import _logs_test
+    from fser_utils.training.fit import _logs_test
 
     run = Run(tmp_path / "r")
     run.create()
@@ -348,7 +354,8 @@ def test_resumed_run_keeps_its_history_columns(tmp_path):
 
 
 def test_describe_train_command_round_trips_the_options():
-    from fser_utils.training.train import PROFILES, describe_train_command
+    from fser_utils.training.profiles import PROFILES
+    from fser_utils.training.run_config import describe_train_command
 
     from fser_utils.features.kinds import get_feature_settings
 
@@ -400,15 +407,15 @@ def test_runs_record_the_commit_of_their_code(tmp_path):
 
 
 def test_hardware_names_the_cpu_generation(tmp_path, monkeypatch):
-    from fser_utils.training import train
+    from fser_utils.training import devices
 
     # two processors, as Linux lists them: only the first is read
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\n"
                     "model\t\t: 2\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\n"
                     "cpu family\t: 25\nmodel\t\t: 17\nmodel name\t: other\n")
-    monkeypatch.setattr(train, "_CPUINFO", str(info))
-    assert train.describe_hardware().startswith("AMD EPYC (family 26, model 2), ")
+    monkeypatch.setattr(devices, "_CPUINFO", str(info))
+    assert devices.describe_hardware().startswith("AMD EPYC (family 26, model 2), ")
     # an ARM machine names no family: the name alone
     info.write_text("processor\t: 0\nmodel name\t: Neoverse-V2\n")
-    assert train.describe_hardware().startswith("Neoverse-V2, ")
+    assert devices.describe_hardware().startswith("Neoverse-V2, ")

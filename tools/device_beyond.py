@@ -41,14 +41,15 @@ def load(folder: Path):
 
 
 def train(folder: Path, runs: Path, model: str, split: str, seed: str, epochs: str) -> None:
-    from fser_utils.training.run import Run
-    from fser_utils.training.train import RunConfig, train_model
+    from fser_utils.training.run_config import RunConfig
+    from fser_utils.training.run_names import find_run_for_config
+    from fser_utils.training.train import train_model
 
     X, cat = load(folder)
     config = RunConfig(model=model, split=split, seed=int(seed),
                        overrides={"epochs": int(epochs)})
     tag = f"e{epochs}-gpu" + ("" if int(seed) == 42 else f"-s{seed}")
-    train_model(cat, X, config=config, out=Run.for_config(config, tag=tag, runs_dir=runs).path,
+    train_model(cat, X, config=config, out=find_run_for_config(config, tag=tag, runs_dir=runs).path,
                 verbose=1)
 
 

@@ -56,7 +56,7 @@ def honest(folder: Path, runs: Path, seed: int = 42) -> None:
 
 
 def pooled(folder: Path, runs: Path) -> None:
-    from fser_utils.studies.leaks import train_pooled_arm
+    from fser_utils.studies.pooled_arm import train_pooled_arm
 
     X, cat = load(folder)
     train_pooled_arm(cat, X, out=runs / "leak-pooled-paper", profile="paper",

@@ -116,7 +116,7 @@ def _train_pooled(args):
     from fser_utils.config import get_runs_dir
     from fser_utils.errors import FserError
     from fser_utils.features import load_features
-    from fser_utils.studies.leaks import make_pooled_config, train_pooled_arm
+    from fser_utils.studies.pooled_arm import make_pooled_config, train_pooled_arm
     from fser_utils.training.run import Run
     from fser_utils.training.train import check_train_options
 

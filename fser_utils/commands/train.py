@@ -8,7 +8,8 @@ import sys
 
 def register(sub) -> None:
     from fser_utils.models.registry import list_public_models
-    from fser_utils.training.train import PROFILES, RunConfig
+    from fser_utils.training.profiles import PROFILES
+    from fser_utils.training.run_config import RunConfig
 
     default = RunConfig.defaults()  # the package's defaults, stated there once
     # the experiment variants of chapter 9 stay trainable but out of the way
@@ -70,7 +71,9 @@ def run_train(args) -> int:
     from fser_utils.errors import FserError
     from fser_utils.features.kinds import get_feature_settings
     from fser_utils.training.run import Run
-    from fser_utils.training.train import RunConfig, check_train_options, train_model
+    from fser_utils.training.run_config import RunConfig
+    from fser_utils.training.run_names import find_run_for_config
+    from fser_utils.training.train import check_train_options, train_model
 
     if args.list_models:
         from fser_utils.models.registry import describe_models
@@ -91,7 +94,7 @@ def run_train(args) -> int:
     tag = "-".join(t for t in (None if corpus_tag == "paper" else corpus_tag,
                                None if config.seed == RunConfig.defaults()["seed"]
                                else f"s{config.seed}") if t) or None
-    run = Run.for_config(config, out=args.out, tag=tag)
+    run = find_run_for_config(config, out=args.out, tag=tag)
     # every option, before the corpora are read or anything in the folder is touched
     check_train_options(config, run, devices=args.devices, loop=args.loop,
                         resume=not args.no_resume, keep_finished=True)

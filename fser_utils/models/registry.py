@@ -37,7 +37,7 @@ class ModelSpec:
     features : str
         Feature kind (a key of :data:`fser_utils.features.kinds.FEATURE_KINDS`).
     profile : str
-        Its default training profile (a key of :data:`fser_utils.training.train.PROFILES`).
+        Its default training profile (a key of :data:`fser_utils.training.profiles.PROFILES`).
     family : {"keras", "sklearn"}
     params : dict
         Default keyword arguments of ``build``, recorded with every run.

@@ -61,7 +61,7 @@ FROZEN_MEMBERS = ("logmel-cnn | 300 epochs", "logmel-cnn-spk", "svm-egemaps-spk"
 def _label(model: str, epochs: int) -> str:
     """A model at its recipe's budget is named alone, at another budget with its epochs."""
     from fser_utils.models.registry import get_model_spec
-    from fser_utils.training.train import PROFILES
+    from fser_utils.training.profiles import PROFILES
 
     try:
         recipe = PROFILES[get_model_spec(model).profile].epochs
@@ -147,7 +147,7 @@ def freeze_ensemble(folders=None, *, max_minutes: float = MAX_MINUTES,
     FserError
         No candidate has a run of every exploration seed on every split.
     """
-    from fser_utils.training.train import describe_train_command
+    from fser_utils.training.run_config import describe_train_command
 
     runs = load_candidate_runs(folders)
     cells = {(p, s) for p in CONFIRMATION_SPLITS for s in EXPLORATION_SEEDS}

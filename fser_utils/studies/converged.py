@@ -16,7 +16,8 @@ import pandas as pd
 from fser_utils.errors import FserError
 from fser_utils.studies.evaluate import compute_bootstrap_ci
 from fser_utils.studies.leaks import (TWIN_KEYS, compute_pooled_images, compute_select_on_test,
-                                      compute_twin_accuracy, make_pooled_split)
+                                      compute_twin_accuracy)
+from fser_utils.studies.pooled_arm import make_pooled_split
 
 __all__ = ["MISTAKES", "compute_pooled_test_predictions", "compute_pooled_twin_mask",
            "compute_arm_combinations", "find_smallest_reaching"]
@@ -38,7 +39,7 @@ def compute_pooled_test_predictions(run, catalogue: pd.DataFrame, X: np.ndarray,
     Parameters
     ----------
     run : fser_utils.training.run.Run
-        A finished run of :func:`fser_utils.studies.leaks.train_pooled_arm`.
+        A finished run of :func:`fser_utils.studies.pooled_arm.train_pooled_arm`.
     catalogue : pd.DataFrame [shape=(n, ...)]
         The clips the run pooled (``relpath``, ``emotion`` and the twin keys), aligned
         with ``X``.

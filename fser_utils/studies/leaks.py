@@ -17,8 +17,9 @@ Both return the honest figure beside the leaky one, with bootstrap intervals.
 
 Two more arms need training, with the paper's recipe and budget like the honest run:
 
-* **augment before the split** (:func:`train_pooled_arm`, ``fser leak pooled``): the
-  paper's Algorithm 1 applied to every clip, then the pooled images split at random;
+* **augment before the split** (:func:`fser_utils.studies.pooled_arm.train_pooled_arm`,
+  ``fser leak pooled``): the paper's Algorithm 1 applied to every clip, then the pooled
+  images split at random;
 * **select on test** (:func:`compute_select_on_test`, ``fser leak select-on-test``):
   the epoch with the best *test* accuracy instead of the best validation accuracy,
   read from a run trained with the resident loop, which logs test accuracy per epoch.
@@ -36,11 +37,10 @@ import pandas as pd
 from fser_utils.errors import FserError
 from fser_utils.studies.evaluate import compute_bootstrap_ci
 
-__all__ = ["TWIN_KEYS", "compute_seen_mask", "compute_twin_accuracy",
-           "compute_pooled_images", "compute_nearest_neighbour_probe",
-           "compute_wilson_interval", "compute_select_on_test", "make_pooled_split",
-           "make_pooled_config", "train_pooled_arm", "compute_arms_table",
-           "compute_leak_curves"]
+__all__ = ["TWIN_KEYS", "compute_seen_mask", "compute_accuracy_interval",
+           "compute_twin_accuracy", "compute_pooled_images",
+           "compute_nearest_neighbour_probe", "compute_wilson_interval",
+           "compute_select_on_test", "compute_arms_table", "compute_leak_curves"]
 
 #: a test clip is a "twin" when a training clip shares all of these
 TWIN_KEYS = ("speaker", "sentence", "emotion")
@@ -76,7 +76,22 @@ def compute_seen_mask(split: pd.DataFrame, catalogue: pd.DataFrame, *,
                      name="seen")
 
 
-def _interval(y_true, y_pred, *, n_boot: int, seed: int) -> dict:
+def compute_accuracy_interval(y_true, y_pred, *, n_boot: int, seed: int) -> dict:
+    """Accuracy of ``y_pred`` against ``y_true`` with its 95 % bootstrap interval.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like [shape=(n,)]
+        True and predicted labels (strings or class codes).
+    n_boot : int > 0
+        Bootstrap resamples (:func:`fser_utils.studies.evaluate.compute_bootstrap_ci`).
+    seed : int
+
+    Returns
+    -------
+    interval : dict
+        ``n``, ``accuracy``, ``ci_low``, ``ci_high`` [%], the columns of the arms' tables.
+    """
     ci = compute_bootstrap_ci(np.asarray(y_true), np.asarray(y_pred), n_boot=n_boot, seed=seed)
     return {"n": ci["n"], "accuracy": ci["estimate"], "ci_low": ci["low"], "ci_high": ci["high"]}
 
@@ -117,8 +132,8 @@ def compute_twin_accuracy(predictions: pd.DataFrame, split: pd.DataFrame,
             rows.append({"group": name, "n": 0, "accuracy": np.nan, "ci_low": np.nan,
                          "ci_high": np.nan})
             continue
-        rows.append({"group": name, **_interval(part["emotion"], part["predicted"],
-                                                n_boot=n_boot, seed=seed)})
+        rows.append({"group": name, **compute_accuracy_interval(
+            part["emotion"], part["predicted"], n_boot=n_boot, seed=seed)})
     return pd.DataFrame(rows)
 
 
@@ -140,7 +155,8 @@ def compute_pooled_images(images: np.ndarray, *, n_copies: int = 20, seed: int =
     source : np.ndarray [shape=(n * (1 + n_copies),)], int
         Clip (row of ``images``) each pooled image came from.
     """
-    from fser_utils.training.augment import AUGMENT_DEFAULTS, build_augmenter, compute_augmented_images
+    from fser_utils.training.augment import (AUGMENT_DEFAULTS, build_augmenter,
+                                             compute_augmented_images)
 
     augmenter = build_augmenter(**AUGMENT_DEFAULTS, seed=seed)
     return compute_augmented_images(images, n_copies=n_copies, augmenter=augmenter,
@@ -223,7 +239,7 @@ def compute_nearest_neighbour_probe(images: np.ndarray, labels, part, *, n_copie
         nn = tr[_nearest(feats[tr], feats[te])]
         y_true, y_pred = labels[source[te]], labels[source[nn]]
         rows.append({"arm": name, "n_train": len(tr),
-                     **_interval(y_true, y_pred, n_boot=n_boot, seed=seed),
+                     **compute_accuracy_interval(y_true, y_pred, n_boot=n_boot, seed=seed),
                      "same_clip": 100 * float(np.mean(source[nn] == source[te]))})
     return pd.DataFrame(rows)
 
@@ -276,147 +292,6 @@ def compute_select_on_test(history: pd.DataFrame, n_test: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def make_pooled_split(n_images: int, *, test_size: float = 0.2, val_size: float = 0.2,
-                      seed: int = 42) -> np.ndarray:
-    """The paper's split (80/20, then 80/20 of the rest) drawn over pooled *images*.
-
-    Returns
-    -------
-    part : np.ndarray of str [shape=(n_images,)]
-        ``train``, ``val`` or ``test`` per image.
-    """
-    if not (0 < test_size < 1 and 0 < val_size < 1):
-        raise FserError("test_size and val_size must lie in (0, 1)")
-    order = np.random.default_rng(seed).permutation(n_images)
-    n_test = int(round(test_size * n_images))
-    n_val = int(round(val_size * (n_images - n_test)))
-    part = np.full(n_images, "train", dtype=object)
-    part[order[:n_test]] = "test"
-    part[order[n_test:n_test + n_val]] = "val"
-    if min(n_test, n_val, n_images - n_test - n_val) < 1:
-        raise FserError(f"{n_images} images are too few to split three ways")
-    return part.astype(str)
-
-
-def make_pooled_config(profile="paper", *, seed: int = 42, overrides: dict | None = None):
-    """The recipe of arm (a) and the :class:`fser_utils.training.train.RunConfig` it trains under.
-
-    Parameters
-    ----------
-    profile : str or TrainingProfile
-    seed : int
-    overrides : dict or None
-        Profile fields to replace.
-
-    Returns
-    -------
-    recipe : TrainingProfile
-        The profile asked for; its ``n_copies`` and transforms make the pool.
-    config : RunConfig
-        The paper's CNN on the paper split, with the recipe's offline augmentation
-        switched off, since the pool already holds the copies.
-
-    Raises
-    ------
-    FserError
-        Unknown profile or field, bad seed, or a stopping rule that cannot apply.
-    """
-    import dataclasses
-
-    from fser_utils.training.train import RunConfig, get_training_profile
-
-    p = get_training_profile(profile, **(overrides or {}))
-    return p, RunConfig(model="fser", profile=dataclasses.replace(p, augment="none"),
-                        split="paper", seed=seed)
-
-
-def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="paper",
-                     seed: int = 42, overrides: dict | None = None, loop: str = "fit",
-                     n_boot: int = 2000, verbose: int = 1, log_test: bool = False):
-    """Leak arm (a): augment every clip first, then split the pooled images at random.
-
-    The training recipe is the honest run's (``profile``, default the paper's), except
-    that the copies are made before the split, so copies of a test clip sit in
-    training, and validation is drawn from the same pool.
-
-    Parameters
-    ----------
-    catalogue : pd.DataFrame [shape=(n, ...)]
-        Aligned with ``X`` (``kept`` of :func:`fser_utils.features.load_features`).
-    X : np.ndarray [shape=(n, 64, 64, 3)], float in [0, 1]
-        The paper's images, one per clip.
-    out : path-like
-        Run folder (written by :class:`fser_utils.training.run.Run`; started afresh).
-    profile : str or TrainingProfile
-        Its ``n_copies`` and transforms make the pool; its offline augmentation is then
-        switched off (the pool already holds the copies).
-    seed : int
-    overrides : dict or None
-        Profile fields to replace (``epochs`` for a short run).
-    loop : {"fit", "resident"}
-    n_boot : int > 0
-    verbose : int
-    log_test : bool
-        Log every epoch's accuracy on the pooled test images in the history (``fit``
-        loop; never used to choose anything), for :func:`compute_leak_curves`.
-
-    Returns
-    -------
-    run : fser_utils.training.run.Run
-        Its ``metrics.json`` holds the test accuracy on pooled test images with a
-        bootstrap interval, and ``same_clip_in_train`` [%]: the share of test images
-        with a copy of their clip in training; with a profile that stops when training
-        accuracy levels off, also ``stop_reason``.
-    """
-    from fser_utils.training.run import Run, to_jsonable
-    from fser_utils.training.train import (_describe_stop, _labels, _settings_record, _subset_train,
-                        check_converge_rule, fit_arrays)
-
-    p, config = make_pooled_config(profile, seed=seed, overrides=overrides)
-    # before the pool is made, which takes minutes on the real corpora
-    check_converge_rule(p, loop=loop)
-    run = Run(out)
-    run.check_writable()
-    pooled, source = compute_pooled_images(np.asarray(X, dtype=np.float32),
-                                           n_copies=p.n_copies, seed=seed,
-                                           progress=verbose > 0)
-    labels = _labels(catalogue.reset_index(drop=True))[source]
-    part = make_pooled_split(len(pooled), seed=seed)
-    idx = {k: np.flatnonzero(part == k) for k in ("train", "val", "test")}
-    # quick runs (max_train): the stratified subset train_model draws
-    idx["train"] = _subset_train(pd.Series(part), pd.Series(labels), p.max_train, seed)
-    data = {}
-    for k, i in idx.items():
-        data.update({f"X_{k}": pooled[i], f"y_{k}": labels[i], f"{k}_idx": i})
-    run.create()
-    # the pool and its split are seeded, so an interrupted run of the same configuration
-    # continues from its last checkpoint
-    resuming = run.can_resume and run.config_key == to_jsonable(config.key)
-    if not resuming:
-        run.clear()
-    settings = _settings_record(catalogue, config, data)
-    settings.update(arm="augment before split", pool_copies=p.n_copies,
-                    recipe_profile=p.asdict(), n_pooled_images=int(len(pooled)))
-    run.save_settings(settings)
-    result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose, loop=loop,
-                        log_test=log_test)
-    y_pred = np.argmax(result["test_probs"], axis=1)
-    interval = _interval(data["y_test"], y_pred, n_boot=n_boot, seed=seed)
-    train_clips = np.zeros(len(catalogue), dtype=bool)
-    train_clips[source[idx["train"]]] = True
-    state = result["state"]
-    run.save_metrics({
-        "arm": "augment before split", "test_accuracy": interval["accuracy"] / 100,
-        "ci_low": interval["ci_low"], "ci_high": interval["ci_high"],
-        "n_test": int(len(idx["test"])), "n_train_images": int(len(idx["train"])),
-        "val_accuracy": float(np.mean(np.argmax(result["val_probs"], 1) == data["y_val"])),
-        "same_clip_in_train": 100 * float(np.mean(train_clips[source[idx["test"]]])),
-        "best_epoch": int(state["best_epoch"] + 1), "epochs_run": int(state["epoch"] + 1),
-        "train_seconds": float(state["train_seconds"]), "n_params": result["n_params"],
-        **_describe_stop(state, config.profile, int(state["epoch"] + 1))})
-    return run
-
-
 def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
                        probe: pd.DataFrame | None = None, n_boot: int = 2000,
                        seed: int = 0) -> pd.DataFrame:
@@ -428,7 +303,8 @@ def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
         Finished random-split run whose history logs ``test_accuracy`` (``--log-test``
         or the resident loop).
     pooled_run : path-like or None
-        Finished run of :func:`train_pooled_arm` (arm a); ``None`` leaves it out.
+        Finished run of :func:`fser_utils.studies.pooled_arm.train_pooled_arm` (arm a);
+        ``None`` leaves it out.
     catalogue : pd.DataFrame
         Clips of the honest run (for the twins of arm c).
     probe : pd.DataFrame or None
@@ -450,7 +326,8 @@ def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
     honest = Run.open(honest_run, finished=True)
     pred, budget = honest.load_predictions(), describe_budget(honest.path)
     rows = [{"arm": "honest: copies after the split, epoch chosen on validation",
-             **_interval(pred["emotion"], pred["predicted"], n_boot=n_boot, seed=seed),
+             **compute_accuracy_interval(pred["emotion"], pred["predicted"], n_boot=n_boot,
+                                         seed=seed),
              "interval": "bootstrap", "recipe": budget}]
     if pooled_run is not None:
         m = Run.open(pooled_run, finished=True).load_metrics()

@@ -233,7 +233,7 @@ def _records(table: pd.DataFrame) -> list:
 
 
 def _train_command(settings: dict) -> str:
-    from fser_utils.training.train import describe_train_command
+    from fser_utils.training.run_config import describe_train_command
 
     return describe_train_command(settings)
 

@@ -1,12 +1,14 @@
 """Which devices a chapter or a training run uses: the report, the profile, several devices.
 
-Four jobs, kept apart from the training code so that each can be tested on a CPU:
+Five jobs, kept apart from the training code so that each can be tested on a CPU:
 
 * :func:`list_accelerators` looks for GPUs and TPUs *without* importing a deep-learning
   framework (``nvidia-smi -L`` and the TPU runtime's environment), so that the set-up
   cell of a data chapter stays fast;
 * :func:`pick_profile` chooses the training profile that fits them, unless
   ``$FSER_PROFILE`` names one;
+* :func:`describe_hardware` says what a run was trained on (CPU model and generation,
+  cores, the GPUs the Keras backend sees), for its settings and for the benchmarks;
 * :func:`keep_freed_memory` stops the C allocator from handing freed memory back to
   the operating system after every training step (see its docstring: on this book's
   2-core machine it removed about 15 s of kernel time from each CNN epoch);
@@ -26,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import platform
 import shutil
 import subprocess
 
@@ -38,6 +41,8 @@ __all__ = [
     "describe_devices",
     "pick_profile",
     "list_backend_devices",
+    "list_gpus",
+    "describe_hardware",
     "keep_freed_memory",
     "make_keep_memory_callback",
     "distribution_scope",
@@ -108,7 +113,7 @@ def pick_profile(accelerators: list[str] | None = None) -> tuple[str, str]:
     Returns
     -------
     profile : str
-        A key of :data:`fser_utils.training.train.PROFILES`.
+        A key of :data:`fser_utils.training.profiles.PROFILES`.
     reason : str
         Half a sentence for the set-up report.
     """
@@ -138,6 +143,66 @@ def list_backend_devices() -> list:
     import jax
 
     return jax.devices()
+
+
+#: where Linux describes the CPU (a test points it at a file of its own)
+_CPUINFO = "/proc/cpuinfo"
+
+
+def describe_hardware() -> str:
+    """A one-line description of the CPU (model, cores) and of any GPU Keras can use.
+
+    Where the CPU reports its family and model numbers (x86), they follow its name: a
+    virtual machine may name only the vendor ("AMD EPYC"), and the generation changes
+    both the speed and the rounding of the arithmetic (chapter 9, section 7).
+    """
+    cpu = platform.processor() or platform.machine()
+    info = {}
+    try:
+        with open(_CPUINFO) as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    cpu = info.get("model name", cpu)
+    if "cpu family" in info and "model" in info:
+        cpu += f" (family {info['cpu family']}, model {info['model']})"
+    n = os.cpu_count()
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    gpus = list_gpus()
+    text = f"{cpu}, {n} CPU cores"
+    return text + (f"; GPU: {', '.join(gpus)}" if gpus else "; no GPU")
+
+
+def list_gpus() -> list[str]:
+    """Names of the GPUs the Keras backend can use (imports it; an empty list on a CPU,
+    or where the driver fails)."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [tf.config.experimental.get_device_details(d).get("device_name", d.name)
+                    for d in tf.config.list_physical_devices("GPU")]
+        if backend == "jax":
+            import jax
+
+            return [str(d.device_kind) for d in jax.devices() if d.platform == "gpu"]
+        if backend == "torch":
+            import torch
+
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # a broken driver must not stop a CPU run
+        return []
+    return []
 
 
 #: glibc's mallopt parameters (malloc.h) and the values :func:`keep_freed_memory` sets
