@@ -19,7 +19,7 @@ def test_public_models_are_the_ones_the_book_recommends():
 def test_train_help_lists_public_models_and_says_how_to_list_all(capsys, monkeypatch):
     from fser_utils.cli import main
     from fser_utils.models.registry import MODELS, list_public_models
-    from fser_utils.training.train import PROFILES
+    from fser_utils.training.profiles import PROFILES
 
     monkeypatch.setenv("COLUMNS", "2000")  # argparse wraps lines at hyphens otherwise
     with pytest.raises(SystemExit) as exit_:

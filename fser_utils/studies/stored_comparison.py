@@ -88,7 +88,7 @@ def _select_ensemble(name: str) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
 def _train_command(member: str) -> str:
     """The ``fser train`` command for an ensemble member (a model, or a budget label)."""
     from fser_utils.models.registry import MODELS
-    from fser_utils.training.train import PROFILES
+    from fser_utils.training.profiles import PROFILES
 
     model, _, budget = member.partition(" | ")
     section2 = _load_comparison()[0]
@@ -164,7 +164,7 @@ def _at_recipe(models) -> pd.DataFrame:
     """Runs of ``models`` at their own recipe's epochs, on the CPU (section 2 and the
     longer CPU runs), as chapters 7 and 9 compare models."""
     from fser_utils.models.registry import MODELS
-    from fser_utils.training.train import PROFILES
+    from fser_utils.training.profiles import PROFILES
 
     section2, cpu_long, _ = _load_comparison()
     runs = pd.concat([section2, cpu_long.drop(columns=["device", "budget", "label"])],
