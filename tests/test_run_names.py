@@ -8,15 +8,15 @@ from test_registry import build_tiny
 
 
 def _name(tmp_path, tag=None, **settings):
-    from fser_utils.training.run import Run
-    from fser_utils.training.train import RunConfig
+    from fser_utils.training.run_config import RunConfig
+    from fser_utils.training.run_names import find_run_for_config
 
-    return Run.for_config(RunConfig(**settings), tag=tag, runs_dir=tmp_path).name
+    return find_run_for_config(RunConfig(**settings), tag=tag, runs_dir=tmp_path).name
 
 
 def test_names_follow_the_stored_scheme(tmp_path):
     from fser_utils.features.kinds import get_feature_settings
-    from fser_utils.training.train import PROFILES
+    from fser_utils.training.profiles import PROFILES
 
     assert PROFILES["cnn"].epochs != 300
     assert _name(tmp_path, "s1", model="logmel-cnn", split="speaker",
@@ -41,18 +41,19 @@ def test_names_follow_the_stored_scheme(tmp_path):
 
 
 def test_a_finished_run_under_its_older_name_is_reused(tmp_path):
-    from fser_utils.training.run import Run, to_jsonable
-    from fser_utils.training.train import RunConfig
+    from fser_utils.training.run import to_jsonable
+    from fser_utils.training.run_config import RunConfig
+    from fser_utils.training.run_names import find_run_for_config
 
     config = RunConfig(model="logmel-cnn", overrides={"epochs": 5})
     older = tmp_path / "logmel-cnn-cnn-paper"
     older.mkdir()
     (older / "settings.json").write_text(json.dumps({"config_key": to_jsonable(config.key)}))
-    assert Run.for_config(config, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e5"
+    assert find_run_for_config(config, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e5"
     (older / "metrics.json").write_text("{}")
-    assert Run.for_config(config, runs_dir=tmp_path).path == older
+    assert find_run_for_config(config, runs_dir=tmp_path).path == older
     other = RunConfig(model="logmel-cnn", overrides={"epochs": 6})
-    assert Run.for_config(other, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e6"
+    assert find_run_for_config(other, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e6"
 
 
 @pytest.fixture
