@@ -28,7 +28,7 @@ from fser_utils.data.demo import DEMO_BANNER, make_demo_corpus
 from fser_utils.errors import FserError
 
 __all__ = ["DOWNLOAD_ENV", "MANIFEST_ENV_PREFIX", "ChapterSetup", "setup_chapter",
-           "fetch_corpora", "load_chapter_catalogue"]
+           "fetch_corpora", "load_chapter_catalogue", "describe_catalogue", "format_table"]
 
 #: ``FSER_DOWNLOAD=ravdess,emodb`` (or ``all``, or ``no``) answers the download offer
 #: in advance, e.g. in a script or a test
@@ -214,7 +214,58 @@ def load_chapter_catalogue(*, corpora=PAPER_CORPORA + EXTRA_CORPORA, verbose: bo
         if verbose:
             print(DEMO_BANNER)
     elif verbose:
-        print(f"data root: {cat.attrs['root']}  ({len(cat)} clips from "
-              f"{', '.join(sorted(cat['corpus'].unique()))})")
+        print(describe_catalogue(cat))
     cat.attrs["demo"] = demo
     return cat
+
+
+def describe_catalogue(catalogue) -> str:
+    """One line on what a chapter found: clips per corpus, never the machine's data root.
+
+    The printed line is stored in the book, so it names the corpora and not the folder
+    they were found in (``$FSER_DATA`` says where that is on the reader's machine).
+
+    Returns
+    -------
+    line : str
+        E.g. ``"data root ($FSER_DATA): 2563 clips from emodb (535), emovo (588), ..."``.
+    """
+    counts = catalogue["corpus"].value_counts().sort_index()
+    parts = ", ".join(f"{name} ({n})" for name, n in counts.items())
+    return f"data root (${DATA_ENV}): {len(catalogue)} clips from {parts}"
+
+
+def format_table(table, *, decimals: int = 2, missing: str = "–"):
+    """A table for the book: numbers rounded, empty cells shown as ``missing``.
+
+    A NaN in a printed table reads as an error; the chapter says what the mark means
+    (a value that does not apply, or was not reported).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+    decimals : int
+        Digits after the point of the float columns.
+    missing : str
+        Shown instead of NaN, ``None`` or ``pd.NA``.
+
+    Returns
+    -------
+    formatted : pd.DataFrame
+        Same index and columns; columns with a missing value hold text.
+    """
+    import pandas as pd
+
+    out = table.copy()
+    for col in out.columns:
+        values = out[col]
+        if not values.isna().any():
+            if pd.api.types.is_float_dtype(values):
+                out[col] = values.round(decimals)
+            continue
+        if pd.api.types.is_float_dtype(values):
+            out[col] = [missing if pd.isna(v) else f"{v:.{decimals}f}" for v in values]
+        else:
+            out[col] = [missing if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
+                        else v for v in values]
+    return out

@@ -64,6 +64,9 @@ def test_missing_corpora_are_reported_with_source(tmp_path):
     assert set(cat.attrs["missing"]) == {"emodb", "emovo", "ravdess"}
     lines = describe_missing(cat)
     assert any("zenodo" in line and "ravdess" in line for line in lines)
+    # the folder to create is named within the data root, not as a path of this machine
+    assert not any(str(tmp_path) in line for line in lines)
+    assert any("(folder ravdess/)" in line for line in lines)
 
 
 def test_emotion_table_totals_and_csv_shape(tmp_path):
@@ -175,3 +178,19 @@ def test_real_emodb_copy_is_flagged(real_catalogue):
     assert "exactly 2.00 s" in notes["emodb"]
     assert "512 of the 4481 clips" in notes["nemo"]
     assert not {"emovo", "ravdess", "urdu"} & set(notes)
+
+
+def test_contrast_pair_matches_everything_but_the_emotion():
+    from fser_utils.data.catalogue import select_contrast_pair
+
+    rows = [("b/1.wav", "anger", "s1", "x", "strong", 1), ("a/2.wav", "anxiety", "s1", "x",
+                                                           "normal", 1),
+            ("a/3.wav", "anger", "s1", "x", "normal", 1), ("c/4.wav", "anxiety", "s1", "x",
+                                                           "strong", 1),
+            ("c/5.wav", "anxiety", "s2", "x", "strong", 1)]
+    cat = pd.DataFrame(rows, columns=["relpath", "emotion", "speaker", "sentence",
+                                      "intensity", "take"])
+    angry, anxious = select_contrast_pair(cat)
+    assert (angry["relpath"], anxious["relpath"]) == ("b/1.wav", "c/4.wav")
+    with pytest.raises(LookupError, match="anger/calm"):
+        select_contrast_pair(cat, second="calm")

@@ -86,3 +86,25 @@ def test_answers(answer, names):
 def test_answer_naming_a_corpus_that_cannot_be_downloaded():
     with pytest.raises(FserError, match="cannot download emovo"):
         chapter._parse_answer("ravdess,emovo", ("ravdess", "emodb"))
+
+
+def test_catalogue_line_names_corpora_not_the_machine_path(demo_root, monkeypatch, capsys):
+    from fser_utils.data.catalogue import load_catalogue
+
+    cat = load_catalogue(demo_root, corpora=("demo",))
+    line = chapter.describe_catalogue(cat)
+    assert str(demo_root) not in line and "/" not in line.replace("$FSER_DATA", "")
+    assert line.startswith(f"data root ($FSER_DATA): {len(cat)} clips from demo ({len(cat)})")
+
+
+def test_format_table_marks_missing_cells():
+    import numpy as np
+    import pandas as pd
+
+    table = pd.DataFrame({"f1": [55.751, 60.0], "auc": [np.nan, 89.844],
+                          "n": pd.array([None, 96], dtype="Int64"), "work": ["a", None]})
+    out = chapter.format_table(table, decimals=2)
+    assert out["f1"].tolist() == [55.75, 60.0]  # nothing missing: still numbers
+    assert out["auc"].tolist() == ["–", "89.84"]
+    assert out["n"].tolist() == ["–", 96] and out["work"].tolist() == ["a", "–"]
+    assert table["auc"].isna().sum() == 1  # the input is left as it was

@@ -33,6 +33,7 @@ __all__ = [
     "compute_corpus_summary",
     "describe_missing",
     "select_examples",
+    "select_contrast_pair",
 ]
 
 #: a text file in a corpus folder that says how that copy differs from the original
@@ -226,12 +227,13 @@ def get_run_data_notes(settings: dict, *, corpora=PAPER_CORPORA) -> dict:
 
 
 def describe_missing(catalogue: pd.DataFrame) -> list[str]:
-    """One line per absent corpus, saying where to get it and where to put it, and one
-    per special file (a FIFO, a socket, a device) left out of the catalogue."""
+    """One line per absent corpus, saying where to get it and where to put it (a folder of
+    the data root, not a path of this machine), and one per special file (a FIFO, a
+    socket, a device) left out of the catalogue."""
     from fser_utils.atomic import escape_path
 
-    root = catalogue.attrs.get("root", "<data root>")
-    return [f"{name}: not found under {root}/{get_corpus(name).folder}; get it from {src}"
+    return [f"{name}: not found under the data root (folder {get_corpus(name).folder}/); "
+            f"get it from {src}"
             for name, src in catalogue.attrs.get("missing", {}).items()] + \
         [f"skipped '{escape_path(path)}': {what}, not an audio file"
          for path, what in catalogue.attrs.get("skipped", {}).items()]
@@ -304,7 +306,8 @@ def compute_corpus_summary(catalogue: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     summary : pd.DataFrame
-        Index ``corpus``; ``clips`` found of the complete corpus's ``of``; ``minutes``
+        Index ``corpus``; ``clips`` found of the complete corpus's ``of``; ``sentences``
+        (``pd.NA`` where the file names do not say which sentence was read); ``minutes``
         of audio; ``note`` from :func:`describe_data_copy` (empty if none).
     """
     notes = catalogue.attrs.get("notes") or describe_data_copy(catalogue)
@@ -317,13 +320,14 @@ def compute_corpus_summary(catalogue: pd.DataFrame) -> pd.DataFrame:
             "clips": len(part), "of": corpus.n_files or len(part),
             "speakers": part["speaker"].nunique(),
             "female": int(spk.get("female", 0)), "male": int(spk.get("male", 0)),
-            "sentences": part["sentence"].nunique() if part["sentence"].notna().any() else np.nan,
+            "sentences": part["sentence"].nunique() if part["sentence"].notna().any() else pd.NA,
             "minutes": round(part["duration"].sum() / 60, 1),
             "raw emotions": part["raw_label"].nunique(),
             "recording": corpus.recording, "licence": corpus.licence,
             "note": notes.get(name, ""),
         })
-    return pd.DataFrame(rows).set_index("corpus")
+    # sentences: missing (pd.NA) where the file names carry no sentence (nEMO, URDU)
+    return pd.DataFrame(rows).astype({"sentences": "Int64"}).set_index("corpus")
 
 
 def select_examples(catalogue: pd.DataFrame, *, corpus: str = "ravdess",
@@ -339,3 +343,37 @@ def select_examples(catalogue: pd.DataFrame, *, corpus: str = "ravdess",
     part = catalogue[catalogue["corpus"] == corpus].dropna(subset=["emotion"])
     picks = part.groupby("emotion", observed=True).sample(1, random_state=seed)
     return picks.set_index("emotion").reindex([e for e in EMOTIONS if e in set(picks["emotion"])])
+
+
+def select_contrast_pair(catalogue: pd.DataFrame, *, first: str = "anger",
+                         second: str = "anxiety") -> tuple:
+    """Two clips that differ only in their emotion: same speaker, sentence, intensity, take.
+
+    Only strong (not ``normal``) intensities are considered; of the matching groups the
+    first in file order is taken, so the pick is reproducible. RAVDESS has every
+    combination.
+
+    Parameters
+    ----------
+    catalogue : pd.DataFrame
+        From :func:`load_catalogue`.
+    first, second : str
+        The two unified emotions.
+
+    Returns
+    -------
+    pair : tuple of pd.Series
+        The catalogue rows of the ``first`` and the ``second`` clip.
+
+    Raises
+    ------
+    LookupError
+        No speaker said one sentence in both emotions with the same intensity and take.
+    """
+    keys = ["speaker", "sentence", "intensity", "take"]
+    pool = catalogue[catalogue["emotion"].isin([first, second])].fillna({k: "" for k in keys})
+    for _, group in pool.sort_values("relpath").groupby(keys, sort=False):
+        if set(group["emotion"]) == {first, second} and group["intensity"].iloc[0] != "normal":
+            return (group[group["emotion"] == first].iloc[0],
+                    group[group["emotion"] == second].iloc[0])
+    raise LookupError(f"no {first}/{second} pair in the catalogue")
