@@ -6,6 +6,8 @@
 :mod:`fser_utils.plotting.training`        the architecture, learning and leak curves
 :mod:`fser_utils.plotting.results`         confusion matrices, ROC curves, accuracy with
                                            intervals, comparisons, timelines, reliability
+:mod:`fser_utils.plotting.beyond`          chapters 9 to 11: pairs of models, learning
+                                           curves, budgets, variants, the speaker probe
 :mod:`fser_utils.plotting._style`          what they share: axes, titles, colours
 =========================================  ==================================================
 
@@ -31,8 +33,16 @@ costs no more than numpy.
 """
 from __future__ import annotations
 
-from fser_utils.plotting import _style, corpora, results, signals, training
+from fser_utils.plotting import _style, beyond, corpora, results, signals, training
 from fser_utils.plotting._style import compute_colours
+from fser_utils.plotting.beyond import (
+    plot_budget_curves,
+    plot_curves,
+    plot_learning_curves,
+    plot_pair_accuracy,
+    plot_speaker_probe,
+    plot_variant_gains,
+)
 from fser_utils.plotting.corpora import (
     display_examples,
     plot_durations,
@@ -67,4 +77,5 @@ from fser_utils.plotting.training import (
     plot_recipe_curves,
 )
 
-__all__ = _style.__all__ + signals.__all__ + corpora.__all__ + training.__all__ + results.__all__
+__all__ = (_style.__all__ + signals.__all__ + corpora.__all__ + training.__all__ + results.__all__
+           + beyond.__all__)

@@ -10,6 +10,7 @@
 - :mod:`~fser_utils.studies.pooled_arm`: chapter 8's arm (a), copies made before the split, trained
 - :mod:`~fser_utils.studies.confirm`: the frozen ensemble and its confirmation seeds
 - :mod:`~fser_utils.studies.stored`: chapter 8's stored runs (the paper's recipe, the leaks)
+- :mod:`~fser_utils.studies.beyond`: chapters 9-11's choices on validation, verdicts, budgets
 - :mod:`~fser_utils.studies.stored_comparison`: chapter 9's stored models and ensembles
 - :mod:`~fser_utils.studies.findings`: the findings page's table and decision table
 - :mod:`~fser_utils.studies.model_card`: the shipped model's card

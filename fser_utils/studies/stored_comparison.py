@@ -16,13 +16,13 @@ import pandas as pd
 from fser_utils.studies.compare import (TARGETS, compute_comparison_runs, compute_comparison_table,
                                         compute_ensemble_runs, compute_ensemble_selection,
                                         compute_target_verdict, get_results_dir)
+from fser_utils.studies.beyond import BUDGET_MINUTES, needs_speaker_batch, with_budget
 from fser_utils.studies.stored import _from_table_row, _hardware_of
 
-__all__ = ["BUDGET_MINUTES", "ENSEMBLES", "compute_ensemble", "compute_best_ensemble",
+__all__ = ["BUDGET_MINUTES", "ENSEMBLES", "load_comparison", "select_pool_ensemble",
+           "select_ensemble", "compute_ensemble", "compute_best_ensemble",
            "compute_default_model", "compute_best_per_speaker_model", "compute_paper_network"]
 
-#: chapter 9's training budget on the book's 2-core CPU [min]
-BUDGET_MINUTES = 30
 #: chapter 9's four ensembles: whether GPU runs are candidates, the training budget
 #: (summed minutes, or None) and whether only models that score a single clip may join
 ENSEMBLES = {
@@ -37,52 +37,66 @@ ENSEMBLES = {
 
 # -- chapter 9's comparison --------------------------------------------------------------
 
-def _with_budget(frame: pd.DataFrame, device: str) -> pd.DataFrame:
-    """Chapter 9's label of a longer run: ``"model | E epochs, DEVICE"``."""
-    budget = frame["epochs"].astype(int).astype(str) + " epochs, " + device
-    return frame.assign(device=device, budget=budget, label=frame["model"] + " | " + budget)
-
-
 @functools.lru_cache(maxsize=1)
-def _load_comparison() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def load_comparison() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Chapter 9's stored runs: section 2 (each model at its section-2 budget, CPU), the
-    longer CPU runs and the GPU runs, the last two labelled with their budget."""
+    longer CPU runs and the GPU runs, the last two labelled with their budget
+    (:func:`fser_utils.studies.beyond.with_budget`)."""
     def load(**where):
         return compute_comparison_runs(sorted(get_results_dir(**where).glob("*/")))
 
-    return (load(), _with_budget(load(longer=True), "CPU"),
-            _with_budget(load(gpu=True), "GPU"))
-
-
-def _network(label: str, extra: pd.DataFrame) -> str:
-    """The registered model behind a model name or a budget label."""
-    return label.split(" | ")[0] if label in set(extra["label"]) else label
+    return (load(), with_budget(load(longer=True), "CPU"), with_budget(load(gpu=True), "GPU"))
 
 
 def _needs_batch() -> set:
     """Models that need a batch of one speaker's clips to score (speaker-normalised)."""
     from fser_utils.models.registry import MODELS
 
-    return {m for m, spec in MODELS.items() if spec.speaker_norm}
+    return {m for m in MODELS if needs_speaker_batch(m)}
 
 
-@functools.lru_cache(maxsize=None)
-def _select_ensemble(name: str) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
-    """Chapter 9's selection of one of :data:`ENSEMBLES`: its members, its per-seed rows,
-    and the pool it was chosen from."""
-    spec = ENSEMBLES[name]
-    section2, cpu_long, gpu = _load_comparison()
-    extra = pd.concat([cpu_long, gpu], ignore_index=True) if spec["gpu"] else cpu_long
+def select_pool_ensemble(section2: pd.DataFrame, extra: pd.DataFrame, name: str, *,
+                         max_minutes: float | None = None, single_clip: bool = False
+                         ) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
+    """Greedy forward selection on validation accuracy among the section-2 models and the
+    longer budgets of ``extra`` (labelled runs) with three seeds on both splits.
+
+    Parameters
+    ----------
+    section2, extra : pd.DataFrame
+        Section 2's runs (an ``ensemble`` row is dropped) and the longer runs.
+    name : str
+        The ensemble's name in its rows.
+    max_minutes : float, optional
+        The members' summed training minutes stay within it.
+    single_clip : bool
+        Only candidates that score a single clip.
+
+    Returns
+    -------
+    members, runs, pool
+        The members in the order chosen, the ensemble's per-seed rows and the pool.
+    """
     pool = pd.concat([section2[section2["model"] != "ensemble"],
                       extra.assign(model=extra["label"])], ignore_index=True)
     # a model, or a longer budget, is a candidate once it has three seeds on both splits
     seeds = pool.pivot_table(index="model", columns="protocol", values="seed",
                              aggfunc="nunique", fill_value=0)[["paper", "speaker"]]
-    batch = _needs_batch()
     candidates = [m for m in seeds[(seeds >= 3).all(axis=1)].index
-                  if not (spec["single_clip"] and _network(m, extra) in batch)]
-    members = compute_ensemble_selection(pool, candidates, max_minutes=spec["max_minutes"])
+                  if not (single_clip and needs_speaker_batch(m))]
+    members = compute_ensemble_selection(pool, candidates, max_minutes=max_minutes)
     return tuple(members), compute_ensemble_runs(pool, members, name=name), pool
+
+
+@functools.lru_cache(maxsize=None)
+def select_ensemble(name: str) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
+    """Chapter 9's selection of one of :data:`ENSEMBLES`: its members, its per-seed rows,
+    and the pool it was chosen from (:func:`select_pool_ensemble`)."""
+    spec = ENSEMBLES[name]
+    section2, cpu_long, gpu = load_comparison()
+    extra = pd.concat([cpu_long, gpu], ignore_index=True) if spec["gpu"] else cpu_long
+    return select_pool_ensemble(section2, extra, name, max_minutes=spec["max_minutes"],
+                                single_clip=spec["single_clip"])
 
 
 def _train_command(member: str) -> str:
@@ -91,7 +105,7 @@ def _train_command(member: str) -> str:
     from fser_utils.training.profiles import PROFILES
 
     model, _, budget = member.partition(" | ")
-    section2 = _load_comparison()[0]
+    section2 = load_comparison()[0]
     epochs = (int(budget.split()[0]) if budget else
               int(section2.loc[section2["model"] == model, "epochs"].iloc[0]))
     own = PROFILES[MODELS[model].profile].epochs
@@ -123,15 +137,14 @@ def compute_ensemble(name: str, protocol: str) -> dict:
     """
     from fser_utils.studies.robustness import describe_protocol
 
-    members, runs, pool = _select_ensemble(name)
+    members, runs, pool = select_ensemble(name)
     row = compute_comparison_table(runs).loc[(name, protocol)]
     used = pool[pool["model"].isin(members) & (pool["protocol"] == protocol)]
-    extra = pool.dropna(subset=["label"]) if "label" in pool else pool.iloc[:0]
     result = _from_table_row(row)
     target = TARGETS[protocol]
     return {**result, "name": name, "protocol": describe_protocol(protocol),
             "members": list(members), "commands": [_train_command(m) for m in members],
-            "needs_speaker_batch": any(_network(m, extra) in _needs_batch() for m in members),
+            "needs_speaker_batch": any(needs_speaker_batch(m) for m in members),
             "hardware": _hardware_of(used["hardware"]), "target": target,
             "verdict": compute_target_verdict(result["accuracy_low"], result["accuracy_high"],
                                               target)}
@@ -166,7 +179,7 @@ def _at_recipe(models) -> pd.DataFrame:
     from fser_utils.models.registry import MODELS
     from fser_utils.training.profiles import PROFILES
 
-    section2, cpu_long, _ = _load_comparison()
+    section2, cpu_long, _ = load_comparison()
     runs = pd.concat([section2, cpu_long.drop(columns=["device", "budget", "label"])],
                      ignore_index=True)
     runs = runs[runs["model"].isin(list(models))]
@@ -229,5 +242,5 @@ def compute_best_per_speaker_model(protocol: str = "speaker") -> dict:
 def compute_paper_network(protocol: str) -> dict:
     """The paper's network (``fser``) at the book's CPU recipe, mean of its seeds, on
     ``protocol`` (``speaker``, ``paper`` or ``corpus-NAME``; chapter 9, section 2)."""
-    section2 = _load_comparison()[0]
+    section2 = load_comparison()[0]
     return _model_result("fser", protocol, section2[section2["model"] == "fser"])

@@ -1,0 +1,202 @@
+"""Figures of chapters 9 to 11 (beyond the paper): models side by side, learning curves,
+budgets, variants of the log-mel CNN, and the speaker probe.
+
+The numbers come from :mod:`fser_utils.studies.compare` and :mod:`fser_utils.studies.beyond`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from fser_utils.plotting._style import _axes, _panels, _title
+
+__all__ = ["plot_pair_accuracy", "plot_learning_curves", "plot_curves", "plot_budget_curves",
+           "plot_variant_gains", "plot_speaker_probe"]
+
+
+def plot_pair_accuracy(table, names, *, ax=None, colors=None):
+    """Test accuracy with 95 % intervals, one group of bars per protocol, one bar per model.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Index (model, protocol); columns ``accuracy``, ``accuracy_low``, ``accuracy_high``
+        (:func:`fser_utils.studies.compare.compute_comparison_table`).
+    names : sequence of str
+        The models, in the order of their bars (at most 8: one legend entry each).
+    colors : sequence, optional
+        One colour per model.
+
+    Returns
+    -------
+    ax : Axes
+    """
+    ax = _axes(ax, figsize=(11, 3.8))
+    rows = table.loc[list(names)].reset_index()
+    acc, low, high = (rows.pivot(index="protocol", columns="model", values=v)[list(names)]
+                      for v in ("accuracy", "accuracy_low", "accuracy_high"))
+    # pandas wants (models, low/high, protocols) for asymmetric error bars
+    acc.plot.bar(ax=ax, yerr=np.stack([(acc - low).T, (high - acc).T], axis=1), capsize=3,
+                 rot=0, color=list(colors)[:len(names)] if colors is not None else None)
+    ax.set_ylabel("test accuracy [%]")
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
+    return ax
+
+
+def plot_learning_curves(histories: dict, *, ax=None, n_cols: int = 4):
+    """Training and validation accuracy per epoch, one panel per run.
+
+    Parameters
+    ----------
+    histories : dict of str -> pd.DataFrame
+        Panel title -> a run's ``history.csv`` (``epoch``, ``accuracy``,
+        ``val_accuracy`` in [0, 1]).
+
+    Returns
+    -------
+    ax : np.ndarray of Axes, shape (n_rows, n_cols); panels beyond the runs are hidden
+    """
+    n_rows = max(1, -(-len(histories) // n_cols))
+    axes = _panels(ax, n_rows, n_cols, figsize=(4.2 * n_cols, 3.2 * n_rows), sharey=True)
+    for a in axes.flat[len(histories):]:
+        a.set_visible(False)
+    for a, (title, h) in zip(axes.flat, histories.items()):
+        a.plot(h["epoch"] + 1, 100 * h["accuracy"], label="training (augmented)")
+        a.plot(h["epoch"] + 1, 100 * h["val_accuracy"], label="validation")
+        a.set(title=title, xlabel="epoch")
+        a.grid(alpha=0.3)
+    for row in axes:
+        row[0].set_ylabel("accuracy [%]")
+    axes[0][0].legend()
+    return axes
+
+
+def plot_curves(curves: dict, *, ax=None, styles: dict | None = None,
+                reference: dict | None = None, window: int = 1, ylabel: str = "",
+                title: str | None = None):
+    """One line per curve, against the epoch (1, 2, ...).
+
+    Parameters
+    ----------
+    curves : dict of str -> sequence of float
+        Legend label -> a value per epoch.
+    styles : dict of str -> dict, optional
+        Label -> keyword arguments of ``ax.plot`` (colour, line style, width).
+    reference : dict of str -> float, optional
+        Horizontal lines, dotted black (chance, a target).
+    window : int >= 1
+        A rolling mean over this many epochs (1: as logged).
+
+    Returns
+    -------
+    ax : Axes
+    """
+    import pandas as pd
+
+    ax = _axes(ax, figsize=(8, 4))
+    for label, y in curves.items():
+        y = pd.Series(np.asarray(y, dtype=float)).rolling(window, min_periods=1).mean()
+        ax.plot(np.arange(1, len(y) + 1), y, label=label, **(styles or {}).get(label, {}))
+    for label, value in (reference or {}).items():
+        ax.axhline(value, color="black", ls=":", label=label)
+    ax.set(xlabel="epoch", ylabel=ylabel)
+    _title(ax, title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_budget_curves(summary, *, ax=None, targets=(90, 70), title: str | None = None):
+    """Test accuracy against the number of epochs, one line per network and device.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        Seed-averaged rows of one protocol with ``net``, ``device``, ``epochs``,
+        ``accuracy``, ``accuracy_low``, ``accuracy_high``.
+    targets : sequence of float
+        Drawn as grey lines (dotted, dashed).
+
+    Returns
+    -------
+    ax : Axes
+    """
+    from fser_utils.plotting._style import compute_colours
+
+    ax = _axes(ax, figsize=(7, 4.5))
+    colours = compute_colours(summary["net"])
+    for (net, device), g in summary.groupby(["net", "device"]):
+        g = g.sort_values("epochs")
+        cpu = device == "CPU"
+        ax.errorbar(g["epochs"], g["accuracy"], capsize=3, marker="o" if cpu else "s",
+                    ls="-" if cpu else ":", color=colours[net], label=f"{net}, {device}",
+                    yerr=[g["accuracy"] - g["accuracy_low"], g["accuracy_high"] - g["accuracy"]])
+    for target, style in zip(targets, (":", "--")):
+        ax.axhline(target, color="grey", ls=style, lw=1)
+    ax.set(xticks=sorted(summary["epochs"].unique()), xlabel="epochs",
+           ylabel="test accuracy [%]")
+    _title(ax, title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_variant_gains(gains, *, ax=None, title: str | None = None):
+    """Each variant's validation gain against its test gain over a baseline [points].
+
+    Parameters
+    ----------
+    gains : pd.DataFrame
+        Columns ``protocol``, ``name`` (the point's label), ``val gain``, ``test gain``.
+
+    Returns
+    -------
+    ax : Axes
+    """
+    ax = _axes(ax, figsize=(8, 4.2))
+    for k, (protocol, g) in enumerate(gains.groupby("protocol")):
+        ax.scatter(g["val gain"], g["test gain"], marker="os^v"[k % 4], s=50,
+                   label=f"{protocol} split")
+        for _, r in g.iterrows():
+            ax.annotate(r["name"], (r["val gain"], r["test gain"]), textcoords="offset points",
+                        xytext=(5, 4), fontsize=8)
+    ax.axhline(0, color="grey", lw=1)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set(xlabel="validation gain [points]", ylabel="test gain [points]")
+    _title(ax, title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_speaker_probe(probe, order, *, ax=None, title: str | None = None):
+    """How often a probe names the speaker from a network's features, per seed (dots),
+    beside chance (dashes), for the training and the validation part.
+
+    Parameters
+    ----------
+    probe : pd.DataFrame
+        Columns ``model``, ``part`` (``train``, ``val``), ``probe_accuracy`` and
+        ``majority`` in [0, 1], ``n_speakers``.
+    order : sequence of str
+        The models, left to right.
+
+    Returns
+    -------
+    ax : Axes
+    """
+    ax = _axes(ax, figsize=(8, 3.6))
+    order = list(order)
+    for k, part in enumerate(("train", "val")):
+        rows = probe[(probe["part"] == part) & probe["model"].isin(order)]
+        ax.scatter(rows["model"].map(order.index) + (k - 0.5) * 0.2,
+                   100 * rows["probe_accuracy"], color=f"C{k}",
+                   label=f"{part} part ({rows['n_speakers'].iloc[0]} speakers)")
+        ax.scatter(np.arange(len(order)) + (k - 0.5) * 0.2,
+                   100 * rows.groupby("model")["majority"].mean().loc[order], marker="_",
+                   s=300, color=f"C{k}")
+    ax.set(xticks=range(len(order)), xticklabels=order, ylim=(0, 100),
+           ylabel="speaker named [%]")
+    _title(ax, title)
+    ax.legend(loc="center right")
+    ax.grid(alpha=0.3)
+    return ax
