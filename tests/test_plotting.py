@@ -152,6 +152,19 @@ def test_feature_grid_uses_given_axes():
     assert axes[0, 0].get_ylabel() == "anger\n(3)"  # left as the first call drew it
 
 
+def test_feature_grid_by_group():
+    X = np.random.default_rng(0).random((9, 4, 4, 3)).astype(np.float32)
+    labels = ["anger", "calm", "anger"] * 3
+    groups = ["emodb"] * 6 + ["ravdess"] * 3
+    axes = plot_feature_grid(X, labels, classes=("anger", "calm"), n_per_class=2,
+                             groups=groups)
+    assert axes.shape == (2, 4)
+    assert [axes[0, 0].get_title(loc="left"), axes[0, 2].get_title(loc="left")] == [
+        "emodb", "ravdess"]
+    assert axes[0, 0].get_ylabel() == "anger\n(6)" and axes[1, 0].get_ylabel() == "calm\n(3)"
+    assert len(axes[1, 3].images) == 0  # ravdess has one calm image only
+
+
 def test_plot_gallery_blanks_spare_axes():
     images = np.random.default_rng(0).random((6, 8, 8, 3))
     ax = plot_gallery(images, titles=[str(i) for i in range(6)], ncols=4)
@@ -196,6 +209,10 @@ def test_evaluation_plots_return_axes():
     labels = np.array(["a", "b", "c"] * 4)
     ax = plot_roc_curves(compute_roc_curves(labels, np.eye(3)[[0, 1, 2] * 4], classes="abc"))
     assert len(ax.get_lines()) == 3 + 2 + 1
+    # the legend names the classes only; the averages are named in a note beside it
+    assert [t.get_text() for t in ax.get_legend().get_texts()][0].startswith("a (AUC")
+    assert len(ax.get_legend().get_texts()) == 3
+    assert any("macro-average (dashed)" in t.get_text() for t in ax.texts)
 
 
 def test_plot_group_accuracy():

@@ -16,6 +16,8 @@ def register(sub) -> None:
 
 
 def run_evaluate(args) -> int:
+    import os
+
     from fser_utils.errors import FserError
     from fser_utils.studies.evaluate import describe_run, evaluate_run
     from fser_utils.plotting import save_evaluation_figures
@@ -39,5 +41,6 @@ def run_evaluate(args) -> int:
     for row in ours.itertuples():
         print(f"{row.corpus:>9}: {row.accuracy:.2f} %  (95 % CI {row.ci_low:.2f}-"
               f"{row.ci_high:.2f}, {row.n} clips)")
-    print(f"tables and figures written to {res['out']}")
+    # relative to the working folder: the line is stored in the book, a machine path is not
+    print(f"tables and figures written to {os.path.relpath(res['out'])}")
     return 0

@@ -175,8 +175,13 @@ def plot_feature_image(image: np.ndarray, *, ax=None, title: str | None = None):
 
 
 def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: int = 4,
-                      seed: int = 0, ax=None, size: float = 1.1, row_labels: bool = True):
+                      seed: int = 0, ax=None, size: float = 1.1, row_labels: bool = True,
+                      groups=None):
     """A few feature images per class: one row per class, one column per example.
+
+    With ``groups`` (e.g. the corpus of each image), each group gets ``n_per_class``
+    columns of its own, titled with its name, in the order the groups first appear; the
+    examples of group ``k`` are drawn with seed ``seed + k``.
 
     Parameters
     ----------
@@ -192,12 +197,28 @@ def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: i
         Side of one image when a new figure is made.
     row_labels : bool
         Name each row (class and its number of images) on its left.
+    groups : sequence [shape=(n,)] or None
+        Group of each image; ``None``: one group.
 
     Returns
     -------
-    ax : np.ndarray of Axes [shape=(len(classes), n_per_class)]
+    ax : np.ndarray of Axes [shape=(len(classes), n_per_class * number of groups)]
     """
     labels = np.asarray(labels, dtype=object)
+    if groups is not None:
+        groups = np.asarray(groups, dtype=object)
+        names = list(dict.fromkeys(groups))
+        n = n_per_class
+        ax = _panels(ax, len(classes), n * len(names), constrained_layout=True,
+                     figsize=(size * n * len(names) + 1, size * len(classes) + 0.4))
+        for k, name in enumerate(names):
+            mask = groups == name
+            plot_feature_grid(X[mask], labels[mask], classes=classes, n_per_class=n,
+                              seed=seed + k, ax=ax[:, n * k:n * (k + 1)], row_labels=False)
+            ax[0, n * k].set_title(name, fontsize=9, loc="left")
+        if row_labels:
+            _label_rows(ax[:, 0], classes, labels)
+        return ax
     rng = np.random.default_rng(seed)
     ax = _panels(ax, len(classes), n_per_class, constrained_layout=True,
                  figsize=(size * n_per_class, size * len(classes)))
@@ -209,13 +230,19 @@ def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: i
                 plot_feature_image(X[chosen[j]], ax=a)
             else:
                 a.axis("off")
-        if row_labels:
-            row[0].axis("on")
-            row[0].set_xticks([])
-            row[0].set_yticks([])
-            row[0].set_ylabel(f"{cls}\n({idx.size})", fontsize=8, rotation=0, ha="right",
-                              va="center")
+    if row_labels:
+        _label_rows(ax[:, 0], classes, labels)
     return ax
+
+
+def _label_rows(first_column, classes, labels) -> None:
+    """Name each row on its left: the class and its number of images."""
+    for a, cls in zip(first_column, classes):
+        a.axis("on")
+        a.set_xticks([])
+        a.set_yticks([])
+        a.set_ylabel(f"{cls}\n({int((labels == cls).sum())})", fontsize=8, rotation=0,
+                     ha="right", va="center")
 
 
 def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, ax=None, size: float = 1.4,

@@ -52,9 +52,9 @@ def plot_architecture(model, *, ax=None):
         label = _LAYER_SHORT.get(row["type"], row["type"])
         if row["type"] in ("Conv2D", "Dense"):
             label += f"\n{row['detail'].split(' ')[0]}"
-        ax.text(x + width / 2, 0, label, ha="center", va="center", fontsize=7, rotation=0)
+        ax.text(x + width / 2, 0, label, ha="center", va="center", fontsize=8, rotation=0)
         ax.text(x + width / 2, -h / 2 - 0.15, row["output_shape"], ha="center", va="top",
-                fontsize=6, rotation=60)
+                fontsize=8, rotation=60)
         if x > 0:
             ax.annotate("", xy=(x, 0), xytext=(x - gap, 0),
                         arrowprops={"arrowstyle": "->", "linewidth": 0.6})
@@ -65,7 +65,7 @@ def plot_architecture(model, *, ax=None):
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor=_LAYER_COLOURS[k], edgecolor="black")
                for k in ("Conv2D", "MaxPooling2D", "Dropout", "Dense")]
     ax.legend(handles, ["CL: convolution + ReLU", "MPL: max-pooling 2x2", "Dr: dropout",
-                        "FCL: dense"], loc="upper center", ncol=4, fontsize=7, frameon=False)
+                        "FCL: dense"], loc="upper center", ncol=4, fontsize=8, frameon=False)
     return ax
 
 
