@@ -157,8 +157,11 @@ def test_interrupted_run_resumes_the_rules_count(demo, tmp_path):
 def test_both_arms_for_one_epoch(demo, tmp_path):
     from matplotlib.figure import Figure
 
+    from fser_utils.studies.converged import (compute_arm_combinations,
+                                              compute_pooled_test_predictions)
     from fser_utils.studies.leaks import compute_leak_curves
     from fser_utils.studies.pooled_arm import train_pooled_arm
+    from fser_utils.training.run import Run
     from fser_utils.plotting import plot_leak_curves
     from fser_utils.training.results import load_run
     from fser_utils.training.train import train_model
@@ -187,6 +190,16 @@ def test_both_arms_for_one_epoch(demo, tmp_path):
     assert table["arm"].tolist() == ["honest", "(a)"] and table["kept"].all()
     ax = plot_leak_curves(table, ax=Figure().subplots())
     assert len(ax.lines) == 2 + 1 + 1  # the arms, the diagonal, the paper's line
+
+    # arm (a) keeps one prediction per test picture; the seeded pool rebuilds them
+    stored = pooled.load_predictions()
+    assert len(stored) == m["n_test"] and {"picture", "twin", "relpath"} <= set(stored)
+    rebuilt = compute_pooled_test_predictions(pooled, kept, X)
+    assert rebuilt["picture"].tolist() == stored["picture"].tolist()
+    assert (rebuilt["predicted"] == stored["predicted"]).mean() > 0.95
+    combos = compute_arm_combinations(Run.open(honest, finished=True), pooled, kept, n_boot=20)
+    assert combos["mistakes"].tolist()[:5] == ["", "b", "c", "a", "ab"]
+    assert combos.loc[combos["mistakes"] == "a", "n"].item() == m["n_test"]
 
 
 def test_leak_curves_from_fabricated_histories():

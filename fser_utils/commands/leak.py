@@ -1,4 +1,5 @@
-"""``fser leak twins RUN_DIR`` and ``fser leak nn``: chapter 8's diagnostics of a random split."""
+"""``fser leak twins|nn|pooled|select-on-test|combinations``: chapter 8's diagnostics of a
+random split."""
 from __future__ import annotations
 
 from fser_utils.config import ROOT_HELP
@@ -15,7 +16,8 @@ def register(sub) -> None:
                     "split (honest) and before it (arm d). pooled: the network trained with the "
                     "augmentation applied before the split (arm a). select-on-test: the epoch "
                     "with the best test accuracy instead of the best validation accuracy "
-                    "(arm b).")
+                    "(arm b). combinations: every combination of the arms that two runs "
+                    "trained with --log-test allow, and the fewest that reach 95.05 %.")
     kinds = parser.add_subparsers(dest="diagnostic", required=True, metavar="DIAGNOSTIC")
     twins = kinds.add_parser("twins", help="accuracy on test clips with and without a twin")
     twins.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
@@ -46,10 +48,19 @@ def register(sub) -> None:
         "select-on-test", help="arm (b): the epoch with the best test accuracy, from a run "
                                "trained with --log-test or --loop resident")
     select.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
+    combos = kinds.add_parser(
+        "combinations", help="the arms alone and combined, and the fewest that reach the "
+                             "paper's 95.05 %%")
+    combos.add_argument("honest_run", metavar="HONEST_RUN",
+                        help="a finished paper-split run of the paper's CNN, with --log-test")
+    combos.add_argument("pooled_run", metavar="POOLED_RUN",
+                        help="a finished run of 'fser leak pooled' with --log-test; its test "
+                             "predictions are written into it if it has none")
+    combos.add_argument("--quiet", action="store_true", help="no progress bars")
     for p in (nn, pooled):
         p.add_argument("--corpora", default=",".join(PAPER_CORPORA),
                        help="comma-separated corpus names (default: the paper's)")
-    for p in (twins, nn, pooled):
+    for p in (twins, nn, pooled, combos):
         p.add_argument("--root", help=ROOT_HELP)
         p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (2000)")
     select.set_defaults(n_boot=1)
@@ -86,6 +97,8 @@ def run_leak(args) -> int:
         table = leaks.compute_select_on_test(run.load_history(), run.count_clips("test"))
     elif args.diagnostic == "pooled":
         table = _train_pooled(args)
+    elif args.diagnostic == "combinations":
+        table = _combinations(args)
     elif args.diagnostic == "twins":
         from fser_utils.training.run import Run
 
@@ -141,3 +154,29 @@ def _train_pooled(args):
                           "same_clip_in_train": m["same_clip_in_train"],
                           "epochs": m["epochs_run"],
                           **({"stop_reason": m["stop_reason"]} if "stop_reason" in m else {})}])
+
+
+def _combinations(args):
+    from fser_utils.features import load_features
+    from fser_utils.paper import PAPER_ACCURACY
+    from fser_utils.studies.converged import (MISTAKES, compute_arm_combinations,
+                                              compute_pooled_test_predictions,
+                                              find_smallest_reaching)
+    from fser_utils.training.run import Run
+
+    honest = Run.open(args.honest_run, finished=True)
+    pooled = Run.open(args.pooled_run, finished=True)
+    cat = _catalogue(args.root, honest.load_settings().get("corpora", PAPER_CORPORA))
+    if not pooled.has_predictions():
+        # runs of arm (a) written before it stored its predictions: rebuilt from its
+        # seeded pool and kept model, and kept in the run for the next reader
+        X, kept = load_features(cat, progress=not args.quiet)
+        pooled.save_predictions(compute_pooled_test_predictions(pooled, kept, X,
+                                                                progress=not args.quiet))
+    table = compute_arm_combinations(honest, pooled, cat, n_boot=args.n_boot)
+    found = find_smallest_reaching(table, PAPER_ACCURACY)
+    names = " + ".join(f"({m}) {MISTAKES[m]}" for m in found["mistakes"]) or "none"
+    print(f"{'fewest mistakes that reach' if found['reaches'] else 'closest to'} "
+          f"{PAPER_ACCURACY} %: {names}: {found['accuracy']:.1f} % "
+          f"[{found['accuracy_low']:.1f}, {found['accuracy_high']:.1f}]")
+    return table.assign(mistakes=table["mistakes"].replace("", "none"))

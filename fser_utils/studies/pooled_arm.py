@@ -119,6 +119,7 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     from fser_utils.training.profiles import check_converge_rule, describe_stop
     from fser_utils.training.results import make_settings_record
     from fser_utils.training.run import Run, to_jsonable
+    from fser_utils.studies.converged import make_pooled_predictions
     from fser_utils.training.train import encode_labels, select_train_rows
 
     p, config = make_pooled_config(profile, seed=seed, overrides=overrides)
@@ -154,6 +155,9 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     train_clips = np.zeros(len(catalogue), dtype=bool)
     train_clips[source[idx["train"]]] = True
     state = result["state"]
+    # one row per test picture, with its clip and whether a twin of it was trained on:
+    # chapter 8 scores arm (a) on the twins alone (studies.converged)
+    run.save_predictions(make_pooled_predictions(catalogue, source, part, result["test_probs"]))
     run.save_metrics({
         "arm": "augment before split", "test_accuracy": interval["accuracy"] / 100,
         "ci_low": interval["ci_low"], "ci_high": interval["ci_high"],

@@ -88,7 +88,23 @@ def _versions() -> dict:
     return out
 
 
-def _predictions(catalogue: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+def make_predictions_table(catalogue: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+    """A run's predictions file: the clips' columns, the predicted class, every probability.
+
+    Parameters
+    ----------
+    catalogue : pd.DataFrame [shape=(n, ...)]
+        The scored clips, in the order of ``probs``.
+    probs : np.ndarray [shape=(n, n_classes)]
+        Class probabilities, classes in the order of
+        :data:`~fser_utils.data.corpora.EMOTIONS`.
+
+    Returns
+    -------
+    predictions : pd.DataFrame [shape=(n, ...)]
+        ``relpath``, ``corpus``, ``language``, ``speaker``, ``sex`` (those present),
+        ``emotion``, ``predicted`` and ``p_<class>``.
+    """
     cols = [c for c in ("relpath", "corpus", "language", "speaker", "sex", "emotion")
             if c in catalogue]
     table = catalogue[cols].copy().reset_index(drop=True)
@@ -136,8 +152,8 @@ def write_run_results(run: Run, catalogue, data, result, config: RunConfig) -> N
     config : RunConfig
     """
     p, state = config.profile, result["state"]
-    val_pred = _predictions(catalogue.iloc[data["val_idx"]], result["val_probs"])
-    test_pred = _predictions(catalogue.iloc[data["test_idx"]], result["test_probs"])
+    val_pred = make_predictions_table(catalogue.iloc[data["val_idx"]], result["val_probs"])
+    test_pred = make_predictions_table(catalogue.iloc[data["test_idx"]], result["test_probs"])
     run.save_predictions(val_pred, "val")
     run.save_predictions(test_pred, "test")
     epochs_run = int(state["epoch"] + 1)
