@@ -84,3 +84,14 @@ def test_combinations_score_each_mistake_at_its_own_epoch():
     # every test clip has a twin (same speaker, sentence and emotion) in training
     assert table.loc["c", "n"] == n
     assert (table["accuracy_low"] <= table["accuracy"]).all()
+
+
+def test_the_verdict_names_the_mistakes_and_says_whether_they_reach():
+    from fser_utils.studies.converged import describe_combination, format_verdict
+
+    assert describe_combination("") == "no mistake (the honest run)"
+    assert describe_combination("abc").count("(") == 3 and " and (c)" in describe_combination("abc")
+    row = {"mistakes": "ab", "accuracy": 93.21, "accuracy_low": 92.7, "accuracy_high": 93.7}
+    assert format_verdict({**row, "reaches": False}, 95.05).startswith("No combination reaches")
+    text = format_verdict({**row, "reaches": True}, 95.05)
+    assert text.startswith("The fewest mistakes") and "93.2 %" in text and "(b)" in text

@@ -21,6 +21,7 @@ from fser_utils.studies.pooled_arm import make_pooled_split
 from fser_utils.training.results import make_predictions_table
 
 __all__ = ["MISTAKES", "compute_pooled_test_predictions", "make_pooled_predictions",
+           "describe_combination", "format_verdict",
            "compute_pooled_twin_mask",
            "compute_arm_combinations", "find_smallest_reaching"]
 
@@ -239,3 +240,22 @@ def find_smallest_reaching(table: pd.DataFrame, target: float) -> dict:
     row = pool.loc[pool["accuracy"].idxmax()].to_dict()
     row["reaches"] = bool(len(reaching))
     return row
+
+
+def describe_combination(mistakes: str) -> str:
+    """``"ab"`` -> "(a) copies made before the split and (b) epoch chosen on the test set"."""
+    names = [f"({m}) {MISTAKES[m]}" for m in mistakes]
+    if not names:
+        return "no mistake (the honest run)"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def format_verdict(found: dict, target: float) -> str:
+    """One sentence on :func:`find_smallest_reaching`'s answer, for the book's prose."""
+    value = (f"{found['accuracy']:.1f} % (95 % interval {found['accuracy_low']:.1f} to "
+             f"{found['accuracy_high']:.1f} %)")
+    what = describe_combination(found["mistakes"])
+    if found["reaches"]:
+        return f"The fewest mistakes that reach the paper's {target} % are {what}: {value}."
+    return (f"No combination reaches the paper's {target} %; the closest is {what}, "
+            f"with {value}.")
