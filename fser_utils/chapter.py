@@ -183,6 +183,9 @@ def setup_chapter(*, seed: int = 42, seed_keras: bool = True, download=None,
     """
     from fser_utils.training.devices import describe_devices, list_accelerators, pick_profile
 
+    # TensorFlow's C++ start-up notices (no CUDA driver, oneDNN) would land in the first
+    # output of every chapter that trains; errors still show. Before anything imports it
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     seed = setup(seed, seed_keras=seed_keras)
     root, has_data, downloaded, data_line = _find_data(download, progress=progress)
     accelerators = tuple(list_accelerators())
