@@ -163,3 +163,21 @@ def test_figures_return_what_they_drew():
     ax = plotting.plot_speaker_probe(probe, ["b", "a"])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "a"]
     plt.close("all")
+
+
+def test_labels_and_gains_over_a_baseline():
+    by_label = pd.DataFrame({"model": ["logmel-cnn", "logmel-cnn-wide", "logmel-cnn"],
+                             "epochs": [120, 120, 300], "device": ["GPU", "GPU", "GPU"]},
+                            index=["a | 120", "b | 120", "a | 300"])
+    assert beyond.select_labels(by_label, device="GPU", models={"logmel-cnn", "logmel-cnn-wide"},
+                                epochs=120) == ["a | 120", "b | 120"]
+    assert beyond.select_labels(by_label, device="CPU", models={"logmel-cnn"}, epochs=120) == []
+    table = pd.DataFrame({"val_accuracy": [60.0, 62.0, 50.0], "accuracy": [55.0, 54.0, 40.0]},
+                         index=pd.MultiIndex.from_tuples(
+                             [("a", "speaker"), ("b", "speaker"), ("b", "paper")],
+                             names=["model", "protocol"]))
+    gains = beyond.compute_gains_over(table, "a").set_index("model")
+    assert list(gains.index) == ["a", "b"]  # no baseline on the paper split: left out
+    assert gains.loc["b", "val gain"] == 2.0 and gains.loc["b", "test gain"] == -1.0
+    with pytest.raises(FserError):
+        beyond.compute_gains_over(table, "c")

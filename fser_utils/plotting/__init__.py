@@ -40,6 +40,7 @@ from fser_utils.plotting.beyond import (
     plot_curves,
     plot_learning_curves,
     plot_pair_accuracy,
+    plot_speaker_breakdown,
     plot_speaker_probe,
     plot_variant_gains,
 )

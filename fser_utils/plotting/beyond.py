@@ -10,7 +10,7 @@ import numpy as np
 from fser_utils.plotting._style import _axes, _panels, _title
 
 __all__ = ["plot_pair_accuracy", "plot_learning_curves", "plot_curves", "plot_budget_curves",
-           "plot_variant_gains", "plot_speaker_probe"]
+           "plot_variant_gains", "plot_speaker_probe", "plot_speaker_breakdown"]
 
 
 def plot_pair_accuracy(table, names, *, ax=None, colors=None):
@@ -200,3 +200,26 @@ def plot_speaker_probe(probe, order, *, ax=None, title: str | None = None):
     ax.legend(loc="center right")
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_speaker_breakdown(breakdowns: dict, *, ax=None):
+    """For each model, its confusion matrix and its accuracy per corpus, one row a model.
+
+    Parameters
+    ----------
+    breakdowns : dict of str -> dict
+        Model label -> :func:`fser_utils.studies.beyond.compute_pooled_breakdown`.
+
+    Returns
+    -------
+    ax : np.ndarray of Axes, shape (len(breakdowns), 2)
+    """
+    from fser_utils.plotting.results import plot_confusion_matrix, plot_group_accuracy
+
+    axes = _panels(ax, len(breakdowns), 2, figsize=(13, 4.8 * len(breakdowns)))
+    for row, (name, b) in zip(axes, breakdowns.items()):
+        plot_confusion_matrix(b["matrix"], ax=row[0])
+        row[0].set_title(f"{name}: % of each true class")
+        plot_group_accuracy(b["by_corpus"], "corpus", ax=row[1],
+                            title=f"{name}: accuracy per corpus ({b['runs']} seeds)")
+    return axes

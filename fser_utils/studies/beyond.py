@@ -30,7 +30,8 @@ __all__ = ["BUDGET_MINUTES", "network_of", "needs_speaker_batch", "keep_single_c
            "choose_on_validation", "compute_model_means", "choose_single_clip_model",
            "compute_target_lines", "compute_pair_gains", "with_budget",
            "compute_longer_comparison", "compute_budgets", "choose_budget",
-           "compute_needed_accuracy"]
+           "compute_needed_accuracy", "compute_pooled_breakdown", "select_labels",
+           "compute_gains_over"]
 
 #: the training budget on the book's 2-core CPU that chapter 9's issue set [min]
 BUDGET_MINUTES = 30
@@ -339,3 +340,51 @@ def compute_needed_accuracy(per_corpus: pd.DataFrame, target: float = 90.0) -> p
     out = pd.DataFrame({"has": 100 * correct / n, "needs": needs})
     out.attrs["overall"] = 100 * correct.sum() / n.sum()
     return out
+
+
+def compute_pooled_breakdown(run_dirs, *, n_boot: int = 1000) -> dict:
+    """The test clips of several runs of one split, pooled: the confusion matrix (% of
+    each true class) and the accuracy per corpus with bootstrap intervals.
+
+    Returns
+    -------
+    breakdown : dict
+        ``matrix`` (:func:`fser_utils.studies.evaluate.compute_confusion_matrix`),
+        ``by_corpus`` (:func:`fser_utils.studies.evaluate.compute_group_accuracy`), ``runs``.
+    """
+    from fser_utils.studies.evaluate import compute_confusion_matrix, compute_group_accuracy
+    from fser_utils.training.run import Run
+
+    run_dirs = list(run_dirs)
+    pred = pd.concat([Run(r).load_predictions() for r in run_dirs], ignore_index=True)
+    return {"matrix": compute_confusion_matrix(pred["emotion"], pred["predicted"]),
+            "by_corpus": compute_group_accuracy(pred, "corpus", n_boot=n_boot),
+            "runs": len(run_dirs)}
+
+
+def select_labels(by_label: pd.DataFrame, *, device: str, models, epochs: int) -> list:
+    """The budget labels of ``models`` trained for ``epochs`` on ``device`` (``by_label``
+    of :func:`compute_longer_comparison`)."""
+    models = set(models)
+    return [label for label, r in by_label.iterrows()
+            if r["epochs"] == epochs and r["device"] == device and r["model"] in models]
+
+
+def compute_gains_over(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Each row's validation and test accuracy minus the ``baseline`` row's of the same
+    protocol [points] (``table``: seed-averaged, index (model, protocol)).
+
+    Returns
+    -------
+    gains : pd.DataFrame
+        ``table`` reset to columns, with ``val gain`` and ``test gain``; the protocols
+        without a baseline row are left out.
+    """
+    rows = table.reset_index()
+    base = rows[rows["model"] == baseline].set_index("protocol")
+    if base.empty:
+        raise FserError(f"no row of the baseline {baseline!r}")
+    rows = rows[rows["protocol"].isin(base.index)].copy()
+    rows["val gain"] = rows["val_accuracy"] - rows["protocol"].map(base["val_accuracy"])
+    rows["test gain"] = rows["accuracy"] - rows["protocol"].map(base["accuracy"])
+    return rows
