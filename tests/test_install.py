@@ -135,6 +135,7 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
     assert any(f.startswith("stored/results/beyond_gpu/") for f in installed)  # chapter 9, GPU
     assert any(f.startswith("stored/results/beyond_longer/") for f in installed)  # 9, CPU
     assert any(f.startswith("stored/results/paper_recipe/") for f in installed)  # chapters 7, 8
+    assert any(f.startswith("stored/results/splits/") for f in installed)  # runs' split.json
 
     # the shipped recognizer scores at once, with no corpora and no run: the command and
     # the API, in a folder that holds nothing (FSER_DATA unset, no runs folder yet)
@@ -151,8 +152,8 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
                 "t = Recognizer.pretrained().predict('voice.wav'); "
                 "print(t.loc[0, 'label'], t.loc[0, 'version'])"], env=env, cwd=empty)
     assert payload["predictions"][0]["emotion"] in out and payload["version"] in out
-    # the wheel stays small: 28 MB, of which 1.5 MB is the shipped graph and 25 MB the
-    # chapters' stored results (split.csv repeated per run: issue 29); no models or audio
+    # the wheel stays small: 26 MB, of which 1.5 MB is the shipped graph and the rest the
+    # chapters' stored results (each distinct split once, in results/splits); no models or audio
     assert wheel.stat().st_size < 30e6, wheel.stat().st_size
 
     # 3. the command line, from the empty folder, with the default data root

@@ -8,6 +8,8 @@ A run is one folder holding everything needed to trust, reuse or resume it:
                            Keras backend and versions, hardware, data root, sizes, date,
                            and ``config_key``, the configuration that decides reuse
 ``split.csv``              relpath, corpus, speaker, sex, emotion, part of every clip
+``split.json``             in stored results, instead of ``split.csv``: the sha256 of a
+                           split stored once for many runs (:mod:`~fser_utils.training.run_split`)
 ``history.csv``            one row per epoch: loss, accuracy, val_loss, val_accuracy, lr
 ``learning_curves.png``    loss and accuracy per epoch (drawn by ``fser train``)
 ``model.keras``            the network at the epoch with the best validation accuracy
@@ -47,6 +49,7 @@ folders and finding runs under the runs folder is :mod:`~fser_utils.training.run
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -66,6 +69,7 @@ from fser_utils.training.run_models import (JOBLIB, KERAS, MODEL_FILES, RECORD, 
                                             install_staged_model, load_model_file,
                                             make_record, read_model_config, stage_model)
 from fser_utils.training.run_progress import CHECKPOINTS, HISTORY, RunProgress
+from fser_utils.training.run_split import SPLIT_REF, read_shared_split
 
 __all__ = ["Run", "RESULT_FILES", "to_jsonable"]
 
@@ -206,13 +210,15 @@ class Run(RunProgress):
         text = json.dumps(data, indent=2, default=_json_default)
         _write_atomic(self.path / name, lambda tmp: tmp.write_text(text))
 
-    def _read_csv(self, name: str) -> pd.DataFrame:
-        path = self.path / name
-        if not path.is_file():
+    def _read_csv(self, name: str, data: bytes | None = None) -> pd.DataFrame:
+        """``name`` of the folder, or the CSV bytes ``data`` read from ``name``."""
+        path = Path(name) if data is not None else self.path / name
+        if data is None and not path.is_file():
             raise FserError(f"run folder '{self.path}' has no {name}")
         try:
             # "NA", "null" ... are kept as strings: only an empty cell is missing
-            return pd.read_csv(path, keep_default_na=False, na_values=[""])
+            return pd.read_csv(io.BytesIO(data) if data is not None else path,
+                               keep_default_na=False, na_values=[""])
         except Exception as exc:  # pandas raises several parser errors
             raise FserError(f"cannot read '{path}': {_one_line(exc)}") from None
 
@@ -232,11 +238,21 @@ class Run(RunProgress):
         """``history.csv``: one row per epoch."""
         return self._read_csv(HISTORY)
 
+    @property
+    def has_split(self) -> bool:
+        """Whether the run holds its split: ``split.csv``, or ``split.json`` naming one shared."""
+        return (self.path / _SPLIT).is_file() or (self.path / SPLIT_REF).is_file()
+
     def load_split(self) -> pd.DataFrame:
-        """``split.csv``: one row per clip with its ``part`` (train, val, test)."""
-        split = self._read_csv(_SPLIT)
+        """``split.csv``: one row per clip with its ``part`` (train, val, test); in stored
+        results, the shared split that ``split.json`` names, checked against its sha256."""
+        if (self.path / _SPLIT).is_file() or not (self.path / SPLIT_REF).is_file():
+            split, path = self._read_csv(_SPLIT), self.path / _SPLIT
+        else:
+            data, path = read_shared_split(self.path)
+            split = self._read_csv(str(path), data)
         if not {"relpath", "part"} <= set(split.columns):
-            raise FserError(f"'{self.path / _SPLIT}' lacks the columns relpath and part")
+            raise FserError(f"'{path}' lacks the columns relpath and part")
         return split
 
     @property
@@ -271,17 +287,13 @@ class Run(RunProgress):
 
     def count_clips(self, part: str = "test") -> int:
         """Clips of a part of the split, from ``split.csv`` (else ``n_<part>`` of the settings)."""
-        if (self.path / _SPLIT).is_file():
+        if self.has_split:
             return int((self.load_split()["part"] == part).sum())
         n = self.load_settings(missing_ok=True).get(f"n_{part}")
         if not isinstance(n, int):
             raise FserError(f"run folder '{self.path}' has no {_SPLIT}: cannot check the "
                             f"size of its {part} set")
         return n
-
-    def has_predictions(self, part: str = "test") -> bool:
-        """Whether the run holds predictions for ``part`` (test or val)."""
-        return part in _PARTS and (self.path / _PARTS[part]).is_file()
 
     def load_predictions(self, part: str = "test") -> pd.DataFrame:
         """``test_predictions.csv`` (or ``val_``), checked against the run's split.
@@ -305,7 +317,7 @@ class Run(RunProgress):
             raise FserError(f"'{self.path}' is not a finished run: {path.name} is missing")
         pred = self._read_csv(_PARTS[part])
         check_prediction_columns(pred, path, part=part)
-        split = self.load_split() if (self.path / _SPLIT).is_file() else None
+        split = self.load_split() if self.has_split else None
         check_prediction_rows(pred, path, part=part, n_clips=self.count_clips(part),
                               split=split, split_name=_SPLIT)
         check_prediction_values(pred, path)
@@ -361,12 +373,17 @@ class Run(RunProgress):
         """Copy the small result files (:data:`RESULT_FILES`, no model) to ``dest``.
 
         The copy is itself a run folder, so the book can show a long run stored in the
-        repository. The run is validated first: a damaged run is not exported.
+        repository. The run is validated first: a damaged run is not exported. A shared
+        split (``split.json``) is written out as the copy's own ``split.csv``.
         """
         self.load()
         dest = Run(dest)
         dest.path.mkdir(parents=True, exist_ok=True)
         for name in RESULT_FILES:
+            if name == _SPLIT and not (self.path / _SPLIT).is_file():  # a shared split
+                data = read_shared_split(self.path)[0]
+                _write_atomic(dest.path / name, lambda tmp: tmp.write_bytes(data))
+                continue
             _write_atomic(dest.path / name, lambda tmp: shutil.copy2(self.path / name, tmp))
         return dest
 
