@@ -1,6 +1,6 @@
 """Write MODEL_CARD.md beside the shipped weights, from the stored runs.
 
-    python tools/write_model_card.py
+    python tools/results/write_model_card.py
 
 Reads ``results/shipped/`` (the shipped run and the leave-one-corpus-out runs over five
 corpora), ``results/beyond_longer/`` (the same recipe on three corpora) and the shipped
@@ -15,7 +15,7 @@ from fser_utils.studies import model_card
 from fser_utils.atomic import write_text_atomic
 from fser_utils.scoring.recognizer import PRETRAINED_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
