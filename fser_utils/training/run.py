@@ -295,6 +295,10 @@ class Run(RunProgress):
                             f"size of its {part} set")
         return n
 
+    def has_predictions(self, part: str = "test") -> bool:
+        """Whether the run holds predictions for ``part`` (test or val)."""
+        return part in _PARTS and (self.path / _PARTS[part]).is_file()
+
     def load_predictions(self, part: str = "test") -> pd.DataFrame:
         """``test_predictions.csv`` (or ``val_``), checked against the run's split.
 
