@@ -8,6 +8,7 @@
 - :mod:`~fser_utils.studies.compare`: models side by side over splits and seeds
 - :mod:`~fser_utils.studies.leaks`: chapter 8's arms, where the 95 % could come from
 - :mod:`~fser_utils.studies.pooled_arm`: chapter 8's arm (a), copies made before the split, trained
+- :mod:`~fser_utils.studies.converged`: chapter 8's converged arms, the mistakes alone and combined
 - :mod:`~fser_utils.studies.confirm`: the frozen ensemble and its confirmation seeds
 - :mod:`~fser_utils.studies.stored`: chapter 8's stored runs (the paper's recipe, the leaks)
 - :mod:`~fser_utils.studies.beyond`: chapters 9-11's choices on validation, verdicts, budgets

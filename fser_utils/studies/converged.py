@@ -157,7 +157,7 @@ def _row(mistakes: str, n: int, accuracy: float, low: float, high: float, interv
             "accuracy_high": float(high), "interval": interval, "epoch": int(epoch)}
 
 
-def compute_arm_combinations(honest_run, pooled_run, catalogue: pd.DataFrame, *,
+def compute_arm_combinations(honest_run, pooled_run, catalogue: pd.DataFrame | None, *,
                              pooled_test: pd.DataFrame | None = None, n_boot: int = 2000,
                              seed: int = 0) -> pd.DataFrame:
     """Test accuracy of the honest run and of every combination of the mistakes.
@@ -170,8 +170,10 @@ def compute_arm_combinations(honest_run, pooled_run, catalogue: pd.DataFrame, *,
     ----------
     honest_run, pooled_run : fser_utils.training.run.Run
         Finished runs with a history that logs ``test_accuracy`` (``--log-test``).
-    catalogue : pd.DataFrame
-        The clips (``relpath`` and the twin keys, ``sentence`` among them).
+    catalogue : pd.DataFrame or None
+        The clips (``relpath`` and the twin keys, ``sentence`` among them), for row c;
+        None leaves row c out (the twins of the honest split need the corpora, while
+        arm a's are stored with its predictions).
     pooled_test : pd.DataFrame or None
         From :func:`compute_pooled_test_predictions`; by default arm (a)'s stored
         predictions, when its run holds them (with a ``twin`` column).
@@ -197,10 +199,11 @@ def compute_arm_combinations(honest_run, pooled_run, catalogue: pd.DataFrame, *,
     b = chosen.iloc[1]
     rows.append(_row("b", b["n"], b["accuracy"], b["ci_low"], b["ci_high"], "Wilson",
                      b["epoch"]))
-    twins = compute_twin_accuracy(pred, honest_run.load_split(), catalogue, n_boot=n_boot,
-                                  seed=seed).set_index("group").loc["twin in training"]
-    rows.append(_row("c", twins["n"], twins["accuracy"], twins["ci_low"], twins["ci_high"],
-                     "bootstrap", kept_epoch))
+    if catalogue is not None:
+        twins = compute_twin_accuracy(pred, honest_run.load_split(), catalogue, n_boot=n_boot,
+                                      seed=seed).set_index("group").loc["twin in training"]
+        rows.append(_row("c", twins["n"], twins["accuracy"], twins["ci_low"],
+                         twins["ci_high"], "bootstrap", kept_epoch))
     m = pooled_run.load_metrics()
     pooled_history = pooled_run.load_history()
     by_val = compute_select_on_test(pooled_history, m["n_test"])
