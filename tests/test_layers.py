@@ -106,3 +106,10 @@ def test_the_stage_check_sees_a_backward_import(monkeypatch):
     path = PACKAGE / "features" / "_probe.py"
     assert any(_rank(n) > _rank(_module_name(path)) for n in _imported_modules(path))
     assert _rank("fser_utils.features") == 2 and _rank("fser_utils") == 0
+
+
+def test_no_module_is_over_500_lines():
+    """A module a newcomer can read in one sitting: split by job beyond that."""
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 500}
+    assert long == {}
