@@ -154,7 +154,7 @@ def test_interrupted_run_resumes_the_rules_count(demo, tmp_path):
     assert json.loads(path.read_text())["train_wait"] == 2
 
 
-def test_both_arms_for_one_epoch(demo, tmp_path):
+def test_both_arms_for_one_epoch(demo, tmp_path, capsys):
     from matplotlib.figure import Figure
 
     from fser_utils.studies.converged import (compute_arm_combinations,
@@ -169,6 +169,8 @@ def test_both_arms_for_one_epoch(demo, tmp_path):
     kept, X = demo
     honest = train_model(kept, X, model="fser", profile="paper-adam", out=tmp_path / "honest",
                          verbose=0, overrides={**TINY, "epochs": 1}, log_test=True)
+    # verbose=0 (fser train --quiet): not even the offline copies draw a progress bar
+    assert "augmenting" not in capsys.readouterr().err
     run = load_run(honest)
     assert run["metrics"]["stop_reason"] == "epochs"
     assert run["settings"]["profile"] == "paper-adam"

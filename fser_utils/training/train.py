@@ -115,7 +115,7 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
                            clip_norm=spec.clip_norm,
                            groups=compute_speaker_groups(catalogue) if spec.speaker_norm else None)
     part, resuming = _open_run(run, catalogue, config, resume)
-    data = _split_arrays(catalogue, X, part, config)
+    data = _split_arrays(catalogue, X, part, config, progress=verbose > 0)
     run.save_settings(make_settings_record(catalogue, config, data))
     with scope:
         result = fit_arrays(run, data, config, resuming=resuming, verbose=verbose,
@@ -274,7 +274,7 @@ def _split_table(catalogue: pd.DataFrame, part: pd.Series) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _split_arrays(catalogue, X, part, config) -> dict:
+def _split_arrays(catalogue, X, part, config, *, progress: bool = True) -> dict:
     """Training, validation and test arrays (training augmented offline if asked)."""
     p, seed = config.profile, config.seed
     y = encode_labels(catalogue)
@@ -291,7 +291,7 @@ def _split_arrays(catalogue, X, part, config) -> dict:
                                     zoom=p.zoom, flip=p.flip, specaugment=p.specaugment,
                                     seed=seed)
         X_train, source = compute_augmented_images(X_train, n_copies=p.n_copies,
-                                                   augmenter=augmenter, progress=True)
+                                                   augmenter=augmenter, progress=progress)
         y_train, s_train = y_train[source], s_train[source]
     return {"X_train": X_train, "y_train": y_train, "s_train": s_train,
             "n_speakers": int(s_train.max()) + 1 if len(s_train) else 0, "train_idx": train_idx,
