@@ -154,7 +154,7 @@ def describe_hardware() -> str:
 
     Where the CPU reports its family and model numbers (x86), they follow its name: a
     virtual machine may name only the vendor ("AMD EPYC"), and the generation changes
-    both the speed and the rounding of the arithmetic (chapter 9, section 7).
+    both the speed and the rounding of the arithmetic (chapter 11, section 1).
     """
     cpu = platform.processor() or platform.machine()
     info = {}

@@ -129,7 +129,7 @@ _CONVERGE_FIELDS = ("converge_accuracy", "converge_patience")
 # the log-mel CNN's recipe (chapter 9): AdamW, warm-up then cosine decay, label smoothing,
 # time shift + SpecAugment + mixup on every batch. 120 epochs: the budget with the best
 # validation accuracy on unseen speakers among those that fit 30 minutes of the book's
-# 2-core CPU (chapter 9, section 7); section 2's comparison ran 40
+# 2-core CPU (chapter 11); chapter 9's comparison ran 40
 _CNN_RECIPE = TrainingProfile("cnn", epochs=120, batch_size=32, optimizer="adamw",
                               learning_rate=2e-3, schedule="cosine", warmup_epochs=3,
                               weight_decay=1e-2, label_smoothing=0.1, augment="batch",
