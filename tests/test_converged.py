@@ -68,8 +68,8 @@ def test_combinations_score_each_mistake_at_its_own_epoch():
                             "test_accuracy": [0.4, float(np.mean(predicted == "anger")), 0.7]})
     pooled_history = pd.DataFrame({"epoch": [0, 1], "val_accuracy": [0.9, 0.8],
                                    "test_accuracy": [0.91, 0.97]})
-    metrics = {"n_test": 1000, "test_accuracy": 0.91, "ci_low": 89.0, "ci_high": 93.0,
-               "best_epoch": 1}
+    metrics = {"n_test": 1000, "test_accuracy": 0.91, "accuracy_low": 89.0,
+               "accuracy_high": 93.0, "best_epoch": 1}
     pooled_test = pd.DataFrame({"relpath": ["c40"] * 4, "emotion": ["anger"] * 4,
                                 "predicted": ["anger", "anger", "anger", "sadness"],
                                 "twin": [True, True, False, False]})
@@ -84,6 +84,14 @@ def test_combinations_score_each_mistake_at_its_own_epoch():
     # every test clip has a twin (same speaker, sentence and emotion) in training
     assert table.loc["c", "n"] == n
     assert (table["accuracy_low"] <= table["accuracy"]).all()
+    assert (table.loc["a", "accuracy_low"], table.loc["a", "accuracy_high"]) == (89.0, 93.0)
+    # arm (a)'s metrics stored under the old names read the same
+    old = {k: v for k, v in metrics.items() if not k.startswith("accuracy_")}
+    old.update(ci_low=89.0, ci_high=93.0)
+    again = compute_arm_combinations(_FakeRun(history, predictions, split),
+                                     _FakeRun(pooled_history, metrics=old), catalogue,
+                                     pooled_test=pooled_test, n_boot=200).set_index("mistakes")
+    pd.testing.assert_frame_equal(again, table)
 
 
 def test_the_verdict_names_the_mistakes_and_says_whether_they_reach():

@@ -12,8 +12,8 @@ from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
 from fser_utils.studies.evaluate import (
     compute_bootstrap_ci, compute_classification_report, compute_confusion_matrix,
-    compute_corpus_table, compute_group_accuracy, compute_roc_curves, evaluate_run,
-    format_markdown, load_predictions)
+    OLD_INTERVAL_NAMES, compute_corpus_table, compute_group_accuracy, compute_roc_curves,
+    evaluate_run, format_markdown, load_predictions, rename_old_interval_names)
 from fser_utils.paper import PAPER_TABLE2, PAPER_TABLE3
 
 # a hand-checked case: 3 classes, 6 clips
@@ -89,17 +89,24 @@ def test_bootstrap_ci():
     true = ["a"] * 80 + ["b"] * 20
     pred = ["a"] * 70 + ["b"] * 10 + ["b"] * 20  # 90 % correct
     ci = compute_bootstrap_ci(true, pred, n_boot=500, seed=1)
-    assert ci["estimate"] == pytest.approx(90)
-    assert ci["low"] < 90 < ci["high"]
+    # one vocabulary: the value under the metric's name, its interval and standard error
+    assert set(ci) == {"metric", "accuracy", "accuracy_low", "accuracy_high", "accuracy_se",
+                       "level", "n_boot", "n"}
+    assert ci["accuracy"] == pytest.approx(90)
+    assert ci["accuracy_low"] < 90 < ci["accuracy_high"]
     # binomial standard error is 3 points: the 95 % interval is about +-6
-    assert 3 < ci["high"] - ci["low"] < 20
+    assert 3 < ci["accuracy_high"] - ci["accuracy_low"] < 20
+    assert ci["accuracy_se"] == pytest.approx(100 * np.sqrt(0.9 * 0.1 / 100), rel=0.15)
     assert compute_bootstrap_ci(true, pred, n_boot=500, seed=1) == ci  # seeded
     f1 = compute_bootstrap_ci(true, pred, metric="macro_f1", n_boot=300, seed=1)
     from sklearn.metrics import f1_score
-    assert f1["estimate"] == pytest.approx(100 * f1_score(true, pred, average="macro"))
-    assert f1["low"] <= f1["estimate"] <= f1["high"]
+    assert f1["macro_f1"] == pytest.approx(100 * f1_score(true, pred, average="macro"))
+    assert f1["macro_f1_low"] <= f1["macro_f1"] <= f1["macro_f1_high"]
+    assert f1["macro_f1_se"] > 0
     perfect = compute_bootstrap_ci(["a", "b"] * 5, ["a", "b"] * 5, n_boot=50)
-    assert perfect["low"] == perfect["high"] == 100
+    assert perfect["accuracy_low"] == perfect["accuracy_high"] == 100
+    assert perfect["accuracy_se"] == 0
+    assert np.isnan(compute_bootstrap_ci(true, pred, n_boot=1)["accuracy_se"])
     with pytest.raises(FserError):
         compute_bootstrap_ci(true, pred, metric="auc")
 
@@ -108,9 +115,25 @@ def test_group_accuracy():
     pred = pd.DataFrame({"emotion": ["a", "a", "b", "b"], "predicted": ["a", "b", "b", "b"],
                          "sex": ["female", "female", "male", "male"]})
     table = compute_group_accuracy(pred, "sex", n_boot=100)
+    assert list(table.columns) == ["sex", "n", "correct", "accuracy", "accuracy_low",
+                                   "accuracy_high"]
     assert list(table["sex"]) == ["female", "male"]
     assert list(table["accuracy"]) == [50, 100]
     assert list(table["n"]) == [2, 2]
+
+
+def test_old_interval_names_are_read_under_the_new_ones():
+    # arm (a)'s metrics.json stored before the vocabulary: ci_low, ci_high [%]
+    old = {"test_accuracy": 0.8, "ci_low": 79.7, "ci_high": 81.2, "n_test": 10}
+    assert rename_old_interval_names(old) == {"test_accuracy": 0.8, "accuracy_low": 79.7,
+                                              "accuracy_high": 81.2, "n_test": 10}
+    new = {"accuracy": 80.0, "accuracy_low": 79.7, "accuracy_high": 81.2}
+    assert rename_old_interval_names(new) == new  # current names pass unchanged
+    table = pd.DataFrame({"corpus": ["emodb"], "accuracy": [80.0], "ci_low": [70.0],
+                          "ci_high": [90.0]})  # fser evaluate's tables, written before
+    assert list(rename_old_interval_names(table).columns) == [
+        "corpus", "accuracy", "accuracy_low", "accuracy_high"]
+    assert set(OLD_INTERVAL_NAMES) == {"ci_low", "ci_high"}
 
 
 def test_paper_constants():
@@ -177,9 +200,10 @@ def test_evaluate_run_writes_everything(tmp_path):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     acc = 100 * (pred["emotion"] == pred["predicted"]).mean()
     assert res["report"].loc["accuracy", "f1"] == pytest.approx(acc)
-    assert res["bootstrap"]["accuracy"]["estimate"] == pytest.approx(acc)
+    assert res["bootstrap"]["accuracy"]["accuracy"] == pytest.approx(acc)
     boot = json.loads((out / "bootstrap.json").read_text())
-    assert boot["accuracy"]["low"] <= acc <= boot["accuracy"]["high"]
+    assert boot["accuracy"]["accuracy_low"] <= acc <= boot["accuracy"]["accuracy_high"]
+    assert boot["macro_f1"]["macro_f1_low"] <= boot["macro_f1"]["macro_f1_high"]
     table4 = res["per_corpus"]
     ours = table4[table4["work"] == "this repository"].set_index("corpus")
     assert np.isnan(ours.loc["SAVEE", "accuracy"])
@@ -200,8 +224,9 @@ def test_corpus_table_without_settings():
     table = compute_corpus_table(pred, n_boot=50)
     ours = table[table["work"] == "this repository"].set_index("corpus")
     assert ours.loc["RAVDESS", "accuracy"] == 75
+    assert ours.loc["RAVDESS", "accuracy_low"] <= 75 <= ours.loc["RAVDESS", "accuracy_high"]
     assert ours.loc["RAVDESS", "n"] == 4
-    assert np.isnan(ours.loc["EMOVO", "accuracy"])
+    assert np.isnan(ours.loc["EMOVO", "accuracy"]) and np.isnan(ours.loc["EMOVO", "accuracy_low"])
 
 
 def test_fser_evaluate_command(tmp_path, capsys):

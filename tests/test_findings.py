@@ -69,6 +69,12 @@ def test_leak_before_split_and_closest_leak():
     metrics = json.loads((get_stored_path(f"{STORED}/{stored.LEAK_RUN}") / "metrics.json")
                          .read_text())
     assert leak["accuracy"] == pytest.approx(100 * metrics["test_accuracy"])
+    # stored before intervals were named accuracy_low, accuracy_high: read through the mapping
+    from fser_utils.studies.evaluate import rename_old_interval_names
+
+    renamed = rename_old_interval_names(metrics)
+    assert (leak["accuracy_low"], leak["accuracy_high"]) == (renamed["accuracy_low"],
+                                                             renamed["accuracy_high"])
     _check_interval(leak)
     assert 70 < leak["accuracy"] < PAPER_ACCURACY and leak["same_clip_in_train"] > 90
     closest = stored.compute_closest_leak()
@@ -175,8 +181,8 @@ def test_tables_have_no_gaps():
     assert (decision["accuracy_low"] < decision["accuracy"]).all()
     headlines = findings.compute_headline_table()
     assert set(headlines["split"]) == set(findings.SPLIT_TITLES)
-    assert ((headlines["ci_low"] <= headlines["accuracy"])
-            & (headlines["accuracy"] <= headlines["ci_high"])).all()
+    assert ((headlines["accuracy_low"] <= headlines["accuracy"])
+            & (headlines["accuracy"] <= headlines["accuracy_high"])).all()
 
 
 #: glue keys whose text is read from the corpora, not from the stored results

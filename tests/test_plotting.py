@@ -217,7 +217,7 @@ def test_evaluation_plots_return_axes():
 
 def test_plot_group_accuracy():
     table = pd.DataFrame({"sex": ["female", "male"], "n": [3, 4], "accuracy": [50.0, 75.0],
-                          "ci_low": [20.0, 40.0], "ci_high": [80.0, 100.0]})
+                          "accuracy_low": [20.0, 40.0], "accuracy_high": [80.0, 100.0]})
     ax = plot_group_accuracy(table, "sex", reference={"paper": 95.05, "chance": 12.5})
     assert len(ax.patches) == 2 and len(ax.get_lines()) >= 2
     assert ax.get_xticklabels()[0].get_text() == "female\n(n=3)"

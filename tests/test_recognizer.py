@@ -76,6 +76,8 @@ def test_temperature_is_recovered_and_lowers_the_calibration_error():
     assert compute_ece(calibrated, y) < 0.03 < compute_ece(overconfident, y)
     table = compute_reliability(calibrated, y, n_bins=10)
     assert table["n"].sum() == len(y) and len(table) == 10
+    # a bin's edges, named apart from the intervals' {metric}_low, {metric}_high
+    assert list(table.columns[:2]) == ["bin_low", "bin_high"]
 
 
 def test_calibration_refuses_bad_input():

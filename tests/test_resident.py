@@ -108,7 +108,8 @@ def test_select_on_test_picks_each_column():
     honest, leak = t.loc["select on validation (honest)"], t.loc["select on test (leak)"]
     assert (honest["epoch"], honest["accuracy"]) == (2, 40.0)  # ties: the earliest
     assert (leak["epoch"], leak["accuracy"]) == (3, 70.0)
-    assert leak["ci_low"] < 70 < leak["ci_high"]
+    assert leak["accuracy_low"] < 70 < leak["accuracy_high"]
+    assert leak["accuracy_se"] == pytest.approx(100 * np.sqrt(0.7 * 0.3 / 100))
     with pytest.raises(FserError, match="--loop resident"):
         leaks.compute_select_on_test(h.drop(columns="test_accuracy"), 100)
 
@@ -141,7 +142,7 @@ def test_pooled_arm_cli(demo_root, tmp_path, capsys):
     assert "augment before split" in capsys.readouterr().out
     m = Run.open(out, finished=True).load_metrics()
     assert m["epochs_run"] == 1 and m["n_test"] > 0
-    assert m["ci_low"] <= 100 * m["test_accuracy"] <= m["ci_high"]
+    assert m["accuracy_low"] <= 100 * m["test_accuracy"] <= m["accuracy_high"]
     assert m["same_clip_in_train"] > 90
     assert main(["leak", "pooled", "--epochs", "0", "--root", str(demo_root)]) == 2
 
@@ -156,6 +157,7 @@ def test_arms_table_on_the_stored_full_budget_runs(real_catalogue):
     assert arms["arm"].str.startswith("(a)").sum() == 1
     assert arms["arm"].str.startswith("(b)").sum() == 1
     assert arms["arm"].str.startswith("(c)").sum() == 3
-    assert ((arms["ci_low"] <= arms["accuracy"]) & (arms["accuracy"] <= arms["ci_high"])).all()
+    assert ((arms["accuracy_low"] <= arms["accuracy"])
+            & (arms["accuracy"] <= arms["accuracy_high"])).all()
     np.testing.assert_allclose(arms["below_paper"], PAPER_ACCURACY - arms["accuracy"])
     assert arms["recipe"].str.contains("400 epochs").all()

@@ -47,6 +47,7 @@ def test_unseen_table():
     assert urdu["k"] == 3 and urdu["classes"] == "anger, neutral, sadness"
     # row 0: calm ruled out, the next best is the tie at 0.01 -> first allowed (anger): right
     assert urdu["accuracy"] == pytest.approx(75)
+    assert urdu["accuracy_low"] <= 75 <= urdu["accuracy_high"]
     assert urdu["unrestricted"] == pytest.approx(50)
     assert urdu["chance"] == pytest.approx(100 / 3) and urdu["majority"] == 50
     assert list(pred["predicted"][:4]) == ["anger", "anger", "sadness", "anger"]
@@ -61,7 +62,7 @@ def test_group_gap():
     assert gap["difference"] == pytest.approx(30) and gap["n"] == 100
     assert 0 < gap["difference_low"] < gap["difference_low90"] < 30
     assert 30 < gap["difference_high90"] < gap["difference_high"]
-    assert (gap["low"], gap["high"]) == (gap["difference_low"], gap["difference_high"])
+    assert "low" not in gap and "high" not in gap  # one name per interval
     with pytest.raises(FserError):
         compute_group_gap(pred, "sex", ("f", "x"))
 
@@ -162,7 +163,10 @@ def test_run_table(tmp_path):
     assert list(table["protocol"]) == ["paper", "speaker"]
     assert list(table["run"]) == ["ci-paper", "ci-speaker"]
     assert table.loc[0, "accuracy"] == pytest.approx(100 * (pa.emotion == pa.predicted).mean())
-    assert (table["ci_low"] <= table["accuracy"]).all()
+    assert ((table["accuracy_low"] <= table["accuracy"])
+            & (table["accuracy"] <= table["accuracy_high"])).all()
+    assert ((table["macro_f1_low"] <= table["macro_f1"])
+            & (table["macro_f1"] <= table["macro_f1_high"])).all()
 
 
 def test_split_overlap():
@@ -222,8 +226,8 @@ def test_group_table(tmp_path):
 
     runs = _fake_runs(tmp_path)
     table = compute_group_table({"paper": runs["paper"], "speaker": runs["speaker"]}, n_boot=20)
-    assert list(table.columns) == ["run", "by", "group", "n", "correct", "accuracy", "ci_low",
-                                   "ci_high"]
+    assert list(table.columns) == ["run", "by", "group", "n", "correct", "accuracy",
+                                   "accuracy_low", "accuracy_high"]
     # all runs by sex first, then all runs by corpus
     assert list(dict.fromkeys(zip(table["by"], table["run"]))) == [
         ("sex", "paper"), ("sex", "speaker"), ("corpus", "paper"), ("corpus", "speaker")]
@@ -237,7 +241,7 @@ def test_paper_claims_from_runs(tmp_path):
 
     runs = _fake_runs(tmp_path)
     unseen = pd.DataFrame([{"corpus": "urdu", "language": "Urdu", "n": 40, "k": 4,
-                            "accuracy": 40.0, "ci_low": 30.0, "ci_high": 50.0,
+                            "accuracy": 40.0, "accuracy_low": 30.0, "accuracy_high": 50.0,
                             "majority": 25.0}])
     claims = compute_paper_claims(reversed(list(runs.values())), unseen=unseen, n_boot=50)
     table = compute_claims_table(claims)
@@ -291,7 +295,7 @@ def test_paper_claims_with_a_full_budget_run(tmp_path):
     assert describe_budget_label(full) == "full budget: 400 epochs"
     assert describe_budget_label(runs["paper"]) == "shorter: ? epochs, profile 'ci'"
     unseen = pd.DataFrame([{"corpus": "urdu", "language": "Urdu", "n": 40, "k": 4,
-                            "accuracy": 40.0, "ci_low": 30.0, "ci_high": 50.0,
+                            "accuracy": 40.0, "accuracy_low": 30.0, "accuracy_high": 50.0,
                             "majority": 25.0}])
     table = compute_claims_table(compute_paper_claims(runs.values(), notes={}, n_boot=20,
                                                       paper_run=full, unseen=unseen))
@@ -335,6 +339,6 @@ def test_protocol_comparison_lines_models_up_by_protocol(tmp_path):
     assert list(table.index) == [("paper protocol: random clips", "A"),
                                  ("unseen speakers", "A"), ("unseen speakers", "B"),
                                  ("German (emodb) held out", "A")]
-    assert (table["ci_low"] <= table["accuracy"]).all()
+    assert (table["accuracy_low"] <= table["accuracy"]).all()
     with pytest.raises(FserError, match="no finished run"):
         compute_protocol_comparison({"A": []})

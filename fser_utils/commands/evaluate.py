@@ -31,7 +31,7 @@ def run_evaluate(args) -> int:
     print(describe_run(res["settings"]))
     for m, label in (("accuracy", "accuracy"), ("macro_f1", "macro F1")):
         b = boot[m]
-        print(f"{label:>9}: {b['estimate']:.2f} %  (95 % CI {b['low']:.2f}-{b['high']:.2f}, "
+        print(f"{label:>9}: {b[m]:.2f} %  (95 % CI {b[f'{m}_low']:.2f}-{b[f'{m}_high']:.2f}, "
               f"{b['n']} test clips)")
     auc = report.loc["macro avg", "auc"]
     if auc == auc:
@@ -39,8 +39,8 @@ def run_evaluate(args) -> int:
     per = res["per_corpus"]
     ours = per[per["work"] == "this repository"].dropna(subset=["accuracy"])
     for row in ours.itertuples():
-        print(f"{row.corpus:>9}: {row.accuracy:.2f} %  (95 % CI {row.ci_low:.2f}-"
-              f"{row.ci_high:.2f}, {row.n} clips)")
+        print(f"{row.corpus:>9}: {row.accuracy:.2f} %  (95 % CI {row.accuracy_low:.2f}-"
+              f"{row.accuracy_high:.2f}, {row.n} clips)")
     # relative to the working folder: the line is stored in the book, a machine path is not
     print(f"tables and figures written to {os.path.relpath(res['out'])}")
     return 0

@@ -129,6 +129,7 @@ def _train_pooled(args):
     from fser_utils.config import get_runs_dir
     from fser_utils.errors import FserError
     from fser_utils.features import load_features
+    from fser_utils.studies.evaluate import rename_old_interval_names
     from fser_utils.studies.pooled_arm import make_pooled_config, train_pooled_arm
     from fser_utils.training.run import Run
     from fser_utils.training.train import check_train_options
@@ -147,10 +148,10 @@ def _train_pooled(args):
     run = train_pooled_arm(kept, X, out=out, profile=args.profile, seed=args.seed,
                            overrides=overrides, loop=args.loop, n_boot=args.n_boot,
                            verbose=0 if args.quiet else 1, log_test=args.log_test)
-    m = run.load_metrics()
+    m = rename_old_interval_names(run.load_metrics())  # a finished run kept may be older
     print(f"run written to {run.path}")
     return pd.DataFrame([{"arm": m["arm"], "n": m["n_test"], "accuracy": 100 * m["test_accuracy"],
-                          "ci_low": m["ci_low"], "ci_high": m["ci_high"],
+                          "accuracy_low": m["accuracy_low"], "accuracy_high": m["accuracy_high"],
                           "same_clip_in_train": m["same_clip_in_train"],
                           "epochs": m["epochs_run"],
                           **({"stop_reason": m["stop_reason"]} if "stop_reason" in m else {})}])

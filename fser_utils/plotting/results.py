@@ -125,7 +125,8 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
     ----------
     table : pd.DataFrame
         From :func:`fser_utils.studies.evaluate.compute_group_accuracy` (columns ``by``,
-        ``accuracy``, ``ci_low``, ``ci_high``, ``n``), or any table with those columns.
+        ``accuracy``, ``accuracy_low``, ``accuracy_high``, ``n``), or any table with those
+        columns.
     by : str
         Column naming the groups.
     ax : matplotlib Axes or None
@@ -140,8 +141,8 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
     ax = _axes(ax, figsize=(max(4, 1.1 * len(table) + 2), 3.5))
     x = np.arange(len(table))
     acc = table["accuracy"].to_numpy(dtype=float)
-    err = np.vstack([acc - table["ci_low"].to_numpy(dtype=float),
-                     table["ci_high"].to_numpy(dtype=float) - acc])
+    err = np.vstack([acc - table["accuracy_low"].to_numpy(dtype=float),
+                     table["accuracy_high"].to_numpy(dtype=float) - acc])
     ax.bar(x, acc, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
     labels = [f"{g}\n(n={n})" if "n" in table else str(g)
               for g, n in zip(table[by], table["n"] if "n" in table else table[by])]

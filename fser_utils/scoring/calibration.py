@@ -65,7 +65,7 @@ def compute_reliability(proba: np.ndarray, y: np.ndarray, *, n_bins: int = 10) -
     Returns
     -------
     table : pd.DataFrame [shape=(n_bins, 5)]
-        ``low``, ``high`` (the bin's edges), ``n`` (clips whose top probability falls in
+        ``bin_low``, ``bin_high`` (the bin's edges), ``n`` (clips whose top probability falls in
         it), ``confidence`` (their mean top probability) and ``accuracy`` (the share of
         them predicted right; NaN for an empty bin).
     """
@@ -76,7 +76,7 @@ def compute_reliability(proba: np.ndarray, y: np.ndarray, *, n_bins: int = 10) -
     rows = []
     for b in range(n_bins):
         inside = which == b
-        rows.append({"low": edges[b], "high": edges[b + 1], "n": int(inside.sum()),
+        rows.append({"bin_low": edges[b], "bin_high": edges[b + 1], "n": int(inside.sum()),
                      "confidence": confidence[inside].mean() if inside.any() else np.nan,
                      "accuracy": right[inside].mean() if inside.any() else np.nan})
     return pd.DataFrame(rows)

@@ -68,7 +68,7 @@ def compute_training_table(runs) -> pd.DataFrame:
     -------
     table : pd.DataFrame [shape=(len(runs), 9)]
         Index: the labels. Columns ``profile``, ``val_accuracy``, ``test_accuracy``,
-        ``test_se`` (binomial standard error ``sqrt(p (1 - p) / n_test)``),
+        ``test_accuracy_se`` (binomial standard error ``sqrt(p (1 - p) / n_test)``),
         ``n_test``, ``best_epoch``, ``epochs_run``, ``train_minutes``, ``images_per_second``.
     """
     rows = {}
@@ -77,7 +77,8 @@ def compute_training_table(runs) -> pd.DataFrame:
         m = run["metrics"]
         p, n = m["test_accuracy"], m["n_test"]
         rows[label] = {"profile": run["settings"]["profile"], "val_accuracy": m["val_accuracy"],
-                       "test_accuracy": p, "test_se": float(np.sqrt(p * (1 - p) / n)),
+                       "test_accuracy": p,
+                       "test_accuracy_se": float(np.sqrt(p * (1 - p) / n)),
                        "n_test": n, "best_epoch": m["best_epoch"], "epochs_run": m["epochs_run"],
                        "train_minutes": m["train_seconds"] / 60,
                        "images_per_second": m["images_per_second"]}

@@ -82,6 +82,15 @@ def compute_comparison_runs(run_dirs, *, n_boot: int = 1000) -> pd.DataFrame:
         Finished run folders.
     n_boot : int > 0
         Bootstrap resamples for each run's standard errors.
+
+    Returns
+    -------
+    runs : pd.DataFrame
+        Columns ``model``, ``protocol``, ``seed``, ``run`` (folder), ``accuracy``,
+        ``accuracy_se``, ``macro_f1``, ``macro_f1_se`` [%] on the test clips (the standard
+        error is the standard deviation of the bootstrap's resampled scores,
+        :func:`~fser_utils.studies.evaluate.compute_bootstrap_ci`), ``val_accuracy`` [%],
+        ``n_test``, ``params``, ``train_minutes``, ``scoring_ms``, ``epochs``, ``hardware``.
     """
     from fser_utils.training.run import Run
 
@@ -104,8 +113,7 @@ def _run_row(model, protocol, seed, run, pred, n_boot):
     for metric in ("accuracy", "macro_f1"):
         ci = compute_bootstrap_ci(pred["emotion"], pred["predicted"], metric=metric,
                                   n_boot=n_boot)
-        row[metric] = ci["estimate"]
-        row[f"{metric}_se"] = (ci["high"] - ci["low"]) / (2 * 1.96)
+        row.update({k: ci[k] for k in (metric, f"{metric}_se")})
     return row
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fser_utils.errors import FserError
-from fser_utils.studies.evaluate import compute_bootstrap_ci
+from fser_utils.studies.evaluate import compute_bootstrap_ci, rename_old_interval_names
 from fser_utils.studies.leaks import (TWIN_KEYS, compute_pooled_images, compute_select_on_test,
                                       compute_twin_accuracy)
 from fser_utils.studies.pooled_arm import make_pooled_split
@@ -150,11 +150,12 @@ def compute_pooled_twin_mask(pooled_test: pd.DataFrame, train_clips, catalogue: 
     return others > 0
 
 
-def _row(mistakes: str, n: int, accuracy: float, low: float, high: float, interval: str,
-         epoch: int) -> dict:
+def _row(mistakes: str, n: int, result, interval: str, epoch: int) -> dict:
+    """One combination's row; ``result`` holds ``accuracy``, ``accuracy_low``,
+    ``accuracy_high`` [%] (a bootstrap result, a table row or a run's metrics)."""
     return {"mistakes": mistakes, "n_mistakes": len(mistakes), "n": int(n),
-            "accuracy": float(accuracy), "accuracy_low": float(low),
-            "accuracy_high": float(high), "interval": interval, "epoch": int(epoch)}
+            **{k: float(result[k]) for k in ("accuracy", "accuracy_low", "accuracy_high")},
+            "interval": interval, "epoch": int(epoch)}
 
 
 def compute_arm_combinations(honest_run, pooled_run, catalogue: pd.DataFrame | None, *,
@@ -194,24 +195,20 @@ def compute_arm_combinations(honest_run, pooled_run, catalogue: pd.DataFrame | N
     rows = []
     ci = compute_bootstrap_ci(pred["emotion"].to_numpy(), pred["predicted"].to_numpy(),
                               n_boot=n_boot, seed=seed)
-    rows.append(_row("", ci["n"], ci["estimate"], ci["low"], ci["high"], "bootstrap",
-                     kept_epoch))
+    rows.append(_row("", ci["n"], ci, "bootstrap", kept_epoch))
     b = chosen.iloc[1]
-    rows.append(_row("b", b["n"], b["accuracy"], b["ci_low"], b["ci_high"], "Wilson",
-                     b["epoch"]))
+    rows.append(_row("b", b["n"], b, "Wilson", b["epoch"]))
     if catalogue is not None:
         twins = compute_twin_accuracy(pred, honest_run.load_split(), catalogue, n_boot=n_boot,
                                       seed=seed).set_index("group").loc["twin in training"]
-        rows.append(_row("c", twins["n"], twins["accuracy"], twins["ci_low"],
-                         twins["ci_high"], "bootstrap", kept_epoch))
-    m = pooled_run.load_metrics()
+        rows.append(_row("c", twins["n"], twins, "bootstrap", kept_epoch))
+    m = rename_old_interval_names(pooled_run.load_metrics())
     pooled_history = pooled_run.load_history()
     by_val = compute_select_on_test(pooled_history, m["n_test"])
-    rows.append(_row("a", m["n_test"], 100 * m["test_accuracy"], m["ci_low"], m["ci_high"],
+    rows.append(_row("a", m["n_test"], {**m, "accuracy": 100 * m["test_accuracy"]},
                      "bootstrap", m["best_epoch"]))
     ab = by_val.iloc[1]
-    rows.append(_row("ab", ab["n"], ab["accuracy"], ab["ci_low"], ab["ci_high"], "Wilson",
-                     ab["epoch"]))
+    rows.append(_row("ab", ab["n"], ab, "Wilson", ab["epoch"]))
     if pooled_test is None and pooled_run.has_predictions():
         pooled_test = pooled_run.load_predictions()
     part = None
@@ -220,8 +217,7 @@ def compute_arm_combinations(honest_run, pooled_run, catalogue: pd.DataFrame | N
     if part is not None and len(part):
         ci = compute_bootstrap_ci(part["emotion"].to_numpy(), part["predicted"].to_numpy(),
                                   n_boot=n_boot, seed=seed)
-        rows.append(_row("ac", ci["n"], ci["estimate"], ci["low"], ci["high"], "bootstrap",
-                         m["best_epoch"]))
+        rows.append(_row("ac", ci["n"], ci, "bootstrap", m["best_epoch"]))
     return pd.DataFrame(rows)
 
 

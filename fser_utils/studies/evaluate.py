@@ -24,6 +24,7 @@ __all__ = [
     "compute_confusion_matrix",
     "compute_roc_curves",
     "compute_bootstrap_ci",
+    "rename_old_interval_names",
     "compute_group_accuracy",
     "compute_corpus_table",
     "describe_run",
@@ -257,7 +258,11 @@ def compute_bootstrap_ci(y_true, y_pred, *, metric: str = "accuracy", n_boot: in
     Returns
     -------
     ci : dict
-        ``metric``, ``estimate``, ``low``, ``high`` (percent), ``level``, ``n_boot``, ``n``.
+        ``metric`` (its name, below ``M``), ``M`` (the score on all clips), ``M_low``,
+        ``M_high`` (the interval), ``M_se`` (the standard error: the standard deviation
+        of the resampled scores, NaN for ``n_boot`` = 1), all in percent, and
+        ``level``, ``n_boot``, ``n``; e.g. ``accuracy``, ``accuracy_low``,
+        ``accuracy_high``, ``accuracy_se``.
     """
     y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
     n = len(y_true)
@@ -292,8 +297,27 @@ def compute_bootstrap_ci(y_true, y_pred, *, metric: str = "accuracy", n_boot: in
         raise FserError(f"unknown metric '{metric}'; use accuracy or macro_f1")
     alpha = (1 - level) / 2
     low, high = np.quantile(scores, [alpha, 1 - alpha])
-    return {"metric": metric, "estimate": 100 * float(estimate), "low": 100 * float(low),
-            "high": 100 * float(high), "level": level, "n_boot": n_boot, "n": n}
+    se = np.std(scores, ddof=1) if n_boot > 1 else np.nan
+    return {"metric": metric, metric: 100 * float(estimate), f"{metric}_low": 100 * float(low),
+            f"{metric}_high": 100 * float(high), f"{metric}_se": 100 * float(se),
+            "level": level, "n_boot": n_boot, "n": n}
+
+
+#: the interval names of results stored before every interval was ``{metric}_low``,
+#: ``{metric}_high`` (arm a's ``metrics.json``, ``fser evaluate``'s tables) -> those names
+OLD_INTERVAL_NAMES = {"ci_low": "accuracy_low", "ci_high": "accuracy_high"}
+
+
+def rename_old_interval_names(record):
+    """A stored dict or DataFrame with its old interval names (:data:`OLD_INTERVAL_NAMES`)
+    renamed: stored results are read through it, never rewritten."""
+    if isinstance(record, pd.DataFrame):
+        return record.rename(columns=OLD_INTERVAL_NAMES)
+    return {OLD_INTERVAL_NAMES.get(k, k): v for k, v in record.items()}
+
+
+#: a bootstrap accuracy's value and interval: the columns of the tables of accuracies
+_ACCURACY = ("accuracy", "accuracy_low", "accuracy_high")
 
 
 def compute_group_accuracy(predictions: pd.DataFrame, by: str, *, n_boot: int = 2000,
@@ -310,7 +334,8 @@ def compute_group_accuracy(predictions: pd.DataFrame, by: str, *, n_boot: int = 
     Returns
     -------
     table : pd.DataFrame
-        Columns ``by``, ``n``, ``correct``, ``accuracy``, ``ci_low``, ``ci_high`` (percent).
+        Columns ``by``, ``n``, ``correct``, ``accuracy``, ``accuracy_low``,
+        ``accuracy_high`` (percent).
     """
     if by not in predictions.columns:
         raise FserError(f"predictions have no column '{by}'")
@@ -320,8 +345,8 @@ def compute_group_accuracy(predictions: pd.DataFrame, by: str, *, n_boot: int = 
                                   level=level, seed=seed)
         rows.append({by: group, "n": len(part),
                      "correct": int((part["emotion"] == part["predicted"]).sum()),
-                     "accuracy": ci["estimate"], "ci_low": ci["low"], "ci_high": ci["high"]})
-    return pd.DataFrame(rows, columns=[by, "n", "correct", "accuracy", "ci_low", "ci_high"])
+                     **{k: ci[k] for k in _ACCURACY}})
+    return pd.DataFrame(rows, columns=[by, "n", "correct", *_ACCURACY])
 
 
 # --- Table 4 ---------------------------------------------------------------------------
@@ -346,9 +371,9 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
     Returns
     -------
     table : pd.DataFrame
-        Columns ``work``, ``corpus``, ``features``, ``accuracy``, ``ci_low``, ``ci_high``
-        (percent; NaN where not measured here), ``n`` (test clips, where measured) and
-        ``protocol`` (what the number means, on which data).
+        Columns ``work``, ``corpus``, ``features``, ``accuracy``, ``accuracy_low``,
+        ``accuracy_high`` (percent; NaN where not measured here), ``n`` (test clips, where
+        measured) and ``protocol`` (what the number means, on which data).
     """
     if notes is None:
         from fser_utils.data.catalogue import get_run_data_notes
@@ -357,7 +382,7 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
     per = compute_group_accuracy(predictions, "corpus", n_boot=n_boot, seed=seed)
     per = per.set_index("corpus")
     rows = [{"work": w, "corpus": _CORPUS_TITLES.get(c, c), "features": f, "accuracy": a,
-             "ci_low": np.nan, "ci_high": np.nan, "n": np.nan,
+             "accuracy_low": np.nan, "accuracy_high": np.nan, "n": np.nan,
              "protocol": p + ("; on the original recordings (our copy differs, see below)"
                               if c in notes and c in per.index else "")}
             for w, c, f, a, p in PAPER_TABLE4]
@@ -367,14 +392,13 @@ def compute_corpus_table(predictions: pd.DataFrame, settings: dict | None = None
                "features": "mel-spectrogram"}
         if c in per.index:
             g = per.loc[c]
-            row.update(accuracy=g["accuracy"], ci_low=g["ci_low"], ci_high=g["ci_high"],
-                       n=int(g["n"]),
+            row.update({k: g[k] for k in _ACCURACY}, n=int(g["n"]),
                        protocol=f"{run}; accuracy on the test clips of this corpus, "
                                 f"95 % bootstrap interval")
             if c in notes:
                 row["protocol"] += "; " + notes[c]
         else:
-            row.update(accuracy=np.nan, ci_low=np.nan, ci_high=np.nan, n=np.nan,
+            row.update(dict.fromkeys(_ACCURACY, np.nan), n=np.nan,
                        protocol="not measured: no test clip of this corpus in the run"
                                 + (f" ({notes[c]})" if c in notes else ""))
         rows.append(row)
@@ -430,7 +454,7 @@ def evaluate_run(run_dir, *, out=None, n_boot: int = 2000, seed: int = 0) -> dic
     results : dict
         ``report`` (Table 2), ``confusion`` (Table 3, percent), ``counts`` (Table 3 as
         counts), ``curves`` (Figure 6), ``per_corpus`` (Table 4), ``per_sex``,
-        ``bootstrap`` (accuracy and macro-F1 intervals), ``settings``, ``out`` (folder).
+        ``bootstrap`` (:func:`compute_bootstrap_ci` by metric), ``settings``, ``out``.
         Written to ``out``: ``report``, ``confusion``, ``per_corpus``, ``per_sex`` as
         ``.csv`` and ``.md``; ``bootstrap.json``. Each
         file is written whole under a temporary name and renamed over the old one, so

@@ -130,7 +130,7 @@ def compute_headline_table() -> pd.DataFrame:
     -------
     table : pd.DataFrame
         Columns ``split`` (``paper`` or ``speaker``), ``result`` (a short label with
-        line breaks), ``accuracy``, ``ci_low``, ``ci_high`` [%].
+        line breaks), ``accuracy``, ``accuracy_low``, ``accuracy_high`` [%].
     """
     cheap = f"ensemble\n\u2264 {BUDGET_MINUTES} min\nCPU"
     rows = [("paper", "recipe\nseed 42", compute_paper_recipe()),
@@ -143,8 +143,8 @@ def compute_headline_table() -> pd.DataFrame:
             ("speaker", "per-speaker\nmodel", compute_best_per_speaker_model("speaker")),
             ("speaker", cheap, compute_best_ensemble("speaker", max_cpu_minutes=BUDGET_MINUTES)),
             ("speaker", "ensemble\nany budget", compute_best_ensemble("speaker"))]
-    return pd.DataFrame([{"split": split, "result": label, "accuracy": r["accuracy"],
-                          "ci_low": r["accuracy_low"], "ci_high": r["accuracy_high"]}
+    return pd.DataFrame([{"split": split, "result": label,
+                          **{k: r[k] for k in ("accuracy", "accuracy_low", "accuracy_high")}}
                          for split, label, r in rows])
 
 

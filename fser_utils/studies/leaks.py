@@ -35,15 +35,17 @@ import numpy as np
 import pandas as pd
 
 from fser_utils.errors import FserError
-from fser_utils.studies.evaluate import compute_bootstrap_ci
+from fser_utils.studies.evaluate import compute_bootstrap_ci, rename_old_interval_names
 
-__all__ = ["TWIN_KEYS", "compute_seen_mask", "compute_accuracy_interval",
+__all__ = ["TWIN_KEYS", "ARM_COLUMNS", "compute_seen_mask", "compute_accuracy_interval",
            "compute_twin_accuracy", "compute_pooled_images",
            "compute_nearest_neighbour_probe", "compute_wilson_interval",
            "compute_select_on_test", "compute_arms_table", "compute_leak_curves"]
 
 #: a test clip is a "twin" when a training clip shares all of these
 TWIN_KEYS = ("speaker", "sentence", "emotion")
+#: an arm's size and accuracy with its 95 % interval [%], in every table of arms
+ARM_COLUMNS = ("n", "accuracy", "accuracy_low", "accuracy_high")
 
 
 def compute_seen_mask(split: pd.DataFrame, catalogue: pd.DataFrame, *,
@@ -90,10 +92,11 @@ def compute_accuracy_interval(y_true, y_pred, *, n_boot: int, seed: int) -> dict
     Returns
     -------
     interval : dict
-        ``n``, ``accuracy``, ``ci_low``, ``ci_high`` [%], the columns of the arms' tables.
+        ``n``, ``accuracy``, ``accuracy_low``, ``accuracy_high`` [%], the columns of the
+        arms' tables.
     """
     ci = compute_bootstrap_ci(np.asarray(y_true), np.asarray(y_pred), n_boot=n_boot, seed=seed)
-    return {"n": ci["n"], "accuracy": ci["estimate"], "ci_low": ci["low"], "ci_high": ci["high"]}
+    return {k: ci[k] for k in ARM_COLUMNS}
 
 
 def compute_twin_accuracy(predictions: pd.DataFrame, split: pd.DataFrame,
@@ -115,7 +118,7 @@ def compute_twin_accuracy(predictions: pd.DataFrame, split: pd.DataFrame,
     -------
     table : pd.DataFrame
         One row per group (``twin in training``, ``no twin``, ``all``) with ``n``,
-        ``accuracy``, ``ci_low``, ``ci_high`` [%].
+        ``accuracy``, ``accuracy_low``, ``accuracy_high`` [%].
     """
     seen = compute_seen_mask(split, catalogue)
     pred = predictions.set_index("relpath")
@@ -129,8 +132,7 @@ def compute_twin_accuracy(predictions: pd.DataFrame, split: pd.DataFrame,
                        ("all", np.ones(len(seen), bool))):
         part = pred[mask]
         if part.empty:
-            rows.append({"group": name, "n": 0, "accuracy": np.nan, "ci_low": np.nan,
-                         "ci_high": np.nan})
+            rows.append({"group": name, **dict.fromkeys(ARM_COLUMNS, np.nan), "n": 0})
             continue
         rows.append({"group": name, **compute_accuracy_interval(
             part["emotion"], part["predicted"], n_boot=n_boot, seed=seed)})
@@ -210,7 +212,8 @@ def compute_nearest_neighbour_probe(images: np.ndarray, labels, part, *, n_copie
     -------
     table : pd.DataFrame
         Rows ``augment after split (honest)`` and ``augment before split (leak)``
-        with ``n_train``, ``n`` (test images), ``accuracy``, ``ci_low``, ``ci_high`` [%] and
+        with ``n_train``, ``n`` (test images), ``accuracy``, ``accuracy_low``,
+        ``accuracy_high`` [%] and
         ``same_clip`` [%], the share of test images whose nearest training image is
         a copy of the same clip.
     """
@@ -272,8 +275,10 @@ def compute_select_on_test(history: pd.DataFrame, n_test: int) -> pd.DataFrame:
     -------
     table : pd.DataFrame
         Rows ``select on validation (honest)`` and ``select on test (leak)`` with the
-        chosen ``epoch`` (from 1), ``n``, ``accuracy``, ``ci_low``, ``ci_high`` [%]
-        (Wilson intervals). Ties go to the earliest epoch, as in training.
+        chosen ``epoch`` (from 1), ``n``, ``accuracy``, ``accuracy_low``,
+        ``accuracy_high`` [%] (Wilson interval) and ``accuracy_se`` [%] (binomial
+        standard error, ``sqrt(p (1 - p) / n)``). Ties go to the earliest epoch, as in
+        training.
     """
     need = {"epoch", "val_accuracy", "test_accuracy"}
     if not need <= set(history.columns):
@@ -288,7 +293,8 @@ def compute_select_on_test(history: pd.DataFrame, n_test: int) -> pd.DataFrame:
         acc = float(history["test_accuracy"].iloc[i])
         low, high = compute_wilson_interval(int(round(acc * n_test)), n_test)
         rows.append({"arm": name, "epoch": int(history["epoch"].iloc[i]) + 1, "n": n_test,
-                     "accuracy": 100 * acc, "ci_low": low, "ci_high": high})
+                     "accuracy": 100 * acc, "accuracy_low": low, "accuracy_high": high,
+                     "accuracy_se": 100 * float(np.sqrt(acc * (1 - acc) / n_test))})
     return pd.DataFrame(rows)
 
 
@@ -315,7 +321,7 @@ def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
     Returns
     -------
     table : pd.DataFrame
-        One row per arm: ``arm``, ``n``, ``accuracy``, ``ci_low``, ``ci_high`` [%],
+        One row per arm: ``arm``, ``n``, ``accuracy``, ``accuracy_low``, ``accuracy_high`` [%],
         ``interval`` (bootstrap or Wilson), ``below_paper`` (95.05 minus the accuracy,
         in points) and ``recipe``.
     """
@@ -330,29 +336,26 @@ def compute_arms_table(honest_run, pooled_run, catalogue: pd.DataFrame, *,
                                          seed=seed),
              "interval": "bootstrap", "recipe": budget}]
     if pooled_run is not None:
-        m = Run.open(pooled_run, finished=True).load_metrics()
+        m = rename_old_interval_names(Run.open(pooled_run, finished=True).load_metrics())
         rows.append({"arm": "(a) copies made before the split (test: pooled images)",
                      "n": m["n_test"], "accuracy": 100 * m["test_accuracy"],
-                     "ci_low": m["ci_low"], "ci_high": m["ci_high"], "interval": "bootstrap",
-                     "recipe": describe_budget(pooled_run)})
+                     "accuracy_low": m["accuracy_low"], "accuracy_high": m["accuracy_high"],
+                     "interval": "bootstrap", "recipe": describe_budget(pooled_run)})
     chosen = compute_select_on_test(honest.load_history(), len(pred)).iloc[1]
     rows.append({"arm": f"(b) epoch chosen on test (epoch {chosen['epoch']})",
-                 **{k: chosen[k] for k in ("n", "accuracy", "ci_low", "ci_high")},
+                 **{k: chosen[k] for k in ARM_COLUMNS},
                  "interval": "Wilson", "recipe": budget})
     twins = compute_twin_accuracy(pred, honest.load_split(), catalogue, n_boot=n_boot,
                                   seed=seed)
     for r in twins.to_dict("records"):
-        rows.append({"arm": f"(c) test clips: {r['group']}", **{k: r[k] for k in
-                     ("n", "accuracy", "ci_low", "ci_high")}, "interval": "bootstrap",
-                     "recipe": budget})
+        rows.append({"arm": f"(c) test clips: {r['group']}", **{k: r[k] for k in ARM_COLUMNS},
+                     "interval": "bootstrap", "recipe": budget})
     for r in ([] if probe is None else probe.to_dict("records")):
-        rows.append({"arm": f"(d) 1-NN probe, {r['arm']}", **{k: r[k] for k in
-                     ("n", "accuracy", "ci_low", "ci_high")}, "interval": "bootstrap",
-                     "recipe": "no training"})
+        rows.append({"arm": f"(d) 1-NN probe, {r['arm']}", **{k: r[k] for k in ARM_COLUMNS},
+                     "interval": "bootstrap", "recipe": "no training"})
     table = pd.DataFrame(rows)
     table["below_paper"] = PAPER_ACCURACY - table["accuracy"]
-    return table[["arm", "n", "accuracy", "ci_low", "ci_high", "interval", "below_paper",
-                  "recipe"]]
+    return table[["arm", *ARM_COLUMNS, "interval", "below_paper", "recipe"]]
 
 
 def compute_leak_curves(histories) -> pd.DataFrame:

@@ -135,8 +135,9 @@ def compute_heldout_table(pred: pd.DataFrame, *, n_boot: int = 2000,
                "classes": len(corpus_classes(corpus))}
         for name, column in (("all", "predicted"), ("own", "predicted_own")):
             ci = compute_bootstrap_ci(part["emotion"], part[column], n_boot=n_boot, seed=seed)
-            row.update({f"accuracy_{name}": ci["estimate"], f"accuracy_{name}_low": ci["low"],
-                        f"accuracy_{name}_high": ci["high"]})
+            row.update({f"accuracy_{name}": ci["accuracy"],
+                        f"accuracy_{name}_low": ci["accuracy_low"],
+                        f"accuracy_{name}_high": ci["accuracy_high"]})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -214,8 +215,9 @@ def compute_card_facts(shipped_run, *, export_folder, heldout: pd.DataFrame,
         "corpora": settings["corpora"], "n_train": settings["n_train"],
         "n_val": settings["n_val"], "n_test": settings["n_test"],
         "data": data.to_dict("records"),
-        "speaker_accuracy": ci["estimate"], "speaker_accuracy_low": ci["low"],
-        "speaker_accuracy_high": ci["high"], "val_accuracy": 100 * metrics["val_accuracy"],
+        "speaker_accuracy": ci["accuracy"], "speaker_accuracy_low": ci["accuracy_low"],
+        "speaker_accuracy_high": ci["accuracy_high"],
+        "val_accuracy": 100 * metrics["val_accuracy"],
         "by_corpus": _records(by_corpus), "by_sex": _records(by_sex),
         "recall": recall.to_dict(),
         "temperature": record["temperature"],
@@ -227,8 +229,6 @@ def compute_card_facts(shipped_run, *, export_folder, heldout: pd.DataFrame,
 
 
 def _records(table: pd.DataFrame) -> list:
-    # the evaluation module's interval columns, in the card's vocabulary
-    table = table.rename(columns={"ci_low": "accuracy_low", "ci_high": "accuracy_high"})
     return json.loads(table.to_json(orient="records"))
 
 

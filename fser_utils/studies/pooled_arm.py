@@ -110,8 +110,12 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     Returns
     -------
     run : fser_utils.training.run.Run
-        Its ``metrics.json`` holds the test accuracy on pooled test images with a
-        bootstrap interval, and ``same_clip_in_train`` [%]: the share of test images
+        Its ``metrics.json`` holds the test accuracy on pooled test images
+        (``test_accuracy``, a fraction like every run's) with its 95 % bootstrap interval
+        ``accuracy_low``, ``accuracy_high`` [%] (runs written before this name carry
+        ``ci_low``, ``ci_high``: read them through
+        :func:`fser_utils.studies.evaluate.rename_old_interval_names`), and
+        ``same_clip_in_train`` [%]: the share of test images
         with a copy of their clip in training; with a profile that stops when training
         accuracy levels off, also ``stop_reason``.
     """
@@ -160,7 +164,7 @@ def train_pooled_arm(catalogue: pd.DataFrame, X: np.ndarray, *, out, profile="pa
     run.save_predictions(make_pooled_predictions(catalogue, source, part, result["test_probs"]))
     run.save_metrics({
         "arm": "augment before split", "test_accuracy": interval["accuracy"] / 100,
-        "ci_low": interval["ci_low"], "ci_high": interval["ci_high"],
+        "accuracy_low": interval["accuracy_low"], "accuracy_high": interval["accuracy_high"],
         "n_test": int(len(idx["test"])), "n_train_images": int(len(idx["train"])),
         "val_accuracy": float(np.mean(np.argmax(result["val_probs"], 1) == data["y_val"])),
         "same_clip_in_train": 100 * float(np.mean(train_clips[source[idx["test"]]])),

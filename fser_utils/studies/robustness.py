@@ -106,7 +106,7 @@ def compute_unseen_table(catalogue: pd.DataFrame, proba: np.ndarray, *, classes=
     -------
     table : pd.DataFrame
         One row per corpus: ``corpus``, ``language``, ``style``, ``n``, ``k``
-        (classes shared), ``classes``, ``accuracy``, ``ci_low``, ``ci_high``,
+        (classes shared), ``classes``, ``accuracy``, ``accuracy_low``, ``accuracy_high``,
         ``chance``, ``majority``, ``macro_f1``, ``unrestricted`` (accuracy of the
         plain 8-class argmax), all in percent.
     predictions : pd.DataFrame
@@ -133,9 +133,9 @@ def compute_unseen_table(catalogue: pd.DataFrame, proba: np.ndarray, *, classes=
             "corpus": corpus, "language": part["language"].iloc[0],
             "style": part["style"].iloc[0] if "style" in part else (info.style if info else ""),
             "n": len(part), "k": len(allowed), "classes": ", ".join(allowed),
-            "accuracy": acc["estimate"], "ci_low": acc["low"], "ci_high": acc["high"],
+            **{k: acc[k] for k in ("accuracy", "accuracy_low", "accuracy_high")},
             "chance": base["chance"], "majority": base["majority"],
-            "macro_f1": f1["estimate"],
+            "macro_f1": f1["macro_f1"],
             "unrestricted": 100 * float(np.mean(plain == part["emotion"].to_numpy()))})
     return pd.DataFrame(rows), cat
 
@@ -152,7 +152,8 @@ def compute_run_table(runs: dict, *, n_boot: int = 2000, seed: int = 0) -> pd.Da
     -------
     table : pd.DataFrame
         One row per run: ``protocol``, ``run``, ``test_corpora``, ``n_test``,
-        ``accuracy``, ``ci_low``, ``ci_high``, ``macro_f1``, ``f1_low``, ``f1_high``,
+        ``accuracy``, ``accuracy_low``, ``accuracy_high``, ``macro_f1``,
+        ``macro_f1_low``, ``macro_f1_high``,
         ``majority`` (always predicting the test set's most frequent class), in percent,
         and the run's ``split`` and ``test_corpus``.
     """
@@ -165,8 +166,8 @@ def compute_run_table(runs: dict, *, n_boot: int = 2000, seed: int = 0) -> pd.Da
         rows.append({
             "protocol": label, "run": Path(run_dir).name,
             "test_corpora": ", ".join(sorted(pred["corpus"].unique())), "n_test": len(pred),
-            "accuracy": acc["estimate"], "ci_low": acc["low"], "ci_high": acc["high"],
-            "macro_f1": f1["estimate"], "f1_low": f1["low"], "f1_high": f1["high"],
+            **{k: acc[k] for k in ("accuracy", "accuracy_low", "accuracy_high")},
+            **{k: f1[k] for k in ("macro_f1", "macro_f1_low", "macro_f1_high")},
             "majority": compute_baselines(pred["emotion"])["majority"],
             "split": settings.get("split"), "test_corpus": settings.get("test_corpus")})
     return pd.DataFrame(rows)
@@ -202,8 +203,7 @@ def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_bo
         ``a``, ``b`` (the groups), ``acc_a``, ``acc_b`` [%], ``n_a``, ``n_b`` (clips),
         ``n`` (``n_a + n_b``), ``difference`` (acc_a - acc_b) [percentage points], its
         95 % interval ``difference_low``, ``difference_high`` and its 90 % interval
-        ``difference_low90``, ``difference_high90`` [points]. ``low`` and ``high`` repeat
-        the 95 % interval under the names chapter 7's tables of sections 4 and 6 read.
+        ``difference_low90``, ``difference_high90`` [points].
     """
     rng = np.random.default_rng(seed)
     correct = []
@@ -221,8 +221,7 @@ def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_bo
             "n": len(correct[0]) + len(correct[1]),
             "difference": 100 * (correct[0].mean() - correct[1].mean()),
             "difference_low": float(low), "difference_high": float(high),
-            "difference_low90": float(low90), "difference_high90": float(high90),
-            "low": float(low), "high": float(high)}
+            "difference_low90": float(low90), "difference_high90": float(high90)}
 
 
 def compute_split_overlap(split: pd.DataFrame, catalogue: pd.DataFrame) -> dict:
@@ -347,7 +346,7 @@ def compute_group_table(runs: dict, *, by=("sex", "corpus"), n_boot: int = 2000,
     -------
     table : pd.DataFrame
         Columns ``run`` (the label), ``by`` (the column grouped by), ``group``, ``n``,
-        ``correct``, ``accuracy``, ``ci_low``, ``ci_high`` [%] (see
+        ``correct``, ``accuracy``, ``accuracy_low``, ``accuracy_high`` [%] (see
         :func:`fser_utils.studies.evaluate.compute_group_accuracy`); all runs' rows for the
         first column of ``by``, then for the next.
     """
@@ -355,7 +354,8 @@ def compute_group_table(runs: dict, *, by=("sex", "corpus"), n_boot: int = 2000,
     parts = [compute_group_accuracy(pred, col, n_boot=n_boot, seed=seed)
              .rename(columns={col: "group"}).assign(run=label, by=col)
              for col in by for label, pred in preds.items()]
-    columns = ["run", "by", "group", "n", "correct", "accuracy", "ci_low", "ci_high"]
+    columns = ["run", "by", "group", "n", "correct", "accuracy", "accuracy_low",
+               "accuracy_high"]
     return pd.concat(parts, ignore_index=True)[columns]
 
 
@@ -382,8 +382,8 @@ def compute_protocol_comparison(models: dict, *, n_boot: int = 2000,
     -------
     table : pd.DataFrame
         Index (``protocol``, ``model``); columns ``run``, ``n_test``, ``accuracy``,
-        ``ci_low``, ``ci_high``, ``macro_f1``, ``majority`` [%]. Protocols in the order
-        paper, speakers, held-out corpora.
+        ``accuracy_low``, ``accuracy_high``, ``macro_f1``, ``majority`` [%]. Protocols in
+        the order paper, speakers, held-out corpora.
     """
     parts = []
     for label, runs in models.items():
@@ -399,7 +399,7 @@ def compute_protocol_comparison(models: dict, *, n_boot: int = 2000,
     table = pd.concat(parts, ignore_index=True).sort_values(["order", "protocol", "model"],
                                                             kind="stable")
     return table.set_index(["protocol", "model"])[
-        ["run", "n_test", "accuracy", "ci_low", "ci_high", "macro_f1", "majority"]]
+        ["run", "n_test", "accuracy", "accuracy_low", "accuracy_high", "macro_f1", "majority"]]
 
 
 def describe_budget(run_dir) -> str:

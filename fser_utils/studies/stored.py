@@ -59,6 +59,11 @@ def _stored(relpath: str):
     return get_stored_path(relpath)
 
 
+def _interval(result, metric: str = "accuracy") -> dict:
+    """``metric``, ``metric_low``, ``metric_high`` of a result (dict or table row), as floats."""
+    return {k: float(result[k]) for k in (metric, f"{metric}_low", f"{metric}_high")}
+
+
 def _from_table_row(row, *, metric: str = "accuracy") -> dict:
     """A row of :func:`fser_utils.studies.compare.compute_comparison_table` as a result dict."""
     return {metric: float(row["accuracy"]), f"{metric}_low": float(row["accuracy_low"]),
@@ -91,8 +96,7 @@ def compute_paper_recipe(*, n_boot: int = 2000, seed: int = 0) -> dict:
     row = compute_run_table({path.name: path}, n_boot=n_boot, seed=seed).iloc[0]
     run = Run(path)
     settings, metrics = run.load_settings(), run.load_metrics()
-    return {"accuracy": float(row["accuracy"]), "accuracy_low": float(row["ci_low"]),
-            "accuracy_high": float(row["ci_high"]), "paper": PAPER_ACCURACY,
+    return {**_interval(row), "paper": PAPER_ACCURACY,
             "below_paper": PAPER_ACCURACY - float(row["accuracy"]),
             "n_test": int(row["n_test"]), "epochs": int(metrics["epochs_run"]),
             "epochs_planned": PAPER_RECIPE["epochs"], "best_epoch": int(metrics["best_epoch"]),
@@ -110,8 +114,8 @@ def compute_paper_recipe_seeds() -> dict:
     with a Wilson interval (:func:`fser_utils.studies.leaks.compute_select_on_test`; seeds 1 and 2
     stored no predictions), averaged with chapter 9's rule for seeds
     (:func:`fser_utils.studies.compare.compute_comparison_table`: the spread between seeds and each
-    seed's test-set error). Seeds 1 and 2 stopped before epoch 400 when the lent GPU time
-    ran out: ``epochs_run`` says where each stopped.
+    seed's binomial standard error on its test clips). Seeds 1 and 2 stopped before epoch
+    400 when the lent GPU time ran out: ``epochs_run`` says where each stopped.
 
     Returns
     -------
@@ -131,10 +135,7 @@ def compute_paper_recipe_seeds() -> dict:
         chosen = compute_select_on_test(history, run.count_clips("test")).iloc[0]
         rows.append({"model": "fser", "protocol": "paper", "seed": seed,
                      "epochs_run": len(history), "epoch": int(chosen["epoch"]),
-                     "accuracy": float(chosen["accuracy"]),
-                     "accuracy_low": float(chosen["ci_low"]),
-                     "accuracy_high": float(chosen["ci_high"]),
-                     "accuracy_se": (chosen["ci_high"] - chosen["ci_low"]) / (2 * 1.96),
+                     **_interval(chosen), "accuracy_se": float(chosen["accuracy_se"]),
                      "macro_f1": np.nan, "macro_f1_se": np.nan,
                      "val_accuracy": 100 * float(history["val_accuracy"].max()),
                      "params": np.nan, "train_minutes": history["seconds"].sum() / 60,
@@ -177,9 +178,7 @@ def compute_paper_recipe_corpora(*, n_boot: int = 2000, seed: int = 0) -> dict:
     for corpus, claimed in get_paper_corpus_accuracy().items():
         if corpus in table.index:
             r = table.loc[corpus]
-            out[corpus] = {"accuracy": float(r["accuracy"]), "accuracy_low": float(r["ci_low"]),
-                           "accuracy_high": float(r["ci_high"]), "n": int(r["n"]),
-                           "paper": claimed}
+            out[corpus] = {**_interval(r), "n": int(r["n"]), "paper": claimed}
         else:
             out[corpus] = {"paper": claimed, "n": 0}
     return out
@@ -192,8 +191,7 @@ def compute_paper_recipe_sex_gap(*, n_boot: int = 2000, seed: int = 0) -> dict:
 
     gap = compute_group_gap(_paper_recipe_predictions(), "sex", ("female", "male"),
                             n_boot=n_boot, seed=seed)
-    return {"difference": float(gap["difference"]), "difference_low": float(gap["low"]),
-            "difference_high": float(gap["high"]), "female": float(gap["acc_a"]),
+    return {**_interval(gap, "difference"), "female": float(gap["acc_a"]),
             "male": float(gap["acc_b"])}
 
 
@@ -210,13 +208,15 @@ def compute_leak_before_split() -> dict:
         pictures, stored by the run), ``below_paper`` [points], ``n_test`` (pictures),
         ``same_clip_in_train`` [%], ``epochs``, ``hardware``.
     """
+    from fser_utils.studies.evaluate import rename_old_interval_names
     from fser_utils.training.run import Run
 
     run = Run(_stored(f"results/paper_recipe/{LEAK_RUN}"))
-    m, settings = run.load_metrics(), run.load_settings()
+    # stored before intervals were named accuracy_low, accuracy_high
+    m, settings = rename_old_interval_names(run.load_metrics()), run.load_settings()
     accuracy = 100 * float(m["test_accuracy"])
     return {"arm": "augmenting before the split", "accuracy": accuracy,
-            "accuracy_low": float(m["ci_low"]), "accuracy_high": float(m["ci_high"]),
+            "accuracy_low": float(m["accuracy_low"]), "accuracy_high": float(m["accuracy_high"]),
             "below_paper": PAPER_ACCURACY - accuracy, "n_test": int(m["n_test"]),
             "same_clip_in_train": float(m["same_clip_in_train"]),
             "epochs": int(m["epochs_run"]), "hardware": describe_hardware(settings["hardware"])}
@@ -268,8 +268,7 @@ def compute_closest_leak() -> dict:
     honest = Run(_stored(f"results/paper_recipe/{PAPER_RECIPE_RUNS[42]}"))
     on_test = compute_select_on_test(honest.load_history(), honest.count_clips("test")).iloc[1]
     arms = [compute_leak_before_split(),
-            {"arm": "choosing the epoch on the test set", "accuracy": float(on_test["accuracy"]),
-             "accuracy_low": float(on_test["ci_low"]), "accuracy_high": float(on_test["ci_high"]),
+            {"arm": "choosing the epoch on the test set", **_interval(on_test),
              "below_paper": PAPER_ACCURACY - float(on_test["accuracy"])}]
     arms += compute_converged_leaks()
     table = pd.DataFrame(arms)[["arm", "accuracy", "accuracy_low", "accuracy_high",
