@@ -50,3 +50,18 @@ def tiny_run(tmp_path_factory):
     from fixtures import make_tiny_run
 
     return make_tiny_run(tmp_path_factory.mktemp("runs") / "tiny-paper")
+
+
+@pytest.fixture
+def demo_train(demo_root, tmp_path, monkeypatch):
+    """``fser train ... --quiet`` on the demo corpus, data and cache in ``tmp_path``."""
+    from fser_utils.data import corpora
+    from fser_utils.cli import build_parser, main
+
+    # some commands read the corpus list when first imported: import them all before
+    # pointing the list at the demo corpus, so that later tests see the real one
+    build_parser()
+    monkeypatch.setattr(corpora, "PAPER_CORPORA", ("demo",))
+    monkeypatch.setenv("FSER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FSER_DATA", str(demo_root))
+    return lambda *args: main(["train", *args, "--quiet"])

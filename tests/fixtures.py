@@ -61,3 +61,14 @@ def make_tiny_run(path: Path, *, pool: bool = True) -> Path:
 
     Run(path).sign_model()  # as a run written here: `fser predict` without a run finds it
     return path
+
+
+def load_script(folder: str, name: str):
+    """A script of the repository's ``folder`` (``benchmarks``, ``experiments``) as a module."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -62,6 +62,8 @@ def test_group_gap():
     assert gap["difference"] == pytest.approx(30) and gap["n"] == 100
     assert 0 < gap["difference_low"] < gap["difference_low90"] < 30
     assert 30 < gap["difference_high90"] < gap["difference_high"]
+    # the spread of the resampled differences: sqrt(.9 * .1 / 50 + .6 * .4 / 50), in points
+    assert gap["difference_se"] == pytest.approx(100 * (0.09 / 50 + 0.24 / 50) ** 0.5, rel=0.15)
     assert "low" not in gap and "high" not in gap  # one name per interval
     with pytest.raises(FserError):
         compute_group_gap(pred, "sex", ("f", "x"))
@@ -83,9 +85,13 @@ def test_score_verdicts():
 def test_no_difference_is_undecided_when_the_interval_is_wide():
     """[-14.2, 3.9] points contains zero, and yet says nothing about equivalence: chapter
     7's speaker split, which the old rule (zero inside the interval) counted as holding."""
-    judged = judge_difference(-14.2, 3.9, low90=-12.7, high90=2.4, n=494)
+    judged = judge_difference(-14.2, 3.9, low90=-12.7, high90=2.4, n=494, se=4.617)
     assert judged["verdict"] == "undecided (3608 test clips needed, 494 here)"
     assert judged["clips_needed"] == 3608
+    # without a measured standard error it stays undecided, and asks for nothing
+    judged = judge_difference(-14.2, 3.9, low90=-12.7, high90=2.4, n=494)
+    assert judged["verdict"] == "undecided (494 test clips here)"
+    assert np.isnan(judged["clips_needed"])
 
 
 def test_no_difference_holds_only_inside_the_margin():
@@ -113,24 +119,25 @@ def test_no_difference_does_not_hold_when_the_interval_excludes_zero():
 
 
 def test_clips_needed_for_the_equivalence_test():
-    """ceil(n * (se / se_needed)**2), se read from the 95 % interval, se_needed =
-    margin / (z(0.95) + z(0.9)) at 80 % power for a true difference of zero."""
+    """ceil(n * (se / se_needed)**2), se_needed = margin / (z(0.95) + z(0.9)) at 80 %
+    power for a true difference of zero."""
     from scipy.stats import norm
 
-    se = (3.9 + 14.2) / (2 * norm.ppf(0.975))
+    se = 4.617  # chapter 7's speaker split: a 95 % interval of [-14.2, 3.9] points
     se_needed = 5 / (norm.ppf(0.95) + norm.ppf(0.90))
-    assert compute_equivalence_clips(-14.2, 3.9, 494) == np.ceil(494 * (se / se_needed) ** 2)
-    assert compute_equivalence_clips(-14.2, 3.9, 494) == 3608
-    # same variance per clip, four times the clips: half the width, the same answer
-    assert compute_equivalence_clips(-7.1, 1.95, 4 * 494) == pytest.approx(3608, abs=1)
+    assert compute_equivalence_clips(se, 494) == np.ceil(494 * (se / se_needed) ** 2)
+    assert compute_equivalence_clips(se, 494) == 3608
+    # same variance per clip, four times the clips: half the standard error, the same answer
+    assert compute_equivalence_clips(se / 2, 4 * 494) == pytest.approx(3608, abs=1)
     # planned for a true difference of 2 points: less room, one test at 80 % power
     se_needed = 3 / (norm.ppf(0.95) + norm.ppf(0.80))
-    assert compute_equivalence_clips(-14.2, 3.9, 494, assumed_difference=-2) == \
+    assert compute_equivalence_clips(se, 494, assumed_difference=-2) == \
         np.ceil(494 * (se / se_needed) ** 2)
     # a true difference as large as the margin can never be shown equivalent
-    assert compute_equivalence_clips(-14.2, 3.9, 494, assumed_difference=5.27) == np.inf
-    with pytest.raises(FserError):
-        compute_equivalence_clips(3.9, -14.2, 494)
+    assert compute_equivalence_clips(se, 494, assumed_difference=5.27) == np.inf
+    for bad in (0.0, -1.0, np.nan):
+        with pytest.raises(FserError):
+            compute_equivalence_clips(bad, 494)
 
 
 def test_claims_table():
@@ -143,7 +150,7 @@ def test_claims_table():
          "measured_high90": 3.5, "n": 3000},
         {"claim": "w", "paper": np.nan, "kind": "difference", "measured": -5.27,
          "measured_low": -14.2, "measured_high": 3.9, "measured_low90": -12.7,
-         "measured_high90": 2.4, "n": 494},
+         "measured_high90": 2.4, "n": 494, "measured_se": 4.617},
         {"claim": "v", "paper": 80.0, "measured": 78, "measured_low": 75, "measured_high": 81}])
     assert list(table.columns) == CLAIM_COLUMNS
     assert list(table["verdict"]) == ["does not hold", "not testable here", "holds",

@@ -202,8 +202,9 @@ def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_bo
     gap : dict
         ``a``, ``b`` (the groups), ``acc_a``, ``acc_b`` [%], ``n_a``, ``n_b`` (clips),
         ``n`` (``n_a + n_b``), ``difference`` (acc_a - acc_b) [percentage points], its
-        95 % interval ``difference_low``, ``difference_high`` and its 90 % interval
-        ``difference_low90``, ``difference_high90`` [points].
+        95 % interval ``difference_low``, ``difference_high``, its 90 % interval
+        ``difference_low90``, ``difference_high90`` and its standard error
+        ``difference_se`` (the spread of the resampled differences) [points].
     """
     rng = np.random.default_rng(seed)
     correct = []
@@ -221,7 +222,8 @@ def compute_group_gap(predictions: pd.DataFrame, by: str, groups: tuple, *, n_bo
             "n": len(correct[0]) + len(correct[1]),
             "difference": 100 * (correct[0].mean() - correct[1].mean()),
             "difference_low": float(low), "difference_high": float(high),
-            "difference_low90": float(low90), "difference_high90": float(high90)}
+            "difference_low90": float(low90), "difference_high90": float(high90),
+            "difference_se": float(np.std(diff, ddof=1))}
 
 
 def compute_split_overlap(split: pd.DataFrame, catalogue: pd.DataFrame) -> dict:

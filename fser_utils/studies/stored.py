@@ -24,7 +24,8 @@ import pandas as pd
 from fser_utils.studies.compare import compute_comparison_table
 from fser_utils.paper import PAPER_ACCURACY, PAPER_CORPUS_SIZES, PAPER_N_CLIPS, PAPER_RECIPE
 
-__all__ = ["PAPER_RECIPE_RUNS", "LEAK_RUN", "describe_hardware", "compute_paper_recipe",
+__all__ = ["PAPER_RECIPE_RUNS", "LEAK_RUN", "describe_hardware", "describe_devices",
+           "read_comparison_row", "compute_paper_recipe",
            "compute_paper_recipe_seeds", "compute_paper_recipe_corpora",
            "compute_paper_recipe_sex_gap", "compute_leak_before_split", "compute_closest_leak",
            "compute_data_caveats"]
@@ -48,7 +49,7 @@ def describe_hardware(hardware: str) -> str:
     return f"{cores.group(1)}-core {name} CPU" if cores else name
 
 
-def _hardware_of(hardware_strings) -> str:
+def describe_devices(hardware_strings) -> str:
     """The distinct devices of several runs, joined with ``+``."""
     return " + ".join(sorted({describe_hardware(h) for h in hardware_strings}))
 
@@ -64,7 +65,7 @@ def _interval(result, metric: str = "accuracy") -> dict:
     return {k: float(result[k]) for k in (metric, f"{metric}_low", f"{metric}_high")}
 
 
-def _from_table_row(row, *, metric: str = "accuracy") -> dict:
+def read_comparison_row(row, *, metric: str = "accuracy") -> dict:
     """A row of :func:`fser_utils.studies.compare.compute_comparison_table` as a result dict."""
     return {metric: float(row["accuracy"]), f"{metric}_low": float(row["accuracy_low"]),
             f"{metric}_high": float(row["accuracy_high"]), "seeds": int(row["seeds"]),
@@ -144,13 +145,13 @@ def compute_paper_recipe_seeds() -> dict:
     per_seed = pd.DataFrame(rows)
     mean = compute_comparison_table(per_seed).iloc[0]
     epochs = dict(zip(per_seed["seed"], per_seed["epochs_run"]))
-    return {**_from_table_row(mean), "epochs_run": epochs,
+    return {**read_comparison_row(mean), "epochs_run": epochs,
             "epochs_min": int(min(epochs.values())), "epochs_max": int(max(epochs.values())),
             "epochs_planned": PAPER_RECIPE["epochs"],
             "full_budget": all(e >= PAPER_RECIPE["epochs"] for e in epochs.values()),
             "per_seed": per_seed[["seed", "epochs_run", "epoch", "accuracy", "accuracy_low",
                                   "accuracy_high"]],
-            "paper": PAPER_ACCURACY, "hardware": _hardware_of(hardware)}
+            "paper": PAPER_ACCURACY, "hardware": describe_devices(hardware)}
 
 
 def _paper_recipe_predictions() -> pd.DataFrame:

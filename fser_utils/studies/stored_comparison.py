@@ -17,7 +17,7 @@ from fser_utils.studies.compare import (TARGETS, compute_comparison_runs, comput
                                         compute_ensemble_runs, compute_ensemble_selection,
                                         compute_target_verdict, get_results_dir)
 from fser_utils.studies.beyond import BUDGET_MINUTES, needs_speaker_batch, with_budget
-from fser_utils.studies.stored import _from_table_row, _hardware_of
+from fser_utils.studies.stored import describe_devices, read_comparison_row
 
 __all__ = ["BUDGET_MINUTES", "ENSEMBLES", "load_comparison", "select_pool_ensemble",
            "select_ensemble", "compute_ensemble", "compute_best_ensemble",
@@ -140,12 +140,12 @@ def compute_ensemble(name: str, protocol: str) -> dict:
     members, runs, pool = select_ensemble(name)
     row = compute_comparison_table(runs).loc[(name, protocol)]
     used = pool[pool["model"].isin(members) & (pool["protocol"] == protocol)]
-    result = _from_table_row(row)
+    result = read_comparison_row(row)
     target = TARGETS[protocol]
     return {**result, "name": name, "protocol": describe_protocol(protocol),
             "members": list(members), "commands": [_train_command(m) for m in members],
             "needs_speaker_batch": any(needs_speaker_batch(m) for m in members),
-            "hardware": _hardware_of(used["hardware"]), "target": target,
+            "hardware": describe_devices(used["hardware"]), "target": target,
             "verdict": compute_target_verdict(result["accuracy_low"], result["accuracy_high"],
                                               target)}
 
@@ -191,9 +191,9 @@ def _model_result(model: str, protocol: str, runs: pd.DataFrame) -> dict:
 
     table = compute_comparison_table(runs)
     used = runs[(runs["model"] == model) & (runs["protocol"] == protocol)]
-    return {**_from_table_row(table.loc[(model, protocol)]), "model": model,
+    return {**read_comparison_row(table.loc[(model, protocol)]), "model": model,
             "epochs": int(used["epochs"].iloc[0]), "protocol": describe_protocol(protocol),
-            "hardware": _hardware_of(used["hardware"])}
+            "hardware": describe_devices(used["hardware"])}
 
 
 def compute_default_model(protocol: str = "speaker") -> dict:

@@ -101,7 +101,7 @@ def judge_claim(claimed: float, low: float, high: float, *, baseline: float | No
     return f"does not hold ({side} the majority-class baseline)"
 
 
-def compute_equivalence_clips(low: float, high: float, n: int, *,
+def compute_equivalence_clips(se: float, n: int, *,
                               margin: float = EQUIVALENCE_MARGIN,
                               power: float = PLANNED_POWER,
                               assumed_difference: float = 0.0) -> float:
@@ -116,17 +116,18 @@ def compute_equivalence_clips(low: float, high: float, n: int, *,
 
     with ``beta = 1 - power``, ``beta' = beta / 2`` when the assumed difference is zero
     (either one-sided test may fail) and ``beta' = beta`` otherwise. The standard error
-    we observed is read from the 95 % interval, ``se = (high - low) / (2 z(0.975))``,
-    and a standard error shrinks as ``1 / sqrt(clips)`` with the groups' shares kept, so
+    we observed, ``se``, is the spread of the bootstrap differences
+    (:func:`~fser_utils.studies.robustness.compute_group_gap`'s ``difference_se``), and a
+    standard error shrinks as ``1 / sqrt(clips)`` with the groups' shares kept, so
 
     ``clips_needed = ceil(n * (se / se_needed) ** 2)``.
 
     Parameters
     ----------
-    low, high : float [percentage points]
-        The 95 % interval of the difference (:data:`DIFFERENCE_LEVEL`).
+    se : float > 0 [percentage points]
+        Standard error of the difference we measured.
     n : int > 0
-        Test clips behind that interval (both groups).
+        Test clips behind it (both groups).
     margin : float > 0 [percentage points]
     power : float in (0, 1)
     assumed_difference : float [percentage points]
@@ -138,21 +139,20 @@ def compute_equivalence_clips(low: float, high: float, n: int, *,
         Test clips (both groups, in today's proportions), an integer; ``inf`` when
         ``|assumed_difference| >= margin``, which no number of clips can show equivalent.
     """
-    if n < 1 or margin <= 0 or not 0 < power < 1 or not high >= low:
-        raise FserError(f"need n >= 1, margin > 0, 0 < power < 1 and low <= high "
-                        f"(got {n}, {margin}, {power}, [{low}, {high}])")
+    if n < 1 or margin <= 0 or not 0 < power < 1 or not se > 0:
+        raise FserError(f"need n >= 1, margin > 0, 0 < power < 1 and se > 0 "
+                        f"(got {n}, {margin}, {power}, {se})")
     room = margin - abs(assumed_difference)
     if room <= 0:
         return float("inf")
     alpha = (1 - EQUIVALENCE_LEVEL) / 2
     beta = (1 - power) / (2 if assumed_difference == 0 else 1)
-    se = (high - low) / (2 * norm.ppf(1 - (1 - DIFFERENCE_LEVEL) / 2))
     se_needed = room / (norm.ppf(1 - alpha) + norm.ppf(1 - beta))
     return float(np.ceil(n * (se / se_needed) ** 2))
 
 
 def judge_difference(low: float, high: float, *, low90: float, high90: float, n: int,
-                     margin: float = EQUIVALENCE_MARGIN) -> dict:
+                     se: float = np.nan, margin: float = EQUIVALENCE_MARGIN) -> dict:
     """Verdict on a claim of *no difference* between two groups, by an equivalence test.
 
     Parameters
@@ -163,6 +163,9 @@ def judge_difference(low: float, high: float, *, low90: float, high90: float, n:
         Its 90 % interval (:data:`EQUIVALENCE_LEVEL`).
     n : int > 0
         Test clips behind the intervals (both groups).
+    se : float > 0 [percentage points]
+        Standard error of the difference, for the clips an undecided claim needs (NaN:
+        not computed).
     margin : float > 0 [percentage points]
         Differences within ``+-margin`` count as none (:data:`EQUIVALENCE_MARGIN`).
 
@@ -188,7 +191,9 @@ def judge_difference(low: float, high: float, *, low90: float, high90: float, n:
                                               else "")}
     if shown:
         return {**out, "verdict": "does not hold"}
-    clips = compute_equivalence_clips(low, high, n, margin=margin)
+    if not se > 0:  # NaN too: no standard error was measured
+        return {**out, "verdict": f"undecided ({n} test clips here)"}
+    clips = compute_equivalence_clips(se, n, margin=margin)
     return {"verdict": f"undecided ({clips:.0f} test clips needed, {n} here)",
             "clips_needed": clips}
 
@@ -211,8 +216,9 @@ def compute_claims_table(claims: list[dict]) -> pd.DataFrame:
         :func:`~fser_utils.studies.claims.describe_budget_label`) and optionally
         ``kind``: ``"score"`` (default) is judged by :func:`judge_claim`,
         with ``baseline`` [%]; ``"difference"`` by :func:`judge_difference`, and then
-        needs the 90 % interval ``measured_low90``, ``measured_high90`` and ``n`` (test
-        clips). ``testable`` (bool, default True) with ``why`` (the reason when not).
+        needs the 90 % interval ``measured_low90``, ``measured_high90``, ``n`` (test
+        clips) and, for the clips an undecided claim needs, ``measured_se`` (the
+        difference's standard error). ``testable`` (bool, default True) with ``why`` (the reason when not).
 
     Returns
     -------
@@ -229,7 +235,8 @@ def compute_claims_table(claims: list[dict]) -> pd.DataFrame:
         if c.get("kind", "score") == "difference" and testable:
             row.update(judge_difference(row["measured_low"], row["measured_high"],
                                         low90=row["measured_low90"],
-                                        high90=row["measured_high90"], n=c.get("n", 0)))
+                                        high90=row["measured_high90"], n=c.get("n", 0),
+                                        se=c.get("measured_se", np.nan)))
         else:
             row["verdict"] = judge_claim(row["paper"], row["measured_low"],
                                          row["measured_high"], baseline=c.get("baseline"),

@@ -1,4 +1,4 @@
-"""Benchmark: does the speaker classifier of an adversarial run learn when nothing pushes back?
+"""Experiment (chapter 10): does an adversarial run's speaker head learn when nothing pushes back?
 
 ``logmel-cnn-adv`` and its variants train a speaker classifier on the network's pooled
 features while a gradient reversal lets the network fight it; in every stored run that
@@ -10,20 +10,23 @@ Everything else is ``logmel-cnn``'s recipe on the speaker split, seed 42.
 
 Each arm is a run folder under ``--work`` (resumed if interrupted); the per-epoch speaker
 loss, the chance level (the entropy of the training speakers' shares) and the emotion
-validation accuracy go to ``benchmarks/results/adversary_head.json``::
+validation accuracy go to ``results/experiments/adversary_head.json``::
 
-    python benchmarks/bench_adversary_head.py --work DIR --root DATA_ROOT [--arms 1:12,3:12]
+    python experiments/adversary_head.py --work DIR --root DATA_ROOT [--arms 1:12,3:12]
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+# _common sits beside the script; the tests load the script by its path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS  # noqa: E402
 #: (speedup, epochs) of each arm
 DEFAULT_ARMS = ((1.0, 12), (3.0, 12), (10.0, 12), (1.0, 120))
 #: a reversal this weak leaves the network to its emotion loss alone
@@ -80,7 +83,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--arms", help="SPEEDUP:EPOCHS pairs, e.g. 1:12,10:12 "
                         "(default: 1:12,3:12,10:12,1:120)")
     parser.add_argument("--corpora", help="comma-separated corpora (default: the paper's)")
-    parser.add_argument("--result", default=str(HERE / "results" / "adversary_head.json"))
+    parser.add_argument("--result", default=str(RESULTS / "adversary_head.json"))
     args = parser.parse_args(argv)
     from fser_utils.data.catalogue import load_catalogue
     from fser_utils.training.devices import describe_hardware
@@ -98,7 +101,9 @@ def main(argv=None) -> dict:
     now = datetime.datetime.now(datetime.timezone.utc)
     result = {"date": now.isoformat(timespec="seconds"), "hardware": describe_hardware(),
               "reversal_weight": NO_PUSH, "arms": rows}
-    Path(args.result).write_text(json.dumps(result, indent=1) + "\n")
+    from fser_utils.atomic import write_text_atomic
+
+    write_text_atomic(args.result, json.dumps(result, indent=1) + "\n")
     return result
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: does averaging over time shifts at scoring time help (test-time augmentation)?
+"""Experiment (chapter 10): does averaging over time shifts at scoring time help?
 
 Each given run folder (with its model) scores its own validation and test clips three
 ways: as they are, averaged over shifts of 0 and +-10 frames, and over 0, +-10 and +-20
@@ -6,29 +6,28 @@ frames (0.2 and 0.4 s of a log-mel spectrogram), with
 :func:`fser_utils.scoring.predict.compute_shift_averaged_proba`. The decision to adopt it would
 be made on the validation accuracies; the test accuracies are reported beside them.
 
-Written to ``benchmarks/results/tta.json``::
+Written to ``results/experiments/tta.json``::
 
-    python benchmarks/bench_tta.py RUN_DIR [RUN_DIR ...] --root DATA_ROOT
+    python experiments/tta.py RUN_DIR [RUN_DIR ...] --root DATA_ROOT
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+# _common sits beside the script; the tests load the script by its path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, parse_run_args  # noqa: E402
+
 SHIFT_SETS = {"none": (0,), "0, +-10": (-10, 0, 10), "0, +-10, +-20": (-20, -10, 0, 10, 20)}
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="run folders that hold their model")
-    parser.add_argument("--root", help="data root (default: as fser finds it)")
-    parser.add_argument("--result", default=str(HERE / "results" / "tta.json"))
-    args = parser.parse_args(argv)
+    args = parse_run_args(__doc__.splitlines()[0], "tta.json", argv)
     from fser_utils.scoring.predict import compute_shift_averaged_proba, load_run_parts
     from fser_utils.training.run import Run
     from fser_utils.training.devices import describe_hardware
@@ -47,7 +46,9 @@ def main(argv=None) -> dict:
     result = {"what": "test-time averaging over circular time shifts",
               "date": now.isoformat(timespec="seconds"), "hardware": describe_hardware(),
               "shift_sets": {k: list(v) for k, v in SHIFT_SETS.items()}, "rows": rows}
-    Path(args.result).write_text(json.dumps(result, indent=1) + "\n")
+    from fser_utils.atomic import write_text_atomic
+
+    write_text_atomic(args.result, json.dumps(result, indent=1) + "\n")
     print(f"{len(rows)} rows written to {args.result}")
     return result
 

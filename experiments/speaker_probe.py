@@ -1,4 +1,4 @@
-"""Benchmark: how much of who is speaking can be read from a network's pooled features?
+"""Experiment (chapter 10): how much of who is speaking do a network's pooled features hold?
 
 For each given run folder (a log-mel network with its model), the features that the
 network hands to its emotion classifier (the input of its ``logits`` layer) are computed
@@ -9,20 +9,23 @@ say who is speaking; speaker-adversarial training (``logmel-cnn-adv``) aims to l
 The probe is run on the training part (the speakers the adversary saw) and on the
 validation part (new speakers). Emotions are never used.
 
-Written to ``benchmarks/results/speaker_probe.json``::
+Written to ``results/experiments/speaker_probe.json``::
 
-    python benchmarks/bench_speaker_probe.py RUN_DIR [RUN_DIR ...] --root DATA_ROOT
+    python experiments/speaker_probe.py RUN_DIR [RUN_DIR ...] --root DATA_ROOT
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+# _common sits beside the script; the tests load the script by its path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, parse_run_args  # noqa: E402
+
 PARTS = ("train", "val")
 
 
@@ -56,11 +59,7 @@ def compute_probe_accuracy(features: np.ndarray, speakers: np.ndarray, *, seed: 
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="run folders that hold their model")
-    parser.add_argument("--root", help="data root (default: as fser finds it)")
-    parser.add_argument("--result", default=str(HERE / "results" / "speaker_probe.json"))
-    args = parser.parse_args(argv)
+    args = parse_run_args(__doc__.splitlines()[0], "speaker_probe.json", argv)
     import keras
 
     from fser_utils.scoring.predict import load_run_parts
@@ -89,7 +88,9 @@ def main(argv=None) -> dict:
     result = {"what": "speaker probe on the features under the emotion classifier",
               "date": now.isoformat(timespec="seconds"), "hardware": describe_hardware(),
               "rows": rows}
-    Path(args.result).write_text(json.dumps(result, indent=1) + "\n")
+    from fser_utils.atomic import write_text_atomic
+
+    write_text_atomic(args.result, json.dumps(result, indent=1) + "\n")
     print(f"{len(rows)} rows written to {args.result}")
     return result
 
