@@ -219,3 +219,17 @@ def test_pages_paste_only_glued_keys():
     # no measured number typed into the prose: digits only inside glue roles or code
     prose = re.sub(r"\{[^}]+\}`[^`]*`|`[^`]*`|```.*?```", "", pages["00_findings"], flags=re.S)
     assert not re.findall(r"\d+(?:\.\d+)? ?%", prose.replace("95 %", ""))
+
+
+def test_describe_converged_arms_says_what_the_runs_gave():
+    # without the converged runs the page says what the paper's budget alone shows
+    assert findings.describe_converged_arms({})["leak_converged"] == ""
+    assert "still rising" in findings.describe_converged_arms({})["leak_longer"]
+    arm = {"epochs_run": 80, "stop_reason": "converged"}
+    arms = {"honest": {**arm, "accuracy": 60.0, "accuracy_low": 55.0, "accuracy_high": 65.0},
+            "pooled": {**arm, "accuracy": 94.0, "accuracy_low": 93.5, "accuracy_high": 94.5}}
+    texts = findings.describe_converged_arms(arms)
+    assert "60.0 %" in texts["leak_converged"] and "93.5\u201394.5 %" in texts["leak_converged"]
+    assert texts["leak_longer"].endswith("without reaching it")
+    arms["pooled"].update(accuracy=95.2, accuracy_low=94.8, accuracy_high=95.6)
+    assert findings.describe_converged_arms(arms)["leak_longer"].endswith("number")
