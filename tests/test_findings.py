@@ -231,5 +231,9 @@ def test_describe_converged_arms_says_what_the_runs_gave():
     texts = findings.describe_converged_arms(arms)
     assert "60.0 %" in texts["leak_converged"] and "93.5\u201394.5 %" in texts["leak_converged"]
     assert texts["leak_longer"].endswith("without reaching it")
-    arms["pooled"].update(accuracy=95.2, accuracy_low=94.8, accuracy_high=95.6)
-    assert findings.describe_converged_arms(arms)["leak_longer"].endswith("number")
+    assert texts["leak_converged"].endswith("after 80.")
+    arms["pooled"].update(accuracy=95.2, accuracy_low=94.8, accuracy_high=95.6,
+                          stop_reason="interrupted")
+    texts = findings.describe_converged_arms(arms)
+    assert texts["leak_longer"].endswith("(its interval holds it)")
+    assert texts["leak_converged"].endswith("stopped before their training accuracy levelled off.")

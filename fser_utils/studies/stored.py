@@ -241,10 +241,11 @@ def compute_converged_leaks() -> list:
     from fser_utils.training.run import Run
 
     runs = {k: Run(_stored(f"results/converged/{name}")) for k, name in CONVERGED_RUNS.items()}
-    if not all(run.is_finished() for run in runs.values()):
+    if not all(run.is_finished for run in runs.values()):
         return []
     table = compute_arm_combinations(runs["honest"], runs["pooled"], None)
-    return [{"arm": describe_combination(row.mistakes) + ", trained until it fits (Adam)",
+    epochs = runs["pooled"].load_metrics()["epochs_run"]
+    return [{"arm": f"{describe_combination(row.mistakes)}, Adam, {epochs} epochs",
              "accuracy": float(row.accuracy), "accuracy_low": float(row.accuracy_low),
              "accuracy_high": float(row.accuracy_high),
              "below_paper": PAPER_ACCURACY - float(row.accuracy)}
@@ -265,7 +266,7 @@ def compute_converged_arms() -> dict:
     from fser_utils.training.run import Run
 
     runs = {k: Run(_stored(f"results/converged/{name}")) for k, name in CONVERGED_RUNS.items()}
-    if not all(run.is_finished() for run in runs.values()):
+    if not all(run.is_finished for run in runs.values()):
         return {}
     table = compute_arm_combinations(runs["honest"], runs["pooled"], None).set_index("mistakes")
     out = {}
