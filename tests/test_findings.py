@@ -245,3 +245,9 @@ def test_describe_converged_arms_says_what_the_runs_gave():
     texts = findings.describe_converged_arms(arms)
     assert texts["leak_longer"].endswith("(its interval holds it)")
     assert texts["leak_converged"].endswith("stopped before their training accuracy levelled off.")
+
+
+def test_describe_gap_to_paper():
+    assert findings.describe_gap_to_paper(14.3) == "still 14.3 points short"
+    assert findings.describe_gap_to_paper(-0.036) == "level with it"
+    assert findings.describe_gap_to_paper(-1.24) == "1.2 points above it"

@@ -25,7 +25,8 @@ from fser_utils.studies.stored_comparison import (BUDGET_MINUTES, compute_best_e
 
 __all__ = ["SPLIT_TITLES", "compute_claims_table", "compute_decision_table",
            "compute_headline_table", "compute_glue_texts", "compute_glue_markdown",
-           "describe_converged_arms", "format_value", "format_interval", "format_result"]
+           "describe_converged_arms", "describe_gap_to_paper", "format_value",
+           "format_interval", "format_result"]
 
 #: the two protocols of the headline figure, with their titles
 SPLIT_TITLES = {"paper": "the paper's random split", "speaker": "unseen speakers"}
@@ -217,9 +218,7 @@ def compute_glue_texts() -> dict:
         "recipe_test_clips": str(r["n_test"]), "seeds_n": str(s["seeds"]),
         "seeds_epochs": _join(s["epochs_run"].values()), "seeds_hardware": s["hardware"],
         "leak_arm": leak["arm"], "leak_below": f"{leak['below_paper']:.1f}",
-        "leak_relation": (f"still {leak['below_paper']:.1f} points short"
-                          if leak["below_paper"] > 0 else
-                          f"{-leak['below_paper']:.1f} points above it"),
+        "leak_relation": describe_gap_to_paper(leak["below_paper"]),
         "leak_other": _join(f"{a.arm} ({format_value(a.accuracy)}, "
                             f"{format_interval(a._asdict())})"
                             for a in leak["arms"].itertuples() if a.arm != leak["arm"])})
@@ -246,6 +245,15 @@ def compute_glue_texts() -> dict:
                                if np.isnan(data["emodb_duration"])
                                else f"{data['emodb_duration']:.2f} s")
     return texts
+
+
+def describe_gap_to_paper(below: float) -> str:
+    """How far a result lies from the paper's number, in words: ``below`` is the paper's
+    accuracy minus the result's [percentage points]; within 0.05 either way the two read
+    the same at one decimal."""
+    if abs(below) < 0.05:
+        return "level with it"
+    return f"still {below:.1f} points short" if below > 0 else f"{-below:.1f} points above it"
 
 
 def describe_converged_arms(arms: dict) -> dict:
