@@ -103,3 +103,13 @@ def test_the_verdict_names_the_mistakes_and_says_whether_they_reach():
     assert format_verdict({**row, "reaches": False}, 95.05).startswith("No combination reaches")
     text = format_verdict({**row, "reaches": True}, 95.05)
     assert text.startswith("The fewest mistakes") and "93.2 %" in text and "(b)" in text
+
+
+def test_describe_stop_reason_names_every_rule():
+    from fser_utils.studies.converged import describe_stop_reason
+    from fser_utils.training.profiles import STOP_REASONS
+
+    phrases = {describe_stop_reason(r) for r in STOP_REASONS}
+    assert len(phrases) == len(STOP_REASONS) and not any("stopped (" in p for p in phrases)
+    assert "by hand" in describe_stop_reason("interrupted")
+    assert describe_stop_reason("odd") == "stopped (odd)"

@@ -21,7 +21,7 @@ from fser_utils.studies.pooled_arm import make_pooled_split
 from fser_utils.training.results import make_predictions_table
 
 __all__ = ["MISTAKES", "compute_pooled_test_predictions", "make_pooled_predictions",
-           "describe_combination", "format_verdict",
+           "describe_combination", "describe_stop_reason", "format_verdict",
            "compute_pooled_twin_mask",
            "compute_arm_combinations", "find_smallest_reaching"]
 
@@ -247,6 +247,21 @@ def describe_combination(mistakes: str) -> str:
     if not names:
         return "no mistake (the honest run)"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+#: what each ``stop_reason`` of a run's metrics means, in the book's words
+#: (:data:`fser_utils.training.profiles.STOP_REASONS`, and ``interrupted``: a run ended
+#: by hand before its rule stopped it)
+STOP_PHRASES = {"converged": "its training accuracy reached 99 %",
+                "levelled off": "its training accuracy had stopped rising for 10 epochs",
+                "no validation gain": "its validation accuracy had stopped rising",
+                "epochs": "its epoch budget was spent",
+                "interrupted": "stopped by hand before its training accuracy levelled off"}
+
+
+def describe_stop_reason(reason: str) -> str:
+    """Why a run stopped (its metrics' ``stop_reason``), as a phrase for the prose."""
+    return STOP_PHRASES.get(reason, f"stopped ({reason})")
 
 
 def format_verdict(found: dict, target: float) -> str:
