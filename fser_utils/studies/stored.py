@@ -16,6 +16,7 @@ needs to judge it: ``protocol``, ``budget``, ``hardware``, ``seeds``;
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -228,6 +229,22 @@ def compute_leak_before_split() -> dict:
 CONVERGED_RUNS = {"honest": "paper-adam-paper", "pooled": "leak-pooled-paper-adam"}
 
 
+@functools.lru_cache(maxsize=1)
+def _load_converged() -> tuple | None:
+    """The converged runs' metrics and their combinations table (indexed by
+    ``mistakes``), or None when they are not stored. Computed once per process: the
+    findings page asks for them three times, and each table bootstraps every pooled
+    test picture."""
+    from fser_utils.studies.converged import compute_arm_combinations
+    from fser_utils.training.run import Run
+
+    runs = {k: Run(_stored(f"results/converged/{name}")) for k, name in CONVERGED_RUNS.items()}
+    if not all(run.is_finished for run in runs.values()):
+        return None
+    table = compute_arm_combinations(runs["honest"], runs["pooled"], None)
+    return {k: run.load_metrics() for k, run in runs.items()}, table.set_index("mistakes")
+
+
 def compute_converged_leaks() -> list:
     """The combinations holding arm (a) among chapter 8's converged runs, as leak arms.
 
@@ -237,19 +254,16 @@ def compute_converged_leaks() -> list:
         ``arm``, ``accuracy``, ``accuracy_low``, ``accuracy_high``, ``below_paper``; empty
         when the converged runs are not stored.
     """
-    from fser_utils.studies.converged import compute_arm_combinations, describe_combination
-    from fser_utils.training.run import Run
+    from fser_utils.studies.converged import describe_combination
 
-    runs = {k: Run(_stored(f"results/converged/{name}")) for k, name in CONVERGED_RUNS.items()}
-    if not all(run.is_finished for run in runs.values()):
+    loaded = _load_converged()
+    if loaded is None:
         return []
-    table = compute_arm_combinations(runs["honest"], runs["pooled"], None)
-    epochs = runs["pooled"].load_metrics()["epochs_run"]
-    return [{"arm": f"{describe_combination(row.mistakes)}, Adam, {epochs} epochs",
-             "accuracy": float(row.accuracy), "accuracy_low": float(row.accuracy_low),
-             "accuracy_high": float(row.accuracy_high),
-             "below_paper": PAPER_ACCURACY - float(row.accuracy)}
-            for row in table.itertuples() if "a" in row.mistakes]
+    metrics, table = loaded
+    epochs = metrics["pooled"]["epochs_run"]
+    return [{"arm": f"{describe_combination(mistakes)}, Adam, {epochs} epochs", **_interval(row),
+             "below_paper": PAPER_ACCURACY - float(row["accuracy"])}
+            for mistakes, row in table.iterrows() if "a" in mistakes]
 
 
 def compute_converged_arms() -> dict:
@@ -262,19 +276,13 @@ def compute_converged_arms() -> dict:
         [%] at the epoch chosen on validation, ``epochs_run`` and ``stop_reason``; empty
         when the converged runs are not stored.
     """
-    from fser_utils.studies.converged import compute_arm_combinations
-    from fser_utils.training.run import Run
-
-    runs = {k: Run(_stored(f"results/converged/{name}")) for k, name in CONVERGED_RUNS.items()}
-    if not all(run.is_finished for run in runs.values()):
+    loaded = _load_converged()
+    if loaded is None:
         return {}
-    table = compute_arm_combinations(runs["honest"], runs["pooled"], None).set_index("mistakes")
-    out = {}
-    for key, mistakes in (("honest", ""), ("pooled", "a")):
-        metrics = runs[key].load_metrics()
-        out[key] = {**_interval(table.loc[mistakes]), "epochs_run": int(metrics["epochs_run"]),
-                    "stop_reason": str(metrics.get("stop_reason", ""))}
-    return out
+    metrics, table = loaded
+    return {key: {**_interval(table.loc[mistakes]), "epochs_run": int(metrics[key]["epochs_run"]),
+                  "stop_reason": str(metrics[key].get("stop_reason", ""))}
+            for key, mistakes in (("honest", ""), ("pooled", "a"))}
 
 
 def compute_closest_leak() -> dict:
