@@ -152,7 +152,7 @@ def test_arms_table_on_the_stored_full_budget_runs(real_catalogue):
     from fser_utils.paper import PAPER_ACCURACY
 
     stored = get_stored_path("results/paper_recipe")
-    arms = leaks.compute_arms_table(stored / "fser-paper-paper", stored / "leak-pooled-paper",
+    arms = leaks.compute_arms_table(stored / "fser-paper-paper-gpu", stored / "leak-pooled-paper-gpu",
                                     real_catalogue, n_boot=50)
     assert arms["arm"].str.startswith("(a)").sum() == 1
     assert arms["arm"].str.startswith("(b)").sum() == 1

@@ -26,7 +26,7 @@ def test_names_follow_the_stored_scheme(tmp_path):
     # the model's own epochs and feature kind are left out, as before
     assert _name(tmp_path, model="logmel-cnn", overrides={"epochs": PROFILES["cnn"].epochs}) \
         == "logmel-cnn-cnn-paper"
-    assert _name(tmp_path, model="fser", profile="cpu") == "cpu-paper"
+    assert _name(tmp_path, model="fser", profile="cpu") == "fser-cpu-paper"
     assert _name(tmp_path, model="logmel-cnn", feature_settings=get_feature_settings("mfcc")) \
         == "logmel-cnn-cnn-paper-mfcc"
     assert _name(tmp_path, model="svm-egemaps",
@@ -86,3 +86,47 @@ def test_fser_train_epochs_next_to_a_default_run_trains_its_own_folder(
     # fser train draws the learning curves once the run is written
     for run in (default, shorter):
         assert (run.path / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_finished_fser_run_under_its_name_without_the_model_is_reused(tmp_path):
+    from fser_utils.training.run import to_jsonable
+    from fser_utils.training.run_config import RunConfig
+    from fser_utils.training.run_names import find_run_for_config
+
+    config = RunConfig(model="fser", profile="ci")
+    older = tmp_path / "ci-paper"  # the scheme before every name led with its model
+    older.mkdir()
+    (older / "settings.json").write_text(json.dumps({"config_key": to_jsonable(config.key)}))
+    assert find_run_for_config(config, runs_dir=tmp_path).name == "fser-ci-paper"  # unfinished
+    (older / "metrics.json").write_text("{}")
+    assert find_run_for_config(config, runs_dir=tmp_path).path == older
+    other = RunConfig(model="fser", profile="ci", seed=3)  # another configuration: its own
+    assert find_run_for_config(other, runs_dir=tmp_path).name == "fser-ci-paper"
+
+
+def test_make_stored_run_name_reads_the_tags_from_the_settings():
+    from fser_utils.training.profiles import PROFILES
+    from fser_utils.training.run_names import make_stored_run_name
+
+    settings = {"model": {"name": "logmel-cnn-warp"}, "profile": "cnn-warp", "split": "corpus",
+                "test_corpus": "nemo", "seed": 2, "hardware": "2 CPU cores; no GPU",
+                "corpora": ["emodb", "emovo", "nemo", "ravdess", "urdu"],
+                "profile_settings": {"epochs": PROFILES["cnn-warp"].epochs}}
+    assert make_stored_run_name(settings) == "logmel-cnn-warp-cnn-warp-corpus-nemo-all-s2"
+    gpu = {**settings, "hardware": "16 CPU cores; GPU: NVIDIA H100", "seed": 42,
+           "corpora": ["emodb", "emovo", "ravdess"], "split": "paper", "test_corpus": None,
+           "profile_settings": {"epochs": 300}}
+    assert make_stored_run_name(gpu) == "logmel-cnn-warp-cnn-warp-paper-e300-gpu"
+    assert make_stored_run_name({**gpu, "arm": "augment before split", "profile": "paper"}) \
+        == "leak-pooled-paper-gpu"
+
+
+def test_every_stored_run_folder_follows_the_scheme():
+    from fser_utils.config import get_stored_path
+    from fser_utils.training.run_names import make_stored_run_name
+
+    folders = sorted(get_stored_path("results").glob("*/*/settings.json"))
+    assert len(folders) > 200
+    off = [f"{p.parent.parent.name}/{p.parent.name} -> {make_stored_run_name(json.loads(p.read_text()))}"
+           for p in folders if make_stored_run_name(json.loads(p.read_text())) != p.parent.name]
+    assert not off, f"rename with tools/results/rename_stored.py --apply: {off[:5]}"

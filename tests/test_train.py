@@ -186,8 +186,8 @@ def test_profiles_and_errors(demo):
     paper = PROFILES["paper"]
     assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.epochs,
             paper.augment, paper.n_copies) == ("sgd", 1e-3, 64, 400, "offline", 20)
-    assert run_name("cpu", "corpus", "emodb") == "cpu-corpus-emodb"
-    assert run_name("cpu", "paper") == "cpu-paper"
+    assert run_name("cpu", "corpus", "emodb") == "fser-cpu-corpus-emodb"
+    assert run_name("cpu", "paper") == "fser-cpu-paper"
     with pytest.raises(FserError, match="unknown profile 'gpu'"):
         get_training_profile("gpu")
     with pytest.raises(FserError, match="unknown profile setting"):

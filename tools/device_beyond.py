@@ -48,7 +48,8 @@ def train(folder: Path, runs: Path, model: str, split: str, seed: str, epochs: s
     X, cat = load(folder)
     config = RunConfig(model=model, split=split, seed=int(seed),
                        overrides={"epochs": int(epochs)})
-    tag = f"e{epochs}-gpu" + ("" if int(seed) == 42 else f"-s{seed}")
+    # the stored scheme (make_stored_run_name): epochs only where they differ from the recipe
+    tag = "gpu" + ("" if int(seed) == 42 else f"-s{seed}")
     train_model(cat, X, config=config, out=find_run_for_config(config, tag=tag, runs_dir=runs).path,
                 verbose=1)
 

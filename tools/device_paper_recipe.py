@@ -51,7 +51,7 @@ def honest(folder: Path, runs: Path, seed: int = 42) -> None:
 
     X, cat = load(folder)
     train_model(cat, X, model="fser", profile="paper", split="paper", seed=seed,
-                out=runs / ("fser-paper-paper" if seed == 42 else f"fser-paper-paper-s{seed}"),
+                out=runs / ("fser-paper-paper-gpu" + ("" if seed == 42 else f"-s{seed}")),
                 loop="resident", verbose=1)
 
 
@@ -59,7 +59,7 @@ def pooled(folder: Path, runs: Path) -> None:
     from fser_utils.studies.pooled_arm import train_pooled_arm
 
     X, cat = load(folder)
-    train_pooled_arm(cat, X, out=runs / "leak-pooled-paper", profile="paper",
+    train_pooled_arm(cat, X, out=runs / "leak-pooled-paper-gpu", profile="paper",
                      loop="resident", verbose=1)
 
 

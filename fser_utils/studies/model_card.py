@@ -26,7 +26,8 @@ import pandas as pd
 from fser_utils.data.corpora import EMOTIONS, get_corpus
 from fser_utils.errors import FserError
 
-__all__ = ["corpus_classes", "compute_own_class_predictions", "load_heldout_predictions",
+__all__ = ["corpus_classes", "compute_own_class_predictions", "find_card_runs",
+           "load_heldout_predictions",
            "compute_heldout_table", "compute_mean_heldout_accuracy", "TARGET_HELDOUT"]
 
 #: issue 31's target for the mean held-out-corpus accuracy on each corpus's own classes [%]
@@ -58,6 +59,42 @@ def compute_own_class_predictions(pred: pd.DataFrame) -> pd.Series:
         proba = rows[[f"p_{c}" for c in classes]].to_numpy()
         out.loc[rows.index] = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
     return out
+
+
+def find_card_runs(results) -> dict:
+    """The stored runs the model card reads, found by their settings.
+
+    Parameters
+    ----------
+    results : path-like
+        The ``results`` folder (``shipped/`` and ``beyond_longer/`` under it).
+
+    Returns
+    -------
+    runs : dict
+        ``shipped``: the shipped recognizer's own run (``results/shipped``, speaker split);
+        ``five``: its leave-one-corpus-out runs over five corpora (``results/shipped``);
+        ``three``: the same model and budget left one corpus out on the paper's three
+        corpora (``results/beyond_longer``). Paths, sorted.
+    """
+    from fser_utils.training.run import Run
+
+    results = Path(results)
+    shipped = {p: Run(p).load_settings() for p in sorted((results / "shipped").glob("*/"))}
+    own = [p for p, s in shipped.items() if s["split"] == "speaker"]
+    if len(own) != 1:
+        raise FserError(f"expected one shipped speaker-split run in '{results / 'shipped'}', "
+                        f"found {len(own)}")
+    settings = shipped[own[0]]
+
+    def same_recipe(s):
+        return (s["model"]["name"] == settings["model"]["name"] and s["split"] == "corpus"
+                and s["profile_settings"]["epochs"] == settings["profile_settings"]["epochs"])
+
+    three = [p for p in sorted((results / "beyond_longer").glob("*/"))
+             if same_recipe(Run(p).load_settings())]
+    return {"shipped": own[0], "five": [p for p, s in shipped.items() if same_recipe(s)],
+            "three": three}
 
 
 def load_heldout_predictions(run_dirs, *, label: str) -> pd.DataFrame:

@@ -33,9 +33,10 @@ __all__ = ["PAPER_RECIPE_RUNS", "LEAK_RUN", "describe_hardware", "describe_devic
            "compute_data_caveats"]
 
 #: chapter 8's honest runs of the paper's recipe (``results/paper_recipe``), by seed
-PAPER_RECIPE_RUNS = {42: "fser-paper-paper", 1: "fser-paper-paper-s1", 2: "fser-paper-paper-s2"}
+PAPER_RECIPE_RUNS = {42: "fser-paper-paper-gpu", 1: "fser-paper-paper-gpu-s1",
+                     2: "fser-paper-paper-gpu-s2"}
 #: chapter 8's leak arm (a): the paper's copies made before the split
-LEAK_RUN = "leak-pooled-paper"
+LEAK_RUN = "leak-pooled-paper-gpu"
 
 
 # -- small helpers ---------------------------------------------------------------------
@@ -226,7 +227,7 @@ def compute_leak_before_split() -> dict:
 
 
 #: chapter 8's runs trained until they fit their training pictures (profile paper-adam)
-CONVERGED_RUNS = {"honest": "paper-adam-paper", "pooled": "leak-pooled-paper-adam"}
+CONVERGED_RUNS = {"honest": "fser-paper-adam-paper", "pooled": "leak-pooled-paper-adam"}
 
 
 @functools.lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from fser_utils.training.profiles import (PROFILES, TrainingProfile, check_conve
 from fser_utils.training.run import to_jsonable
 from fser_utils.training.run_names import make_run_name
 
-__all__ = ["RunConfig", "run_name", "describe_train_command"]
+__all__ = ["RunConfig", "run_name", "describe_train_command", "find_feature_kind"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,8 +153,8 @@ def _check_model_features(spec, fs) -> None:
 def run_name(profile, split: str = "paper", test_corpus: str | None = None, *,
              tag: str | None = None, model: str = "fser") -> str:
     """Default run folder name (:func:`fser_utils.training.run_names.make_run_name`), e.g.
-    ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``; models other than FSER lead,
-    e.g. ``tcn-tcn-speaker``."""
+    ``fser-cpu-paper``, ``fser-cpu-corpus-emodb``, ``fser-ci-paper-noflip``,
+    ``tcn-tcn-speaker``."""
     name = profile.name if isinstance(profile, TrainingProfile) else str(profile)
     return make_run_name(model=getattr(model, "name", model), profile=name, split=split,
                          test_corpus=test_corpus, tag=tag)
@@ -182,7 +182,7 @@ def describe_train_command(settings: dict) -> str:
     profile = settings["profile"]
     if profile != spec.profile:
         parts.append(f"--profile {profile}")
-    features = _feature_kind_of(settings.get("features"), spec.features)
+    features = find_feature_kind(settings.get("features"), spec.features)
     if features != spec.features:
         parts.append(f"--features {features}")
     parts.append(f"--split {settings['split']}")
@@ -207,7 +207,7 @@ def describe_train_command(settings: dict) -> str:
     return command
 
 
-def _feature_kind_of(recorded: dict | None, default: str) -> str:
+def find_feature_kind(recorded: dict | None, default: str) -> str:
     """The registered feature kind whose settings are ``recorded`` (the default when
     nothing is recorded or the default matches)."""
     from fser_utils.features.kinds import FEATURE_KINDS, get_feature_settings

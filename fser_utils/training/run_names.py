@@ -1,9 +1,11 @@
 """Names of run folders, and finding runs under the runs folder.
 
-A configuration's run folder is named from its model, profile, split, test corpus and
-tag, plus its epochs and feature kind where they differ from the model's defaults
-(:func:`make_run_name`, :func:`find_run_for_config`); a run of the same configuration
-finished under the older, shorter name is found again rather than trained twice.
+One scheme names every run folder, trained here or stored with the book: the model, the
+profile, the split and the test corpus, the epochs and feature kind where they differ from
+the model's defaults, then a tag (:func:`make_run_name`). A stored run's name follows from
+its own settings (:func:`make_stored_run_name`). A run of the same configuration finished
+under an older name (without epochs and feature kind, or, for the paper's network, without
+the model in front) is found again rather than trained twice (:func:`find_run_for_config`).
 :func:`list_runs` lists the folders under the runs folder and :func:`find_latest_run`
 picks the newest model among those this installation signed, so that a folder copied
 into the runs folder is never used unless the user names it. Every folder is read
@@ -17,26 +19,71 @@ from pathlib import Path
 from fser_utils.errors import FserError
 from fser_utils.training.run import Run, to_jsonable
 
-__all__ = ["make_run_name", "describe_changes", "find_run_for_config", "list_runs",
-           "find_latest_run"]
+__all__ = ["make_run_name", "make_stored_run_name", "describe_changes", "find_run_for_config",
+           "list_runs", "find_latest_run"]
 
 
 def make_run_name(*, model: str, profile: str, split: str, test_corpus: str | None = None,
                   tag: str | None = None, epochs: int | None = None,
                   features: str | None = None) -> str:
-    """Default folder name, e.g. ``cpu-paper``, ``cpu-corpus-emodb``, ``ci-paper-noflip``;
-    models other than FSER lead, e.g. ``tcn-tcn-speaker``.
+    """Default folder name, e.g. ``fser-cpu-paper``, ``fser-cpu-corpus-emodb``,
+    ``fser-ci-paper-noflip``, ``tcn-tcn-speaker``: ``{model}-{profile}-{split}``.
 
     ``epochs`` and ``features`` (given only when they differ from the model's
     defaults) follow the test corpus as ``-e{epochs}`` and ``-{features}``, then the
     tag: ``logmel-cnn-cnn-speaker-e120-s1``. A part the tag already holds is not
     repeated (the GPU runs were tagged ``e120-gpu`` before epochs were named).
     """
-    parts = ([] if model == "fser" else [model]) + [str(profile), split]
+    parts = [model, str(profile), split]
     changed = [p for p in (f"e{epochs}" if epochs is not None else None, features) if p]
     tagged = set(tag.split("-")) if tag else set()
     changed = [p for p in changed if p not in tagged]
     return "-".join(parts + [p for p in (test_corpus, *changed, tag) if p])
+
+
+def make_stored_run_name(settings: dict) -> str:
+    """The folder name of a run, from its ``settings.json`` alone.
+
+    :func:`make_run_name`, with the tag made of the corpus set (where it is not the
+    paper's), ``gpu`` (trained on a GPU) and the seed (where it is not 42), in that
+    order: ``logmel-cnn-warp-cnn-warp-corpus-nemo-all-s2``, ``fser-paper-paper-gpu-s1``.
+    A pooled leak arm (``settings["arm"]``) is ``leak-pooled-{profile}`` with the same
+    tag.
+
+    Parameters
+    ----------
+    settings : dict
+        A run's settings (:meth:`fser_utils.training.run.Run.load_settings`).
+
+    Returns
+    -------
+    name : str
+    """
+    from fser_utils.data.corpora import EXTRA_CORPORA
+    from fser_utils.models.registry import get_model_spec
+    from fser_utils.training.profiles import PROFILES
+    from fser_utils.training.run_config import find_feature_kind
+
+    # the corpora read, not those asked for: an absent corpus (SAVEE) is not in the name
+    used = settings.get("corpora") or []
+    corpora = None
+    if any(c in EXTRA_CORPORA for c in used):
+        corpora = "all" if set(EXTRA_CORPORA) <= set(used) else "+".join(used)
+    tag = "-".join(t for t in (
+        corpora, "gpu" if "GPU:" in settings.get("hardware", "") else None,
+        None if settings["seed"] == 42 else f"s{settings['seed']}") if t) or None
+    profile = settings["profile"]
+    if settings.get("arm"):
+        return "-".join(p for p in ("leak-pooled", profile, tag) if p)
+    model = settings["model"]["name"]
+    epochs = settings.get("profile_settings", {}).get("epochs")
+    base = PROFILES.get(profile)
+    default_kind = get_model_spec(model).features
+    kind = find_feature_kind(settings.get("features"), default_kind)
+    return make_run_name(model=model, profile=profile, split=settings["split"],
+                         test_corpus=settings.get("test_corpus"), tag=tag,
+                         epochs=epochs if base and epochs != base.epochs else None,
+                         features=None if kind == default_kind else kind)
 
 
 def describe_changes(config) -> dict:
@@ -71,19 +118,26 @@ def find_run_for_config(config, *, out=None, tag: str | None = None, runs_dir=No
 
     ``config`` is a :class:`fser_utils.training.run_config.RunConfig`; ``runs_dir``
     defaults to :func:`fser_utils.config.get_runs_dir`. A run of this very configuration
-    finished under the name of the older scheme (without epochs and feature kind) is
-    returned where no folder has the new name, so that it is not trained again.
+    finished under a name of an older scheme (without epochs and feature kind; for the
+    paper's network, also without ``fser-`` in front) is returned where no folder has the
+    new name, so that it is not trained again.
     """
     if out is not None:
         return Run(out)
     runs_dir = _get_runs_dir(runs_dir)
     names = dict(model=config.model.name, profile=config.profile.name,
                  split=config.split, test_corpus=config.test_corpus, tag=tag)
-    run = Run(runs_dir / make_run_name(**names, **describe_changes(config)))
-    older = Run(runs_dir / make_run_name(**names))
-    if older != run and not run.path.exists() and older.is_finished \
-            and older.config_key == to_jsonable(config.key):
-        return older
+    changes = describe_changes(config)
+    run = Run(runs_dir / make_run_name(**names, **changes))
+    if run.path.exists():
+        return run
+    older = [make_run_name(**names)]
+    if config.model.name == "fser":  # the paper's network once had no name in front
+        older += [n.removeprefix("fser-") for n in (run.name, older[0])]
+    for name in dict.fromkeys(older):
+        found = Run(runs_dir / name)
+        if found != run and found.is_finished and found.config_key == to_jsonable(config.key):
+            return found
     return run
 
 

@@ -19,14 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
-    stored = ROOT / "results" / "shipped"
-    five = sorted(stored.glob("loco-*"))
-    three = sorted((ROOT / "results" / "beyond_longer").glob("logmel-cnn-warp-cnn-warp-corpus-*"))
-    heldout = pd.concat([model_card.load_heldout_predictions(five, label="five corpora"),
-                         model_card.load_heldout_predictions(three, label="three corpora")],
+    runs = model_card.find_card_runs(ROOT / "results")
+    heldout = pd.concat([model_card.load_heldout_predictions(runs["five"], label="five corpora"),
+                         model_card.load_heldout_predictions(runs["three"], label="three corpora")],
                         ignore_index=True)
-    facts = model_card.compute_card_facts(stored / "shipped-speaker-all",
-                                          export_folder=PRETRAINED_DIR, heldout=heldout)
+    facts = model_card.compute_card_facts(runs["shipped"], export_folder=PRETRAINED_DIR,
+                                          heldout=heldout)
     path = write_text_atomic(PRETRAINED_DIR / "MODEL_CARD.md", model_card.render_model_card(facts))
     print(f"wrote {path}")
 
