@@ -8,7 +8,8 @@
                                            intervals, comparisons, timelines, reliability
 :mod:`fser_utils.plotting.beyond`          chapters 9 to 11: pairs of models, learning
                                            curves, budgets, variants, the speaker probe
-:mod:`fser_utils.plotting._style`          what they share: axes, titles, colours
+:mod:`fser_utils.plotting._style`          what they share: axes, titles, colours, the
+                                           legibility check (:func:`find_small_text`)
 =========================================  ==================================================
 
 This package gathers their public names: ``plotting.plot_x`` and
@@ -34,7 +35,8 @@ costs no more than numpy.
 from __future__ import annotations
 
 from fser_utils.plotting import _style, beyond, corpora, results, signals, training
-from fser_utils.plotting._style import compute_colours
+from fser_utils.plotting._style import (COLUMN_PX, MAX_LEGEND_ENTRIES, MIN_TEXT_PX,
+                                         compute_colours, find_small_text)
 from fser_utils.plotting.beyond import (
     plot_budget_curves,
     plot_curves,

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["compute_colours"]
+__all__ = ["compute_colours", "find_small_text", "COLUMN_PX", "MIN_TEXT_PX", "MAX_LEGEND_ENTRIES"]
+
+#: width of the book's text column at a 1280-px browser window [px]: a wider figure is
+#: scaled down to it, and its text with it
+COLUMN_PX = 760
+
+#: smallest legible text on the page [px]
+MIN_TEXT_PX = 8.0
+
+#: most entries a legend may hold before a reader loses track
+MAX_LEGEND_ENTRIES = 8
 
 
 def compute_colours(keys) -> dict:
@@ -42,3 +52,43 @@ def _panels(ax, n_rows: int, n_cols: int, **subplot_kw) -> np.ndarray:
 def _title(ax, title: str | None, **kwargs) -> None:
     if title:
         ax.set_title(title, **kwargs)
+
+
+def find_small_text(fig, *, width_px: float = COLUMN_PX, min_px: float = MIN_TEXT_PX,
+                    max_legend: int = MAX_LEGEND_ENTRIES) -> list[str]:
+    """What a reader of the book could not read in ``fig``: texts under ``min_px`` and
+    legends of more than ``max_legend`` entries, once the figure is shown in the column.
+
+    The figure is drawn at ``figure.dpi`` and scaled down to ``width_px`` when wider, so
+    a text of ``s`` points appears ``s * min(dpi, width_px / width_in) / 72`` pixels tall.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    width_px : float > 0 [px]
+        Width of the column the figure is shown in.
+    min_px : float > 0 [px]
+    max_legend : int > 0
+
+    Returns
+    -------
+    problems : list of str
+        One line per illegible text (``"'anger' 6.1 px"``) or crowded legend; empty when
+        every visible text and legend passes.
+    """
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+
+    width_in = fig.get_size_inches()[0]
+    px_per_point = min(fig.dpi, width_px / width_in) / 72
+    problems = []
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip() and text.get_figure() is fig:
+            size = text.get_fontsize() * px_per_point
+            if size < min_px:
+                problems.append(f"{text.get_text()[:40]!r} {size:.1f} px")
+    for legend in fig.findobj(Legend):
+        n = len(legend.get_texts())
+        if legend.get_visible() and n > max_legend:
+            problems.append(f"a legend of {n} entries (at most {max_legend})")
+    return problems
