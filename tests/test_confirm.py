@@ -163,3 +163,28 @@ def test_confirmation_scores_the_frozen_members_on_the_new_seeds(exploration):
     assert list(table["seeds"]) == [3, 2]
     nothing = compute_confirmation([exploration], members=members)
     assert len(nothing["missing"]) == 2 * 2 * 3 and nothing["runs"].empty
+
+
+def test_compare_with_exploration_says_what_ran_and_what_is_missing(exploration):
+    from fser_utils.studies.confirm import compare_with_exploration
+
+    members = ("logmel-cnn | 300 epochs", "svm-egemaps")
+    explored = {s: {"accuracy": 80.0 + i, "accuracy_low": 78.0, "accuracy_high": 82.0 + i,
+                    "seeds": 3} for i, s in enumerate(CONFIRMATION_SPLITS)}
+    nothing = compare_with_exploration(compute_confirmation([exploration], members=members),
+                                       explored)
+    assert nothing["text"].startswith("No run of the confirmation seeds has finished")
+    assert list(nothing["table"].index) == list(CONFIRMATION_SPLITS)
+    assert "confirmation [%]" not in nothing["table"]
+    fresh = exploration / "fresh"
+    half_a, half_b = _probabilities({0, 1}, EMOTIONS[5]), _probabilities({2, 3}, EMOTIONS[6])
+    for split in CONFIRMATION_SPLITS:
+        _make_run(fresh / f"a-{split}", "logmel-cnn", split, 3, epochs=300, proba=half_a)
+        _make_run(fresh / f"b-{split}", "svm-egemaps", split, 3, proba=half_b)
+    got = compare_with_exploration(
+        compute_confirmation([exploration, fresh], members=members, n_boot=20), explored)
+    assert "100.0 %" in got["text"] and "seed 3)" in got["text"]
+    assert "against the exploratory 80.0 % and 81.0 %" in got["text"]
+    assert got["text"].endswith("8 of its runs are still missing, so this is not yet the "
+                                "whole confirmation.")
+    assert list(got["table"]["confirmation seeds"]) == ["3", "3"]

@@ -35,7 +35,8 @@ from fser_utils.data.corpora import EXTRA_CORPORA
 from fser_utils.errors import FserError
 
 __all__ = ["EXPLORATION_SEEDS", "CONFIRMATION_SEEDS", "CONFIRMATION_SPLITS", "MAX_MINUTES",
-           "FROZEN_MEMBERS", "load_candidate_runs", "freeze_ensemble", "compute_confirmation"]
+           "FROZEN_MEMBERS", "load_candidate_runs", "freeze_ensemble", "compute_confirmation",
+           "compare_with_exploration"]
 
 #: seeds of the exploration, whose validation parts choose the members
 EXPLORATION_SEEDS = (42, 1, 2)
@@ -224,3 +225,57 @@ def compute_confirmation(folders, *, members=FROZEN_MEMBERS, seeds=CONFIRMATION_
                                          n_boot=n_boot)
     table = compute_comparison_table(ensemble) if len(ensemble) else pd.DataFrame()
     return {"runs": ensemble, "table": table, "missing": missing}
+
+
+def compare_with_exploration(confirmation: dict, explored: dict) -> dict:
+    """The confirmation beside the exploratory result it checks, as a table and a sentence.
+
+    Parameters
+    ----------
+    confirmation : dict
+        From :func:`compute_confirmation`.
+    explored : dict
+        ``{split: result}``, the exploratory ensemble per split with ``accuracy``,
+        ``accuracy_low``, ``accuracy_high`` [%] and ``seeds``
+        (:func:`fser_utils.studies.stored_comparison.compute_best_ensemble`).
+
+    Returns
+    -------
+    comparison : dict
+        ``table``: one row per split with the exploratory and the confirmation accuracy
+        [%], their 95 % intervals and the seeds each averages (missing cells empty);
+        ``text``: what the confirmation shows so far, in one or two sentences (it says
+        which seeds ran and how many runs are missing).
+    """
+    from fser_utils.studies.findings import format_interval, format_value
+
+    runs = confirmation["runs"]
+    table = confirmation["table"]
+    rows, parts = {}, []
+    for split in CONFIRMATION_SPLITS:
+        e = explored[split]
+        row = {"exploratory [%]": e["accuracy"], "exploratory interval": format_interval(e),
+               "exploration seeds": ", ".join(map(str, EXPLORATION_SEEDS))}
+        if len(table) and ("confirmation", split) in table.index:
+            c = table.loc[("confirmation", split)]
+            seeds = sorted(runs.loc[runs["protocol"] == split, "seed"].astype(int))
+            row.update({"confirmation [%]": c["accuracy"],
+                        "confirmation interval": format_interval(c),
+                        "confirmation seeds": ", ".join(map(str, seeds))})
+            parts.append(f"{format_value(c['accuracy'])} ({format_interval(c)}; seed"
+                         f"{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}) on "
+                         f"{'the paper split' if split == 'paper' else 'unseen speakers'}")
+        rows[split] = row
+    out = pd.DataFrame.from_dict(rows, orient="index").rename_axis("split")
+    missing = len(confirmation["missing"])
+    if not parts:
+        text = "No run of the confirmation seeds has finished yet: there is nothing to report."
+    else:
+        text = ("Trained again with fresh seeds, the frozen ensemble scores "
+                + " and ".join(parts) + ", against the exploratory "
+                + " and ".join(format_value(explored[s]["accuracy"]) for s in CONFIRMATION_SPLITS)
+                + ".")
+        if missing:
+            text += (f" {missing} of its runs {'is' if missing == 1 else 'are'} still missing,"
+                     " so this is not yet the whole confirmation.")
+    return {"table": out, "text": text}
