@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fser_utils.plotting._style import _axes, _panels, compute_colours
+from fser_utils.plotting._style import MAX_LEGEND_ENTRIES, _axes, _panels, compute_colours
 
 __all__ = ["plot_architecture", "plot_history", "plot_recipe_curves", "plot_leak_curves"]
 
@@ -121,19 +121,36 @@ def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = Non
     Returns
     -------
     ax : Axes
+        Its legend gives each run's colour once and says once which line style is test
+        (or validation) and which is training, so that it stays short (at most
+        :data:`~fser_utils.plotting.MAX_LEGEND_ENTRIES` entries, else one legend for the
+        runs and one for the line styles).
     """
+    from matplotlib.lines import Line2D
+
     ax = _panels(ax, 1, 1, figsize=(8, 4))[0, 0]
+    runs, held_names = [], set()
     for k, (label, h) in enumerate(histories.items()):
         epoch = h["epoch"] + 1
         held = "test_accuracy" if "test_accuracy" in h else "val_accuracy"
+        held_names.add(held.split("_")[0])
         ax.plot(epoch, 100 * h[held], color=f"C{k}", label=f"{label}: {held.split('_')[0]}")
         ax.plot(epoch, 100 * h["accuracy"], color=f"C{k}", linestyle="--", alpha=0.7,
                 label=f"{label}: training")
-    for k, (label, value) in enumerate((reference or {}).items()):
+        runs.append(Line2D([], [], color=f"C{k}", linewidth=4, label=label))
+    # one entry per run (its colour), two for the line styles, one per reference line
+    styles = [Line2D([], [], color="0.3", label=" / ".join(sorted(held_names, reverse=True))),
+              Line2D([], [], color="0.3", linestyle="--", alpha=0.7, label="training")]
+    for label, value in (reference or {}).items():
         ax.axhline(value, color="black", linestyle=":", label=f"{label}: {value} %")
+        styles.append(Line2D([], [], color="black", linestyle=":", label=f"{label}: {value} %"))
     ax.set(xscale="log", xlabel="epoch (log scale)", ylabel="accuracy [%]", ylim=(0, 100))
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="small", loc="upper left")
+    if len(runs) + len(styles) <= MAX_LEGEND_ENTRIES:
+        ax.legend(handles=runs + styles, fontsize=9, loc="lower right")
+    else:  # a legend per meaning: the runs, then what the line styles mean
+        ax.add_artist(ax.legend(handles=runs, fontsize=9, loc="lower right"))
+        ax.legend(handles=styles, fontsize=9, loc="upper left")
     return ax
 
 
@@ -159,6 +176,8 @@ def plot_leak_curves(table, *, ax=None, paper: bool = True):
     -------
     ax : Axes
     """
+    from matplotlib.lines import Line2D
+
     ax = _axes(ax, figsize=(5.5, 5))
     arms = list(dict.fromkeys(table["arm"]))
     colours = compute_colours(arms)
@@ -171,15 +190,24 @@ def plot_leak_curves(table, *, ax=None, paper: bool = True):
         kept = rows[rows["kept"]]
         ax.scatter(kept["train_accuracy"], kept["test_accuracy"], color=colours[arm],
                    marker="*", s=120, edgecolor="black", linewidth=0.5, zorder=3)
+    key = [Line2D([], [], color="0.6", linestyle=":", label="test = training"),
+           Line2D([], [], color="0.5", marker="*", markersize=11, markeredgecolor="black",
+                  markeredgewidth=0.5, linestyle="none", label="epoch kept (validation)")]
     if paper:
         from fser_utils.paper import PAPER_ACCURACY
 
         ax.axhline(PAPER_ACCURACY, color="0.3", linestyle="--", linewidth=1,
                    label=f"paper {PAPER_ACCURACY:g} %")
-    ax.scatter([], [], color="0.5", marker="*", s=120, edgecolor="black", linewidth=0.5,
-               label="epoch kept (validation)")
+        key.insert(1, Line2D([], [], color="0.3", linestyle="--",
+                             label=f"paper {PAPER_ACCURACY:g} %"))
     ax.set(xlabel="training accuracy [%]", ylabel="test accuracy [%]", xlim=(0, 100),
            ylim=(0, 100))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    runs = [Line2D([], [], color=colours[arm], marker=".", linewidth=1, label=arm)
+            for arm in arms]
+    if len(runs) + len(key) <= MAX_LEGEND_ENTRIES:
+        ax.legend(handles=runs + key, fontsize=8, loc="upper left")
+    else:  # a legend per meaning: the arms above the diagonal, the key below it
+        ax.add_artist(ax.legend(handles=runs, fontsize=8, loc="upper left"))
+        ax.legend(handles=key, fontsize=8, loc="lower right")
     return ax
