@@ -19,19 +19,26 @@ __all__ = ["plot_confusion_matrix", "plot_roc_curves", "save_evaluation_figures"
 
 
 # --- evaluation (chapters 6 and 7) ------------------------------------------------------
-def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".1f", cmap: str = "Blues",
-                          title: str | None = None):
+def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".0f", cmap: str = "Blues",
+                          title: str | None = None, fontsize: float = 10):
     """Heatmap of a (normalized) confusion matrix with the percentages written in.
+
+    The percentages are rounded to whole numbers by default and written at ``fontsize``
+    points, so that a square figure of about 6.5 inches (the default), or two of them side
+    by side in an 11-inch figure, stays readable in the book's 760-px column.
 
     Parameters
     ----------
     matrix : pd.DataFrame [shape=(k, k)]
         From :func:`fser_utils.studies.evaluate.compute_confusion_matrix` [% of each true class].
     ax : matplotlib Axes or None
+        Drawn into if given, else a new square figure of 6.5 x 6 inches.
     fmt : str
-        Format of the numbers written in the cells.
+        Format of the numbers written in the cells (``".0f"``: whole percent).
     cmap : str
     title : str or None
+    fontsize : float > 0 [pt]
+        Size of the numbers in the cells.
 
     Returns
     -------
@@ -39,11 +46,17 @@ def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".1f", cmap: str = "Blu
     """
     import seaborn as sns
 
-    ax = _axes(ax, figsize=(7, 6))
+    ax = _axes(ax, figsize=(6.5, 6))
     sns.heatmap(matrix, annot=True, fmt=fmt, cmap=cmap, vmin=0, vmax=100, square=True,
-                cbar_kws={"label": "% of true class"}, annot_kws={"size": 8}, ax=ax)
+                cbar_kws={"label": "% of true class", "shrink": 0.8},
+                annot_kws={"size": fontsize}, ax=ax)
     ax.set_xlabel("predicted emotion")
     ax.set_ylabel("true emotion")
+    # slanted: eight emotion names side by side touch each other in a narrow panel
+    ax.tick_params(axis="x", rotation=40)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+        label.set_rotation_mode("anchor")
     ax.tick_params(axis="y", rotation=0)
     _title(ax, title)
     return ax
@@ -104,7 +117,7 @@ def save_evaluation_figures(results: dict, *, dpi: int = 90) -> list:
     # figures made without pyplot: saving them must not touch the notebook's backend
     from matplotlib.figure import Figure
 
-    drawn = [("confusion.png", (7, 6), plot_confusion_matrix, results["confusion"])]
+    drawn = [("confusion.png", (6.5, 6), plot_confusion_matrix, results["confusion"])]
     if results["curves"]:
         drawn.append(("roc.png", (6.5, 6), plot_roc_curves, results["curves"]))
     written = []
@@ -267,6 +280,10 @@ def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
 def plot_reliability(tables: dict, *, ax=None):
     """Reliability diagram: accuracy against confidence, one line per table.
 
+    The diagonal is labelled "perfect calibration", so that a table labelled
+    "calibrated" (after temperature scaling) is not confused with it; the legend sits
+    below the axes, where it covers no line.
+
     Parameters
     ----------
     tables : dict of str -> pd.DataFrame
@@ -278,14 +295,16 @@ def plot_reliability(tables: dict, *, ax=None):
     ax : matplotlib.axes.Axes
         The diagonal is perfect calibration; a line below it is over-confident.
     """
-    ax = _axes(ax)
-    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
+    ax = _axes(ax, figsize=(5, 5.5))
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1,
+            label="perfect calibration")
     for label, table in tables.items():
         full = table[table["n"] > 0]
         ax.plot(full["confidence"], full["accuracy"], marker="o", label=label)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)",
            ylabel="accuracy", aspect="equal")
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=9,
+              ncol=min(3, len(tables) + 1), frameon=False)
     return ax
 
 
