@@ -30,43 +30,68 @@ def plot_pair_accuracy(table, names, *, ax=None, colors=None):
     -------
     ax : Axes
     """
-    ax = _axes(ax, figsize=(11, 3.8))
+    ax = _axes(ax, figsize=(9, 4))
     rows = table.loc[list(names)].reset_index()
     acc, low, high = (rows.pivot(index="protocol", columns="model", values=v)[list(names)]
                       for v in ("accuracy", "accuracy_low", "accuracy_high"))
     # pandas wants (models, low/high, protocols) for asymmetric error bars
     acc.plot.bar(ax=ax, yerr=np.stack([(acc - low).T, (high - acc).T], axis=1), capsize=3,
                  rot=0, color=list(colors)[:len(names)] if colors is not None else None)
-    ax.set_ylabel("test accuracy [%]")
-    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
+    ax.set(xlabel="", ylabel="test accuracy [%]")
+    # below the axes, inside the figure's width: a legend on the right would widen the
+    # figure and shrink its text in the book's column
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(len(names), 3))
     return ax
 
 
-def plot_learning_curves(histories: dict, *, ax=None, n_cols: int = 4):
-    """Training and validation accuracy per epoch, one panel per run.
+def plot_learning_curves(histories: dict, *, ax=None, n_cols: int = 3):
+    """Training and validation accuracy per epoch, one panel per split (or per run).
 
     Parameters
     ----------
-    histories : dict of str -> pd.DataFrame
-        Panel title -> a run's ``history.csv`` (``epoch``, ``accuracy``,
-        ``val_accuracy`` in [0, 1]).
+    histories : dict
+        ``(panel, line) -> history`` draws one coloured line pair per ``line`` in each
+        ``panel``; ``panel -> history`` one pair per panel. A history is a run's
+        ``history.csv`` (``epoch``, ``accuracy``, ``val_accuracy`` in [0, 1]).
+    n_cols : int >= 1
+        Panels per row.
 
     Returns
     -------
-    ax : np.ndarray of Axes, shape (n_rows, n_cols); panels beyond the runs are hidden
+    ax : np.ndarray of Axes, shape (n_rows, n_cols); panels beyond the runs are hidden,
+        the first of them giving its place to the legend
     """
-    n_rows = max(1, -(-len(histories) // n_cols))
-    axes = _panels(ax, n_rows, n_cols, figsize=(4.2 * n_cols, 3.2 * n_rows), sharey=True)
-    for a in axes.flat[len(histories):]:
+    from matplotlib.lines import Line2D
+
+    from fser_utils.plotting._style import compute_colours
+
+    keyed = {(k if isinstance(k, tuple) else (k, None)): h for k, h in histories.items()}
+    panels = list(dict.fromkeys(p for p, _ in keyed))
+    colours = compute_colours(line for _, line in keyed)
+    n_rows = max(1, -(-len(panels) // n_cols))
+    axes = _panels(ax, n_rows, n_cols, figsize=(3.3 * n_cols, 2.9 * n_rows), sharey=True)
+    for a in axes.flat[len(panels):]:
         a.set_visible(False)
-    for a, (title, h) in zip(axes.flat, histories.items()):
-        a.plot(h["epoch"] + 1, 100 * h["accuracy"], label="training (augmented)")
-        a.plot(h["epoch"] + 1, 100 * h["val_accuracy"], label="validation")
-        a.set(title=title, xlabel="epoch")
+    for (panel, line), h in keyed.items():
+        a = axes.flat[panels.index(panel)]
+        colour = colours[line] if line is not None else "C0"
+        a.plot(h["epoch"] + 1, 100 * h["accuracy"], color=colour, ls="--", lw=1)
+        a.plot(h["epoch"] + 1, 100 * h["val_accuracy"], color=colour, lw=1.5)
+        a.set(title=panel, xlabel="epoch")
         a.grid(alpha=0.3)
     for row in axes:
         row[0].set_ylabel("accuracy [%]")
-    axes[0][0].legend()
+    handles = [Line2D([], [], color=c, lw=1.5, label=line) for line, c in colours.items()
+               if line is not None]
+    handles += [Line2D([], [], color="grey", ls="--", lw=1, label="training (augmented)"),
+                Line2D([], [], color="grey", lw=1.5, label="validation")]
+    spare = axes.flat[len(panels)] if len(panels) < axes.size else None
+    if spare is None:
+        axes.flat[0].legend(handles=handles, fontsize=9)
+    else:  # drawn by a visible panel, placed where the first hidden panel sits
+        legend = axes.flat[0].legend(handles=handles, fontsize=10, loc="center",
+                                     bbox_to_anchor=(0.5, 0.5), bbox_transform=spare.transAxes)
+        legend.set_in_layout(False)
     return axes
 
 
@@ -101,7 +126,7 @@ def plot_curves(curves: dict, *, ax=None, styles: dict | None = None,
     ax.set(xlabel="epoch", ylabel=ylabel)
     _title(ax, title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -136,7 +161,7 @@ def plot_budget_curves(summary, *, ax=None, targets=(90, 70), title: str | None 
            ylabel="test accuracy [%]")
     _title(ax, title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -158,7 +183,7 @@ def plot_variant_gains(gains, *, ax=None, title: str | None = None):
                    label=f"{protocol} split")
         for _, r in g.iterrows():
             ax.annotate(r["name"], (r["val gain"], r["test gain"]), textcoords="offset points",
-                        xytext=(5, 4), fontsize=8)
+                        xytext=(5, 4), fontsize=10)
     ax.axhline(0, color="grey", lw=1)
     ax.axvline(0, color="grey", lw=1)
     ax.set(xlabel="validation gain [points]", ylabel="test gain [points]")
@@ -194,8 +219,9 @@ def plot_speaker_probe(probe, order, *, ax=None, title: str | None = None):
         ax.scatter(np.arange(len(order)) + (k - 0.5) * 0.2,
                    100 * rows.groupby("model")["majority"].mean().loc[order], marker="_",
                    s=300, color=f"C{k}")
-    ax.set(xticks=range(len(order)), xticklabels=order, ylim=(0, 100),
-           ylabel="speaker named [%]")
+    ax.set(xticks=range(len(order)), ylim=(0, 100), ylabel="speaker named [%]")
+    # long model names side by side overlap: tilted, anchored at their right end
+    ax.set_xticklabels(order, rotation=20, ha="right", rotation_mode="anchor")
     _title(ax, title)
     ax.legend(loc="center right")
     ax.grid(alpha=0.3)
@@ -216,7 +242,7 @@ def plot_speaker_breakdown(breakdowns: dict, *, ax=None):
     """
     from fser_utils.plotting.results import plot_confusion_matrix, plot_group_accuracy
 
-    axes = _panels(ax, len(breakdowns), 2, figsize=(13, 4.8 * len(breakdowns)))
+    axes = _panels(ax, len(breakdowns), 2, figsize=(10, 4.6 * len(breakdowns)))
     for row, (name, b) in zip(axes, breakdowns.items()):
         plot_confusion_matrix(b["matrix"], ax=row[0])
         row[0].set_title(f"{name}: % of each true class")
