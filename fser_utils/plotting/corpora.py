@@ -42,7 +42,7 @@ def plot_emotion_counts(table, *, ax=None, paper: bool = True):
                    label="paper (with SAVEE)", zorder=3)
     ax.set_xticks(x, body.index, rotation=30)
     ax.set_ylabel("clips")
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(fontsize=9, ncol=2)
     return ax
 
 
