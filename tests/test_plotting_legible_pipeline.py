@@ -67,3 +67,98 @@ def test_leak_curves_are_legible(arms):
     texts = [t.get_text() for legend in ax.figure.findobj(matplotlib.legend.Legend)
              for t in legend.get_texts()]
     assert set(arms) | {"test = training", "epoch kept (validation)"} <= set(texts)
+
+
+# --- chapters 1 to 5: corpora, signals, feature images, the network ---------------------
+SR = 22050
+EMOTIONS = ["anger", "anxiety", "calm", "disgust", "happiness", "neutral", "sadness", "surprise"]
+
+
+@pytest.fixture
+def catalogue():
+    rng = np.random.default_rng(0)
+    rows = [{"corpus": corpus, "speaker": f"{corpus}_{k % 6}", "sex": "fm"[k % 2] + "ale",
+             "emotion": EMOTIONS[k % 8], "duration": rng.uniform(1, 5)}
+            for corpus in ("emodb", "emovo", "ravdess") for k in range(48)]
+    return pd.DataFrame(rows)
+
+
+def test_corpora_figures_are_legible(catalogue):
+    from fser_utils.data.catalogue import compute_emotion_table
+
+    plt.rcParams["figure.dpi"] = 90  # as chapter 1 draws them
+    try:
+        table = compute_emotion_table(catalogue, by_corpus=True)
+        for ax in (plotting.plot_emotion_counts(table), plotting.plot_durations(catalogue),
+                   plotting.plot_speakers_by_sex(catalogue)):
+            assert find_small_text(ax.figure) == []
+    finally:
+        plt.rcParams["figure.dpi"] = plt.rcParamsDefault["figure.dpi"]
+
+
+def test_signal_figures_are_legible():
+    t = np.arange(SR) / SR
+    y = (0.5 * np.sin(2 * np.pi * 220 * t)).astype("float32")
+    S = 20 * np.log10(np.abs(np.random.default_rng(0).normal(size=(128, 44))) + 1e-3)
+    axes = [plotting.plot_waveform(y, sr=SR, title="a clip"),
+            plotting.plot_fft(y, sr=SR, fmax=4000)[0],
+            plotting.plot_spectrogram(S, sr=SR, hop_length=512, title="spectrogram"),
+            plotting.plot_melspectrogram(S, sr=SR, hop_length=512, title="mel")]
+    for ax in axes:
+        assert find_small_text(ax.figure) == []
+
+
+@pytest.fixture
+def images():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (96, 64, 64, 3)).astype("float32")
+    labels = np.array(EMOTIONS * 12, dtype=object)
+    return X, labels
+
+
+def test_a_feature_image_in_a_wide_row_keeps_a_legible_title(images):
+    X, _ = images
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3), dpi=85)  # chapters 2 and 3
+    for ax in axes:
+        plotting.plot_feature_image(X[0], ax=ax, title="4. colour map")
+    assert find_small_text(fig) == []
+
+
+def test_feature_grid_class_means_and_gallery_are_legible(images):
+    X, labels = images
+    plt.rcParams["figure.dpi"] = 85  # as chapters 3 and 4 draw them
+    try:
+        groups = np.array(["emodb", "emovo", "ravdess", "nemo", "urdu"] * 20)[:len(X)]
+        grid = plotting.plot_feature_grid(X, labels, n_per_class=2, size=0.95, groups=groups)
+        means = plotting.plot_class_means(X, labels)
+        relative = plotting.plot_class_means(X[..., :1], labels, relative=True)
+        gallery = plotting.plot_gallery(X[:21], titles=["original"] + ["copy"] * 20, ncols=7)
+        for ax in (grid[0, 0], means[0], relative[0], gallery[0]):
+            assert find_small_text(ax.figure) == []
+        assert len(relative[0].figure.axes) == 8 + 1  # the relative view has a colour bar
+    finally:
+        plt.rcParams["figure.dpi"] = plt.rcParamsDefault["figure.dpi"]
+
+
+def test_feature_grid_leaves_no_frame_in_an_empty_labelled_cell(images):
+    X, labels = images
+    ax = plotting.plot_feature_grid(X[labels != "surprise"], labels[labels != "surprise"],
+                                    n_per_class=2)
+    assert not any(s.get_visible() for s in ax[-1, 0].spines.values())
+    assert ax[-1, 0].get_ylabel().startswith("surprise")
+
+
+def test_history_is_legible():
+    h = _history(30, 0)
+    h = h.assign(loss=1 - h["accuracy"], val_loss=1 - h["val_accuracy"])
+    ax = plotting.plot_history(h, best_epoch=25)
+    assert find_small_text(ax[0].figure) == []
+
+
+def test_architecture_is_legible_at_chapter_5_size():
+    pytest.importorskip("keras")
+    from fser_utils.models.paper_cnn import build_fser
+
+    fig, ax = plt.subplots(figsize=(12, 3.8), dpi=85)
+    plotting.plot_architecture(build_fser(), ax=ax)
+    assert find_small_text(fig) == []

@@ -6,10 +6,19 @@ import numpy as np
 
 from fser_utils.data.corpora import EMOTIONS
 from fser_utils.features.images import compute_class_means
-from fser_utils.plotting._style import _axes, _panels, _title
+from fser_utils.plotting._style import COLUMN_PX, MIN_TEXT_PX, _axes, _panels, _title
 
 __all__ = ["plot_waveform", "plot_fft", "plot_spectrogram", "plot_melspectrogram",
            "plot_feature_image", "plot_feature_grid", "plot_class_means", "plot_gallery"]
+
+
+def _text_size(ax, points: float = 8.0) -> float:
+    """A font size [pt], at least ``points``, that stays legible (a little above
+    :data:`~fser_utils.plotting.MIN_TEXT_PX`) once the figure of ``ax`` is scaled down to
+    the book's column: grids of many small images make wide figures, shown smaller."""
+    fig = ax.figure
+    px_per_point = min(fig.dpi, COLUMN_PX / fig.get_size_inches()[0]) / 72
+    return max(points, 1.1 * MIN_TEXT_PX / px_per_point)
 
 
 # --- signals and spectrograms (chapter 2) ----------------------------------------------
@@ -170,7 +179,7 @@ def plot_feature_image(image: np.ndarray, *, ax=None, title: str | None = None):
     _show_image(ax, image, interpolation="nearest", aspect="equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    _title(ax, title, fontsize=8)
+    _title(ax, title, fontsize=_text_size(ax, 8))
     return ax
 
 
@@ -215,7 +224,7 @@ def plot_feature_grid(X: np.ndarray, labels, *, classes=EMOTIONS, n_per_class: i
             mask = groups == name
             plot_feature_grid(X[mask], labels[mask], classes=classes, n_per_class=n,
                               seed=seed + k, ax=ax[:, n * k:n * (k + 1)], row_labels=False)
-            ax[0, n * k].set_title(name, fontsize=9, loc="left")
+            ax[0, n * k].set_title(name, fontsize=_text_size(ax[0, 0], 9), loc="left")
         if row_labels:
             _label_rows(ax[:, 0], classes, labels)
         return ax
@@ -241,8 +250,11 @@ def _label_rows(first_column, classes, labels) -> None:
         a.axis("on")
         a.set_xticks([])
         a.set_yticks([])
-        a.set_ylabel(f"{cls}\n({int((labels == cls).sum())})", fontsize=8, rotation=0,
-                     ha="right", va="center")
+        if not a.images:  # no image in this row: a label without an empty frame
+            for spine in a.spines.values():
+                spine.set_visible(False)
+        a.set_ylabel(f"{cls}\n({int((labels == cls).sum())})", fontsize=_text_size(a, 8),
+                     rotation=0, ha="right", va="center")
 
 
 def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, ax=None, size: float = 1.4,
@@ -258,8 +270,8 @@ def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, ax=None, size: 
     size : float [inches]
     relative : bool
         Draw each class mean minus the mean of all images on a diverging colour map
-        shared by all panels: where a class is brighter (red) or darker (blue) than
-        average.
+        shared by all panels, with a colour bar: where a class is brighter (red) or
+        darker (blue) than average.
     cmap : str
         Colour map of the relative view.
 
@@ -278,12 +290,16 @@ def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, ax=None, size: 
         if not count:
             a.axis("off")
         elif relative:
-            a.imshow(means[k], cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+            image = a.imshow(means[k], cmap=cmap, vmin=-limit, vmax=limit,
+                             interpolation="nearest")
             a.set_xticks([])
             a.set_yticks([])
-            a.set_title(f"{cls} ({count})", fontsize=8)
+            a.set_title(f"{cls} ({count})", fontsize=_text_size(a, 8))
         else:
             plot_feature_image(means[k], ax=a, title=f"{cls} ({count})")
+    if relative and any(a.images for a in ax):
+        bar = ax[0].figure.colorbar(image, ax=list(ax), fraction=0.05, pad=0.02)
+        bar.ax.tick_params(labelsize=_text_size(ax[0], 8))
     return ax
 
 
@@ -315,5 +331,5 @@ def plot_gallery(images, *, titles=None, ncols: int = 7, ax=None):
         if i < n:
             _show_image(a, images[i])
             if titles is not None:
-                a.set_title(titles[i], fontsize=8)
+                a.set_title(titles[i], fontsize=_text_size(a, 8))
     return ax

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fser_utils.plotting._style import MAX_LEGEND_ENTRIES, _axes, _panels, compute_colours
+from fser_utils.plotting.signals import _text_size
 
 __all__ = ["plot_architecture", "plot_history", "plot_recipe_curves", "plot_leak_curves"]
 
@@ -41,9 +42,10 @@ def plot_architecture(model, *, ax=None):
 
     table = compute_model_table(model)
     ax = _axes(ax, figsize=(12, 3.6))
+    size = _text_size(ax, 9)  # legible once a 12-inch figure is scaled to the column
     sizes = [np.prod([int(d) for d in shape.split("x")] if shape else [1])
              for shape in table["output_shape"]]
-    heights = 0.6 + 2.4 * (np.log10(np.array(sizes, dtype=float)) / np.log10(max(sizes)))
+    heights = 1.0 + 2.2 * (np.log10(np.array(sizes, dtype=float)) / np.log10(max(sizes)))
     x, width, gap = 0.0, 0.8, 0.25
     for (_, row), h in zip(table.iterrows(), heights):
         ax.add_patch(FancyBboxPatch((x, -h / 2), width, h, boxstyle="round,pad=0.02",
@@ -52,20 +54,22 @@ def plot_architecture(model, *, ax=None):
         label = _LAYER_SHORT.get(row["type"], row["type"])
         if row["type"] in ("Conv2D", "Dense"):
             label += f"\n{row['detail'].split(' ')[0]}"
-        ax.text(x + width / 2, 0, label, ha="center", va="center", fontsize=8, rotation=0)
-        ax.text(x + width / 2, -h / 2 - 0.15, row["output_shape"], ha="center", va="top",
-                fontsize=8, rotation=60)
+        long = len(label) > 4 and "\n" not in label  # "Input", "Flatten": upright in the box
+        ax.text(x + width / 2, 0, label, ha="center", va="center", fontsize=size,
+                rotation=90 if long else 0)
+        ax.text(x + width / 2, -h / 2 - 0.12, row["output_shape"].replace("x", "×"),
+                ha="center", va="top", fontsize=size, rotation=90)
         if x > 0:
             ax.annotate("", xy=(x, 0), xytext=(x - gap, 0),
                         arrowprops={"arrowstyle": "->", "linewidth": 0.6})
         x += width + gap
     ax.set_xlim(-0.2, x)
-    ax.set_ylim(-2.6, 1.8)
+    ax.set_ylim(-3.2, 2.3)
     ax.axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor=_LAYER_COLOURS[k], edgecolor="black")
                for k in ("Conv2D", "MaxPooling2D", "Dropout", "Dense")]
     ax.legend(handles, ["CL: convolution + ReLU", "MPL: max-pooling 2x2", "Dr: dropout",
-                        "FCL: dense"], loc="upper center", ncol=4, fontsize=8, frameon=False)
+                        "FCL: dense"], loc="upper center", ncol=4, fontsize=size, frameon=False)
     return ax
 
 
