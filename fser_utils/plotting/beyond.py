@@ -242,10 +242,12 @@ def plot_speaker_breakdown(breakdowns: dict, *, ax=None):
     """
     from fser_utils.plotting.results import plot_confusion_matrix, plot_group_accuracy
 
-    axes = _panels(ax, len(breakdowns), 2, figsize=(10, 4.6 * len(breakdowns)))
+    axes = _panels(ax, len(breakdowns), 2, figsize=(10, 5.2 * len(breakdowns)))
     for row, (name, b) in zip(axes, breakdowns.items()):
         plot_confusion_matrix(b["matrix"], ax=row[0])
-        row[0].set_title(f"{name}: % of each true class")
+        # the model's name on a line of its own: a long label side by side with the
+        # other panel's title would run into it
+        row[0].set_title(f"{name}\n% of each true class")
         plot_group_accuracy(b["by_corpus"], "corpus", ax=row[1],
-                            title=f"{name}: accuracy per corpus ({b['runs']} seeds)")
+                            title=f"{name}\naccuracy per corpus ({b['runs']} seeds)")
     return axes
