@@ -95,3 +95,68 @@ def test_reliability_legend_covers_no_line_and_names_each_line_once():
     renderer = _renderer(fig)
     assert not ax.get_legend().get_window_extent(renderer).overlaps(
         ax.xaxis.label.get_window_extent(renderer))
+
+
+def _groups(names) -> pd.DataFrame:
+    acc = np.linspace(40, 80, len(names))
+    return pd.DataFrame({"result": names, "accuracy": acc, "accuracy_low": acc - 4,
+                         "accuracy_high": acc + 4, "n": 500})
+
+
+def test_group_accuracy_names_do_not_run_into_each_other():
+    names = ["paper's network", "default model", "per-speaker model",
+             "ensemble ≤ 30 min CPU", "ensemble, any budget"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True)  # the findings' pair
+    for ax in axes:
+        results.plot_group_accuracy(_groups(names), "result", ax=ax,
+                                    reference={"paper": 95.05}, title="a title")
+    assert find_small_text(fig) == []
+    renderer = _renderer(fig)
+    assert _overlapping(axes[0].get_xticklabels(), renderer) == []
+    ax = results.plot_group_accuracy(_groups([f"corpus {i}" for i in range(9)]), "result",
+                                     reference={"paper": 95.05, "chance": 12.5})
+    assert find_small_text(ax.figure) == []
+    assert _overlapping(ax.get_xticklabels(), _renderer(ax.figure)) == []
+    assert not _legend_covers_lines(ax, _renderer(ax.figure))
+
+
+def _comparison(n_models: int) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for m in range(n_models):
+        minutes = 10 ** rng.uniform(-1, 1.6)
+        for protocol, base in (("paper", 65), ("speaker", 50)):
+            acc = base + rng.uniform(-10, 10)
+            rows.append({"model": f"model-{m}", "protocol": protocol, "accuracy": acc,
+                         "accuracy_low": acc - 3, "accuracy_high": acc + 3,
+                         "train_minutes": minutes * rng.uniform(0.9, 1.1)})
+    return pd.DataFrame(rows).set_index(["model", "protocol"])
+
+
+def test_comparison_has_a_short_legend_and_separate_anchor_labels():
+    ax = results.plot_comparison(_comparison(9))  # chapter 9: 9 models x 2 protocols
+    fig = ax.figure
+    assert find_small_text(fig) == []
+    assert len(ax.get_legend().get_texts()) <= 8
+    renderer = _renderer(fig)
+    anchor_labels = [t for t in ax.texts if "%" in t.get_text()]
+    assert sum("TIM-Net" in t.get_text() for t in anchor_labels) == 1  # one shared label
+    boxes = [t.get_window_extent(renderer) for t in anchor_labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    names = [t for t in ax.texts if t.get_text().startswith("model-")]
+    assert len(names) == 9
+
+
+def test_roc_curves_and_heldout_accuracy_are_legible():
+    fpr = np.linspace(0, 1, 20)
+    curves = {name: {"fpr": fpr, "tpr": np.sqrt(fpr), "auc": 0.8}
+              for name in [*EMOTIONS, "micro", "macro"]}
+    ax = results.plot_roc_curves(curves, title="ROC curves, fser-cpu-paper")
+    assert find_small_text(ax.figure) == []
+    table = pd.DataFrame([{"recipe": r, "heldout": c, "accuracy_own": 50.0,
+                           "accuracy_own_low": 45.0, "accuracy_own_high": 55.0}
+                          for r in ("recipe a", "recipe b") for c in ("crema-d", "nemo", "tess")])
+    fig, ax = plt.subplots(figsize=(9, 3.8))  # the model card's size
+    results.plot_heldout_accuracy(table, ax=ax, target=50)
+    assert find_small_text(fig) == []
+    assert not _legend_covers_lines(ax, _renderer(fig))

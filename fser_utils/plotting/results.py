@@ -79,7 +79,7 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
     -------
     ax : matplotlib Axes
     """
-    ax = _axes(ax, figsize=(6.5, 6))
+    ax = _axes(ax, figsize=(6, 6))
     for name, c in curves.items():
         if name not in ("micro", "macro"):
             ax.plot(c["fpr"], c["tpr"], lw=1.2, label=f"{name} (AUC {100 * c['auc']:.2f} %)")
@@ -91,9 +91,9 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
     ax.plot([0, 1], [0, 1], color="0.7", lw=1)
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate",
            ylabel="true positive rate")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.text(0.98, 0.45, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom",
-            fontsize=8)
+    ax.legend(loc="lower right", fontsize=9)
+    ax.text(0.98, 0.5, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom",
+            fontsize=9)
     _title(ax, title)
     return ax
 
@@ -119,7 +119,7 @@ def save_evaluation_figures(results: dict, *, dpi: int = 90) -> list:
 
     drawn = [("confusion.png", (6.5, 6), plot_confusion_matrix, results["confusion"])]
     if results["curves"]:
-        drawn.append(("roc.png", (6.5, 6), plot_roc_curves, results["curves"]))
+        drawn.append(("roc.png", (6, 6), plot_roc_curves, results["curves"]))
     written = []
     for name, size, plot, data in drawn:
         fig = Figure(figsize=size)
@@ -151,24 +151,29 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
     -------
     ax : matplotlib Axes
     """
-    ax = _axes(ax, figsize=(max(4, 1.1 * len(table) + 2), 3.5))
+    import textwrap
+
+    # at most 8.4 inches (756 px at 90 dpi): a wider figure is shrunk to the column,
+    # and its text with it
+    ax = _axes(ax, figsize=(min(8.4, max(4, 0.8 * len(table) + 1.5)), 3.8))
     x = np.arange(len(table))
     acc = table["accuracy"].to_numpy(dtype=float)
     err = np.vstack([acc - table["accuracy_low"].to_numpy(dtype=float),
                      table["accuracy_high"].to_numpy(dtype=float) - acc])
     ax.bar(x, acc, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
-    labels = [f"{g}\n(n={n})" if "n" in table else str(g)
-              for g, n in zip(table[by], table["n"] if "n" in table else table[by])]
-    ax.set_xticks(x, labels)
+    # long group names wrapped on a few short lines: side by side they ran into each other
+    names = [textwrap.fill(str(g), 9) for g in table[by]]
+    labels = [f"{g}\n(n={n})" for g, n in zip(names, table["n"])] if "n" in table else names
+    ax.set_xticks(x, labels, fontsize=9)
     for i, (label, value) in enumerate((reference or {}).items()):
         ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}",
                    label=f"{label} ({value:.2f} %)")
-    if reference:  # below the axes: inside, it would hide bars or reference lines
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22),
-                  ncol=len(reference), frameon=False)
+    if reference:  # in the top left corner, above the bars' usual heights
+        ax.legend(fontsize=9, loc="lower left", bbox_to_anchor=(0, 1.0),
+                  ncol=len(reference), frameon=False, borderaxespad=0.2)
     ax.set_ylim(0, 100)
     ax.set_ylabel("accuracy [%]")
-    _title(ax, title)
+    _title(ax, title, **({"pad": 22} if reference else {}))
     return ax
 
 
@@ -176,8 +181,11 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
 def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speaker")):
     """Test accuracy against training time, one marker per model and protocol.
 
-    Published results (``anchors``) are horizontal lines labelled with their protocol,
-    since their training times on this CPU are unknown.
+    Each model is named once, in its colour, beside its best point (the names pushed apart
+    where they would touch), so the legend holds only the protocols' markers, not one entry
+    per model and protocol. Published results (``anchors``) are horizontal lines labelled
+    with their protocol, since their training times on this CPU are unknown; anchors of the
+    same protocol within 3 points of each other share one label.
 
     Parameters
     ----------
@@ -194,45 +202,117 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     -------
     ax : matplotlib Axes
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     if anchors is None:
         from fser_utils.studies.compare import ANCHORS as anchors
-    ax = _axes(ax, figsize=(9, 5.5))
+    ax = _axes(ax, figsize=(8, 5.5))
     markers = dict(zip(protocols, "os^vD"))
     models = list(dict.fromkeys(table.index.get_level_values("model")))
     colours = compute_colours(models)
+    best, points = {}, []
     for (model, protocol), r in table.iterrows():
         if protocol not in markers:
             continue
         err = [[r["accuracy"] - r["accuracy_low"]], [r["accuracy_high"] - r["accuracy"]]]
         ax.errorbar(r["train_minutes"], r["accuracy"], yerr=err, fmt=markers[protocol],
-                    color=colours[model], capsize=3, markersize=8,
-                    label=f"{model}, {protocol} split")
-    _draw_anchors(ax, anchors)
+                    color=colours[model], capsize=3, markersize=7)
+        points.append((r["train_minutes"], r["accuracy_low"], r["accuracy_high"]))
+        if r["accuracy"] > best.get(model, (0, -np.inf))[1]:
+            best[model] = (r["train_minutes"], r["accuracy"])
     ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
     ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
-                xycoords=("axes fraction", "data"), fontsize=7, va="bottom")
+                xycoords=("axes fraction", "data"), fontsize=9, va="bottom")
     ax.set_xscale("log")
     ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
-    ax.set_ylabel("test accuracy [%] (mean over seeds, 95 % interval)")
+    ax.set_ylabel("test accuracy [%]\n(mean over seeds, 95 % interval)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    # outside the axes: inside, it hid the points it names
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    handles = [Line2D([], [], marker=m, linestyle="", color="0.3", label=f"{p} split")
+               for p, m in markers.items()]
+    ax.legend(handles=handles, fontsize=9, loc="lower right")
+    ax.figure.canvas.draw()  # fixes the limits, so that boxes in pixels can be compared
+    renderer = ax.figure.canvas.get_renderer()
+    taken = [_point_box(ax, x, low, high) for x, low, high in points]
+    taken.append(ax.get_legend().get_window_extent(renderer))
+    taken += [t.get_window_extent(renderer) for t in _draw_anchors(ax, anchors, taken)]
+    for model, (x, y) in best.items():
+        taken.append(_place_label(ax, x, y, model, colours[model], taken))
     return ax
 
 
-def _draw_anchors(ax, anchors) -> None:
-    previous = None
-    for i, a in enumerate(sorted(anchors, key=lambda a: -a["accuracy"])):
-        ax.axhline(a["accuracy"], color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
-        # a label close above another goes over its line, the lower one under it
-        close = previous is not None and previous - a["accuracy"] < 3
-        ax.annotate(f"{a['label']}: {a['accuracy']:.2f} % ({a['protocol']})",
-                    (0.01, a["accuracy"]), xycoords=("axes fraction", "data"),
-                    fontsize=7, va="top" if close else "bottom", color="dimgrey")
-        previous = a["accuracy"]
+def _point_box(ax, x, low, high, *, half_width: float = 6):
+    """Pixel box of a marker with its error bar."""
+    from matplotlib.transforms import Bbox
+
+    (px, p0), (_, p1) = ax.transData.transform([(x, low), (x, high)])
+    return Bbox([[px - half_width, min(p0, p1) - 4], [px + half_width, max(p0, p1) + 4]])
+
+
+#: where a point's name may go, in offset points from the point, in order of preference
+_LABEL_SPOTS = ((8, 0, "left", "center"), (-8, 0, "right", "center"),
+                (0, 10, "center", "bottom"), (0, -10, "center", "top"),
+                (8, 12, "left", "bottom"), (8, -12, "left", "top"),
+                (-8, 12, "right", "bottom"), (-8, -12, "right", "top"),
+                (0, 24, "center", "bottom"), (0, -24, "center", "top"))
+
+
+def _place_label(ax, x, y, text, colour, taken, *, fontsize: float = 9):
+    """Write ``text`` beside the point ``(x, y)`` at the first spot that stays inside
+    the axes and touches none of the pixel boxes ``taken`` (else where it touches
+    fewest); returns the box it took."""
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    label = ax.annotate(text, (x, y), xytext=(8, 0), textcoords="offset points",
+                        fontsize=fontsize,
+                        color=colour)
+    scored = []
+    for i, (dx, dy, ha, va) in enumerate(_LABEL_SPOTS):
+        label.set(position=(dx, dy), ha=ha, va=va)
+        box = label.get_window_extent(renderer)
+        clashes = sum(box.overlaps(t) for t in taken)
+        outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
+                       and inside.y0 <= box.y0 and box.y1 <= inside.y1)
+        scored.append((clashes + 10 * outside, i, box))
+    _, i, box = min(scored, key=lambda s: s[:2])
+    dx, dy, ha, va = _LABEL_SPOTS[i]
+    label.set(position=(dx, dy), ha=ha, va=va)
+    return box
+
+
+def _draw_anchors(ax, anchors, taken) -> list:
+    """Lines at the published accuracies; anchors of one protocol within 3 points of each
+    other share one label, written above its line or below it, whichever touches fewer
+    of the pixel boxes ``taken``."""
+    merged = []
+    for a in sorted(anchors, key=lambda a: -a["accuracy"]):
+        last = merged[-1] if merged else None
+        if last and last["protocol"] == a["protocol"] and last["values"][-1] - a["accuracy"] < 3:
+            last["labels"].append(f"{a['label']} {a['accuracy']:.2f} %")
+            last["values"].append(a["accuracy"])
+        else:
+            merged.append({"labels": [f"{a['label']} {a['accuracy']:.2f} %"],
+                           "protocol": a["protocol"], "values": [a["accuracy"]]})
+    renderer = ax.figure.canvas.get_renderer()
+    texts, boxes = [], []
+    for i, m in enumerate(merged):
+        for value in m["values"]:
+            ax.axhline(value, color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
+        label = ax.annotate(f"{'; '.join(m['labels'])} ({m['protocol']})",
+                            (0.01, max(m["values"])), xycoords=("axes fraction", "data"),
+                            xytext=(0, 1), textcoords="offset points", fontsize=8, color="dimgrey")
+        scored = []
+        for y, va, dy in ((max(m["values"]), "bottom", 1), (min(m["values"]), "top", -1)):
+            label.set(va=va, position=(0, dy))
+            label.xy = (0.01, y)
+            clashes = sum(label.get_window_extent(renderer).overlaps(t) for t in taken + boxes)
+            scored.append((clashes, y, va, dy))
+        _, y, va, dy = min(scored, key=lambda s: s[0])
+        label.set(va=va, position=(0, dy))
+        label.xy = (0.01, y)
+        texts.append(label)
+        boxes.append(label.get_window_extent(renderer))
+    return texts
 
 
 def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
@@ -322,7 +402,7 @@ def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
     -------
     ax : matplotlib.axes.Axes
     """
-    ax = _axes(ax)
+    ax = _axes(ax, figsize=(6.5, 4))
     corpora = list(dict.fromkeys(table["heldout"]))
     recipes = list(dict.fromkeys(table["recipe"]))
     width = 0.8 / len(recipes)
@@ -335,7 +415,9 @@ def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
     if target is not None:
         ax.axhline(target, color="0.3", linestyle="--", linewidth=1, label=f"target {target:g} %")
     ax.set_xticks(np.arange(len(corpora)), corpora)
-    ax.set(ylabel="accuracy on the corpus's own classes [%]", xlabel="held-out corpus",
+    ax.set(ylabel="accuracy on the corpus's\nown classes [%]", xlabel="held-out corpus",
            ylim=(0, 100))
-    ax.legend(fontsize=9)
+    # above the axes: inside, it covered the bars
+    ax.legend(fontsize=9, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False,
+              ncol=min(3, len(recipes) + (target is not None)), borderaxespad=0)
     return ax
