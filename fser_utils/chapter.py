@@ -223,19 +223,26 @@ def load_chapter_catalogue(*, corpora=PAPER_CORPORA + EXTRA_CORPORA, verbose: bo
 
 
 def describe_catalogue(catalogue) -> str:
-    """One line on what a chapter found: clips per corpus, never the machine's data root.
+    """What a chapter found: clips per corpus, never the machine's data root.
 
-    The printed line is stored in the book, so it names the corpora and not the folder
-    they were found in (``$FSER_DATA`` says where that is on the reader's machine).
+    The printed text is stored in the book, so it names the corpora and not the folder
+    they were found in (``$FSER_DATA`` says where that is on the reader's machine). It is
+    wrapped at 76 characters, so that no corpus hides behind a sideways scroll in the
+    book's column.
 
     Returns
     -------
     line : str
-        E.g. ``"data root ($FSER_DATA): 2563 clips from emodb (535), emovo (588), ..."``.
+        E.g. ``"data root ($FSER_DATA): 2563 clips from emodb (535), emovo (588),\n
+        ravdess (1440)"``.
     """
+    import textwrap
+
     counts = catalogue["corpus"].value_counts().sort_index()
-    parts = ", ".join(f"{name} ({n})" for name, n in counts.items())
-    return f"data root (${DATA_ENV}): {len(catalogue)} clips from {parts}"
+    # a corpus and its count stay on one line: the space between them is not a break
+    parts = ", ".join(f"{name}\0({n})" for name, n in counts.items())
+    return textwrap.fill(f"data root (${DATA_ENV}): {len(catalogue)} clips from {parts}", 76,
+                         subsequent_indent="  ", break_on_hyphens=False).replace("\0", " ")
 
 
 def format_table(table, *, decimals: int = 2, missing: str = "–"):
