@@ -116,8 +116,13 @@ def test_group_accuracy_names_do_not_run_into_each_other():
     ax = results.plot_group_accuracy(_groups([f"corpus {i}" for i in range(9)]), "result",
                                      reference={"paper": 95.05, "chance": 12.5})
     assert find_small_text(ax.figure) == []
-    assert _overlapping(ax.get_xticklabels(), _renderer(ax.figure)) == []
-    assert not _legend_covers_lines(ax, _renderer(ax.figure))
+    ax.set_title("a title set afterwards")
+    renderer = _renderer(ax.figure)
+    assert _overlapping(ax.get_xticklabels(), renderer) == []
+    assert not _legend_covers_lines(ax, renderer)
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not any(legend.overlaps(t.get_window_extent(renderer))
+                   for t in [ax.title, *ax.get_xticklabels()])
 
 
 def _comparison(n_models: int) -> pd.DataFrame:

@@ -168,12 +168,20 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
     for i, (label, value) in enumerate((reference or {}).items()):
         ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}",
                    label=f"{label} ({value:.2f} %)")
-    if reference:  # in the top left corner, above the bars' usual heights
-        ax.legend(fontsize=9, loc="lower left", bbox_to_anchor=(0, 1.0),
-                  ncol=len(reference), frameon=False, borderaxespad=0.2)
+    if reference:
+        # below the group names, an offset in points (not a share of the axes, which a
+        # later tight_layout changes): inside, it would hide bars or reference lines, and
+        # above, a title set later would cover it
+        from matplotlib.transforms import ScaledTranslation
+
+        lines = max(label.count("\n") + 1 for label in labels)
+        drop = ScaledTranslation(0, -(lines * 9 * 1.25 + 10) / 72, ax.figure.dpi_scale_trans)
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, 0),
+                  bbox_transform=ax.transAxes + drop, ncol=len(reference), frameon=False,
+                  borderaxespad=0)
     ax.set_ylim(0, 100)
     ax.set_ylabel("accuracy [%]")
-    _title(ax, title, **({"pad": 22} if reference else {}))
+    _title(ax, title)
     return ax
 
 
