@@ -291,16 +291,26 @@ def compute_glue_markdown() -> dict:
     """The decision table's cells that hold commands, as Markdown, by glue key
     (``cmd_ROW_train``, ``cmd_ROW_predict`` for the rows of
     :func:`compute_decision_table`, and ``cmd_any_cost_block``: every command of the
-    ensemble in a code block)."""
+    ensemble in a code block), and ``leak_other_list``: the leaks other than the closest,
+    one per line of a bulleted list (a long pasted sentence is hard to read)."""
     table = compute_decision_table()
     out = {}
     for row, r in table.iterrows():
         key = "cmd_" + row.replace(" ", "_")
         commands = r["train"].splitlines()
-        out[f"{key}_train"] = (f"`{commands[0]}`" if len(commands) == 1 else
+        # a cell that says what to do instead of a command is prose, its command in code
+        one = (f"`{commands[0]}`" if commands[0].startswith("fser ")
+               else commands[0].replace("fser train", "`fser train`"))
+        out[f"{key}_train"] = (one if len(commands) == 1 else
                                f"{len(commands)} `fser train` commands, listed below")
         out[f"{key}_predict"] = f"`{r['predict'].split('  #')[0]}`"
     any_cost = table.loc["any cost"]
+    # the comment on a line of its own: after the command, it ran past the page's column
+    command, _, note = any_cost["predict"].partition("  # ")
     out["cmd_any_cost_block"] = ("```bash\n" + any_cost["train"] + "\n"
-                                 + any_cost["predict"] + "\n```")
+                                 + (f"# {note}\n" if note else "") + command + "\n```")
+    leak = compute_closest_leak()
+    out["leak_other_list"] = "\n".join(
+        f"* {a.arm}: {format_value(a.accuracy)} ({format_interval(a._asdict())})"
+        for a in leak["arms"].itertuples() if a.arm != leak["arm"])
     return out
