@@ -175,7 +175,9 @@ def test_compare_with_exploration_says_what_ran_and_what_is_missing(exploration)
                                        explored)
     assert nothing["text"].startswith("No run of the confirmation seeds has finished")
     assert list(nothing["table"].index) == list(CONFIRMATION_SPLITS)
-    assert "confirmation [%]" not in nothing["table"]
+    assert "confirmation" not in nothing["table"]
+    assert list(nothing["table"]["exploratory"]) == ["80.0 % (78.0\u201382.0 %)",
+                                                     "81.0 % (78.0\u201383.0 %)"]
     fresh = exploration / "fresh"
     half_a, half_b = _probabilities({0, 1}, EMOTIONS[5]), _probabilities({2, 3}, EMOTIONS[6])
     for split in CONFIRMATION_SPLITS:
@@ -188,3 +190,14 @@ def test_compare_with_exploration_says_what_ran_and_what_is_missing(exploration)
     assert got["text"].endswith("8 of its runs are still missing, so this is not yet the "
                                 "whole confirmation.")
     assert list(got["table"]["confirmation seeds"]) == ["3", "3"]
+
+
+def test_the_stored_confirmation_holds_whole_seeds():
+    """Every stored confirmation seed has all frozen members on both splits: a seed whose
+    runs are only partly stored would be scored on fewer members than were frozen."""
+    from fser_utils.studies.confirm import compute_stored_confirmation
+
+    got = compute_stored_confirmation(n_boot=20)
+    done = set(got["runs"]["seed"].astype(int)) if len(got["runs"]) else set()
+    missing = {seed for _, _, seed in got["missing"]}
+    assert done <= set(CONFIRMATION_SEEDS) and not done & missing

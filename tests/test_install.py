@@ -137,6 +137,7 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
     assert any(f.startswith("stored/results/paper_recipe/") for f in installed)  # chapters 7, 8
     assert any(f.startswith("stored/results/splits/") for f in installed)  # runs' split.json
     assert any(f.startswith("stored/results/converged/") for f in installed)  # chapter 8
+    assert any(f.startswith("stored/results/confirmation/") for f in installed)  # chapter 11
     assert any(f.startswith("stored/results/experiments/") for f in installed)  # chapter 10
 
     # the shipped recognizer scores at once, with no corpora and no run: the command and

@@ -36,7 +36,7 @@ from fser_utils.errors import FserError
 
 __all__ = ["EXPLORATION_SEEDS", "CONFIRMATION_SEEDS", "CONFIRMATION_SPLITS", "MAX_MINUTES",
            "FROZEN_MEMBERS", "load_candidate_runs", "freeze_ensemble", "compute_confirmation",
-           "compare_with_exploration"]
+           "compute_stored_confirmation", "compare_with_exploration"]
 
 #: seeds of the exploration, whose validation parts choose the members
 EXPLORATION_SEEDS = (42, 1, 2)
@@ -227,6 +227,13 @@ def compute_confirmation(folders, *, members=FROZEN_MEMBERS, seeds=CONFIRMATION_
     return {"runs": ensemble, "table": table, "missing": missing}
 
 
+def compute_stored_confirmation(*, n_boot: int = 1000) -> dict:
+    """:func:`compute_confirmation` on the runs stored with the book: the exploration's
+    CPU folders and ``results/confirmation``."""
+    folders = [get_results_dir(), get_results_dir(longer=True)]
+    return compute_confirmation([*folders, folders[0].parent / "confirmation"], n_boot=n_boot)
+
+
 def compare_with_exploration(confirmation: dict, explored: dict) -> dict:
     """The confirmation beside the exploratory result it checks, as a table and a sentence.
 
@@ -243,7 +250,7 @@ def compare_with_exploration(confirmation: dict, explored: dict) -> dict:
     -------
     comparison : dict
         ``table``: one row per split with the exploratory and the confirmation accuracy
-        [%], their 95 % intervals and the seeds each averages (missing cells empty);
+        and 95 % interval, as text, and the seeds each averages (missing cells empty);
         ``text``: what the confirmation shows so far, in one or two sentences (it says
         which seeds ran and how many runs are missing).
     """
@@ -254,13 +261,12 @@ def compare_with_exploration(confirmation: dict, explored: dict) -> dict:
     rows, parts = {}, []
     for split in CONFIRMATION_SPLITS:
         e = explored[split]
-        row = {"exploratory [%]": e["accuracy"], "exploratory interval": format_interval(e),
-               "exploration seeds": ", ".join(map(str, EXPLORATION_SEEDS))}
+        row = {"exploratory": f"{format_value(e['accuracy'])} ({format_interval(e)})",
+               "its seeds": ", ".join(map(str, EXPLORATION_SEEDS))}
         if len(table) and ("confirmation", split) in table.index:
             c = table.loc[("confirmation", split)]
             seeds = sorted(runs.loc[runs["protocol"] == split, "seed"].astype(int))
-            row.update({"confirmation [%]": c["accuracy"],
-                        "confirmation interval": format_interval(c),
+            row.update({"confirmation": f"{format_value(c['accuracy'])} ({format_interval(c)})",
                         "confirmation seeds": ", ".join(map(str, seeds))})
             parts.append(f"{format_value(c['accuracy'])} ({format_interval(c)}; seed"
                          f"{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}) on "

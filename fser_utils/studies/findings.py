@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fser_utils.paper import PAPER_ACCURACY, PAPER_RECIPE
+from fser_utils.studies import confirm
 from fser_utils.studies.stored import (compute_closest_leak, compute_converged_arms,
                                        compute_data_caveats,
                                        compute_leak_before_split, compute_paper_recipe,
@@ -225,6 +226,9 @@ def compute_glue_texts() -> dict:
         "leak_other": _join(f"{a.arm} ({format_value(a.accuracy)}, "
                             f"{format_interval(a._asdict())})"
                             for a in leak["arms"].itertuples() if a.arm != leak["arm"])})
+    texts["confirm_result"] = confirm.compare_with_exploration(
+        confirm.compute_stored_confirmation(),
+        {s: results[f"ens30_{s}"] for s in confirm.CONFIRMATION_SPLITS})["text"]
     for key in ("ens30_paper", "ens30_speaker", "ens_paper", "ens_speaker"):
         e = results[key]
         texts.update({f"{key}_name": e["name"], f"{key}_minutes": f"{e['train_minutes']:.0f}",
