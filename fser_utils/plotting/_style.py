@@ -79,8 +79,7 @@ def find_small_text(fig, *, width_px: float = COLUMN_PX, min_px: float = MIN_TEX
     from matplotlib.legend import Legend
     from matplotlib.text import Text
 
-    width_in = fig.get_size_inches()[0]
-    px_per_point = min(fig.dpi, width_px / width_in) / 72
+    px_per_point = _px_per_point(fig, width_px)
     problems = []
     for text in fig.findobj(Text):
         if text.get_visible() and text.get_text().strip() and text.get_figure() is fig:
@@ -92,3 +91,26 @@ def find_small_text(fig, *, width_px: float = COLUMN_PX, min_px: float = MIN_TEX
         if legend.get_visible() and n > max_legend:
             problems.append(f"a legend of {n} entries (at most {max_legend})")
     return problems
+
+
+def _px_per_point(fig, width_px: float = COLUMN_PX) -> float:
+    """Pixels a point of text takes once ``fig`` is shown in a column ``width_px`` wide
+    (drawn at ``figure.dpi``, scaled down when wider)."""
+    return min(fig.dpi, width_px / fig.get_size_inches()[0]) / 72
+
+
+def _text_size(ax, points: float = 8.0) -> float:
+    """A font size [pt], at least ``points``, that stays legible (a little above
+    :data:`MIN_TEXT_PX`) once the figure of ``ax`` is scaled down to the book's column:
+    grids of many small images make wide figures, shown smaller."""
+    return max(points, 1.1 * MIN_TEXT_PX / _px_per_point(ax.figure))
+
+
+def _legends(ax, first: list, second: list, *, fontsize: float, locs: tuple) -> None:
+    """One legend of the handles ``first + second`` while it holds at most
+    :data:`MAX_LEGEND_ENTRIES`, else one legend each (at ``locs[0]`` and ``locs[1]``)."""
+    if len(first) + len(second) <= MAX_LEGEND_ENTRIES:
+        ax.legend(handles=first + second, fontsize=fontsize, loc=locs[0])
+    else:
+        ax.add_artist(ax.legend(handles=first, fontsize=fontsize, loc=locs[0]))
+        ax.legend(handles=second, fontsize=fontsize, loc=locs[1])

@@ -6,19 +6,10 @@ import numpy as np
 
 from fser_utils.data.corpora import EMOTIONS
 from fser_utils.features.images import compute_class_means
-from fser_utils.plotting._style import COLUMN_PX, MIN_TEXT_PX, _axes, _panels, _title
+from fser_utils.plotting._style import _axes, _panels, _text_size, _title
 
 __all__ = ["plot_waveform", "plot_fft", "plot_spectrogram", "plot_melspectrogram",
            "plot_feature_image", "plot_feature_grid", "plot_class_means", "plot_gallery"]
-
-
-def _text_size(ax, points: float = 8.0) -> float:
-    """A font size [pt], at least ``points``, that stays legible (a little above
-    :data:`~fser_utils.plotting.MIN_TEXT_PX`) once the figure of ``ax`` is scaled down to
-    the book's column: grids of many small images make wide figures, shown smaller."""
-    fig = ax.figure
-    px_per_point = min(fig.dpi, COLUMN_PX / fig.get_size_inches()[0]) / 72
-    return max(points, 1.1 * MIN_TEXT_PX / px_per_point)
 
 
 # --- signals and spectrograms (chapter 2) ----------------------------------------------

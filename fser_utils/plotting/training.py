@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fser_utils.plotting._style import MAX_LEGEND_ENTRIES, _axes, _panels, compute_colours
-from fser_utils.plotting.signals import _text_size
+from fser_utils.plotting._style import _axes, _legends, _panels, _text_size, compute_colours
 
 __all__ = ["plot_architecture", "plot_history", "plot_recipe_curves", "plot_leak_curves"]
 
@@ -150,11 +149,8 @@ def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = Non
         styles.append(Line2D([], [], color="black", linestyle=":", label=f"{label}: {value} %"))
     ax.set(xscale="log", xlabel="epoch (log scale)", ylabel="accuracy [%]", ylim=(0, 100))
     ax.grid(alpha=0.3, which="both")
-    if len(runs) + len(styles) <= MAX_LEGEND_ENTRIES:
-        ax.legend(handles=runs + styles, fontsize=9, loc="lower right")
-    else:  # a legend per meaning: the runs, then what the line styles mean
-        ax.add_artist(ax.legend(handles=runs, fontsize=9, loc="lower right"))
-        ax.legend(handles=styles, fontsize=9, loc="upper left")
+    # past the bound, a legend per meaning: the runs, then what the line styles mean
+    _legends(ax, runs, styles, fontsize=9, locs=("lower right", "upper left"))
     return ax
 
 
@@ -209,9 +205,6 @@ def plot_leak_curves(table, *, ax=None, paper: bool = True):
     ax.grid(alpha=0.3)
     runs = [Line2D([], [], color=colours[arm], marker=".", linewidth=1, label=arm)
             for arm in arms]
-    if len(runs) + len(key) <= MAX_LEGEND_ENTRIES:
-        ax.legend(handles=runs + key, fontsize=8, loc="upper left")
-    else:  # a legend per meaning: the arms above the diagonal, the key below it
-        ax.add_artist(ax.legend(handles=runs, fontsize=8, loc="upper left"))
-        ax.legend(handles=key, fontsize=8, loc="lower right")
+    # past the bound, a legend per meaning: the arms above the diagonal, the key below it
+    _legends(ax, runs, key, fontsize=8, locs=("upper left", "lower right"))
     return ax
