@@ -130,3 +130,12 @@ def test_every_stored_run_folder_follows_the_scheme():
     off = [f"{p.parent.parent.name}/{p.parent.name} -> {make_stored_run_name(json.loads(p.read_text()))}"
            for p in folders if make_stored_run_name(json.loads(p.read_text())) != p.parent.name]
     assert not off, f"rename with tools/results/rename_stored.py --apply: {off[:5]}"
+
+
+def test_name_used_corpora_reads_the_set_asked_for_from_the_corpora_read():
+    from fser_utils.data.corpora import name_used_corpora
+
+    assert name_used_corpora(["emodb", "emovo", "ravdess"]) is None  # SAVEE absent: paper
+    assert name_used_corpora(["emodb", "emovo", "nemo", "ravdess", "urdu"]) == "all"
+    assert name_used_corpora(["emodb", "nemo"]) == "emodb+nemo"
+    assert name_used_corpora(None) is None

@@ -19,6 +19,7 @@ __all__ = [
     "CORPUS_SETS",
     "resolve_corpora",
     "name_corpora",
+    "name_used_corpora",
     "CORPORA",
     "Corpus",
     "get_corpus",
@@ -293,3 +294,16 @@ def name_corpora(corpora) -> str:
     """The set name of :func:`resolve_corpora` that gives ``corpora``, else a ``+`` list."""
     corpora = tuple(corpora)
     return next((n for n in CORPUS_SETS if resolve_corpora(n) == corpora), "+".join(corpora))
+
+
+def name_used_corpora(used) -> str | None:
+    """The corpora a run asked for, from those it read (its ``settings["corpora"]``).
+
+    A corpus that was asked for but absent (SAVEE) is not among those read, so the
+    paper's set reads as None and every extra corpus present as ``"all"``; any other
+    mix is its names joined by ``+``.
+    """
+    used = list(used or [])
+    if not any(c in EXTRA_CORPORA for c in used):
+        return None
+    return "all" if set(EXTRA_CORPORA) <= set(used) else "+".join(used)

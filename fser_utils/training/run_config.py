@@ -188,13 +188,11 @@ def describe_train_command(settings: dict) -> str:
     parts.append(f"--split {settings['split']}")
     if settings.get("test_corpus"):
         parts.append(f"--test-corpus {settings['test_corpus']}")
-    from fser_utils.data.corpora import EXTRA_CORPORA
+    from fser_utils.data.corpora import name_used_corpora
 
-    used = settings.get("corpora") or []
-    if any(c in EXTRA_CORPORA for c in used):
-        # the paper's corpora that were absent (SAVEE) were asked for all the same
-        parts.append("--corpora all" if set(EXTRA_CORPORA) <= set(used)
-                     else f"--corpora {','.join(used)}")
+    corpora = name_used_corpora(settings.get("corpora"))
+    if corpora:
+        parts.append(f"--corpora {corpora.replace('+', ',')}")
     parts.append(f"--seed {settings['seed']}")
     known = PROFILES[profile].asdict() if profile in PROFILES else {}
     changed = {k: v for k, v in settings.get("profile_settings", {}).items()

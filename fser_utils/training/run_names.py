@@ -59,18 +59,13 @@ def make_stored_run_name(settings: dict) -> str:
     -------
     name : str
     """
-    from fser_utils.data.corpora import EXTRA_CORPORA
+    from fser_utils.data.corpora import name_used_corpora
     from fser_utils.models.registry import get_model_spec
     from fser_utils.training.profiles import PROFILES
     from fser_utils.training.run_config import find_feature_kind
 
-    # the corpora read, not those asked for: an absent corpus (SAVEE) is not in the name
-    used = settings.get("corpora") or []
-    corpora = None
-    if any(c in EXTRA_CORPORA for c in used):
-        corpora = "all" if set(EXTRA_CORPORA) <= set(used) else "+".join(used)
     tag = "-".join(t for t in (
-        corpora, "gpu" if "GPU:" in settings.get("hardware", "") else None,
+        name_used_corpora(settings.get("corpora")), "gpu" if "GPU:" in settings.get("hardware", "") else None,
         None if settings["seed"] == 42 else f"s{settings['seed']}") if t) or None
     profile = settings["profile"]
     if settings.get("arm"):

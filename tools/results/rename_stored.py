@@ -23,19 +23,14 @@ from pathlib import Path
 from fser_utils.training.run_names import make_stored_run_name
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("beyond", "beyond_gpu", "beyond_longer", "converged", "paper_recipe", "shipped",
-           "confirmation")
-
-
 def find_renames(root: Path = ROOT) -> dict:
     """``{old path: new path}`` for every stored run folder whose name is not its scheme's."""
     renames = {}
-    for folder in FOLDERS:
-        for settings in sorted((root / "results" / folder).glob("*/settings.json")):
-            run = settings.parent
-            name = make_stored_run_name(json.loads(settings.read_text()))
-            if name != run.name:
-                renames[run] = run.with_name(name)
+    for settings in sorted((root / "results").glob("*/*/settings.json")):  # every run folder
+        run = settings.parent
+        name = make_stored_run_name(json.loads(settings.read_text()))
+        if name != run.name:
+            renames[run] = run.with_name(name)
     targets = [new for new in renames.values()]
     clash = {t for t in targets if targets.count(t) > 1 or (t.exists() and t not in renames)}
     if clash:
