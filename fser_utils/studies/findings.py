@@ -222,10 +222,7 @@ def compute_glue_texts() -> dict:
         "recipe_test_clips": str(r["n_test"]), "seeds_n": str(s["seeds"]),
         "seeds_epochs": _join(s["epochs_run"].values()), "seeds_hardware": s["hardware"],
         "leak_arm": leak["arm"], "leak_below": f"{leak['below_paper']:.1f}",
-        "leak_relation": describe_gap_to_paper(leak["below_paper"]),
-        "leak_other": _join(f"{a.arm} ({format_value(a.accuracy)}, "
-                            f"{format_interval(a._asdict())})"
-                            for a in leak["arms"].itertuples() if a.arm != leak["arm"])})
+        "leak_relation": describe_gap_to_paper(leak["below_paper"])})
     texts["confirm_result"] = confirm.compare_with_exploration(
         confirm.compute_stored_confirmation(),
         {s: results[f"ens30_{s}"] for s in confirm.CONFIRMATION_SPLITS})["text"]
