@@ -9,10 +9,13 @@ from fser_utils.plotting import COLUMN_PX, find_small_text  # noqa: E402
 
 def test_find_small_text_scales_wide_figures_down_to_the_column():
     fig, ax = plt.subplots(figsize=(COLUMN_PX / 100, 3), dpi=100)
-    ax.set_title("fits", fontsize=6)  # 6 pt at 100 dpi: 8.3 px
+    ax.set_title("fits", fontsize=8)  # 8 pt at 100 dpi: 11.1 px, capitals 8.1 px
     assert find_small_text(fig) == []
+    ax.set_title("fits", fontsize=6)  # a font of 8.3 px: capitals of 6.1 px
+    assert find_small_text(fig) == ["'fits' 6.1 px"]
+    ax.set_title("fits", fontsize=8)
     fig.set_size_inches(2 * COLUMN_PX / 100, 3)  # twice as wide: shown at half size
-    assert find_small_text(fig) and "'fits' 4.2 px" in find_small_text(fig)
+    assert find_small_text(fig) and "'fits' 4.1 px" in find_small_text(fig)
     plt.close(fig)
 
 

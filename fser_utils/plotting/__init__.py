@@ -35,7 +35,7 @@ costs no more than numpy.
 from __future__ import annotations
 
 from fser_utils.plotting import _style, beyond, corpora, results, signals, training
-from fser_utils.plotting._style import (COLUMN_PX, MAX_LEGEND_ENTRIES, MIN_TEXT_PX,
+from fser_utils.plotting._style import (CAP_HEIGHT, COLUMN_PX, MAX_LEGEND_ENTRIES, MIN_TEXT_PX,
                                          compute_colours, find_small_text)
 from fser_utils.plotting.beyond import (
     plot_budget_curves,

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["compute_colours", "find_small_text", "COLUMN_PX", "MIN_TEXT_PX", "MAX_LEGEND_ENTRIES"]
+__all__ = ["compute_colours", "find_small_text", "COLUMN_PX", "MIN_TEXT_PX", "CAP_HEIGHT",
+           "MAX_LEGEND_ENTRIES"]
 
 #: width of the book's text column at a 1280-px browser window [px]: a wider figure is
 #: scaled down to it, and its text with it
 COLUMN_PX = 760
 
-#: smallest legible text on the page [px]
+#: smallest legible text on the page, as the height of its capital letters [px]: what a
+#: reader sees (a font of 8 px has capitals under 6 px, too small at arm's length)
 MIN_TEXT_PX = 8.0
+
+#: height of a capital letter of the figures' font (DejaVu Sans), as a fraction of its size
+CAP_HEIGHT = 0.73
 
 #: most entries a legend may hold before a reader loses track
 MAX_LEGEND_ENTRIES = 8
@@ -56,11 +61,13 @@ def _title(ax, title: str | None, **kwargs) -> None:
 
 def find_small_text(fig, *, width_px: float = COLUMN_PX, min_px: float = MIN_TEXT_PX,
                     max_legend: int = MAX_LEGEND_ENTRIES) -> list[str]:
-    """What a reader of the book could not read in ``fig``: texts under ``min_px`` and
-    legends of more than ``max_legend`` entries, once the figure is shown in the column.
+    """What a reader of the book could not read in ``fig``: texts whose capitals are under
+    ``min_px`` tall and legends of more than ``max_legend`` entries, once the figure is
+    shown in the column.
 
     The figure is drawn at ``figure.dpi`` and scaled down to ``width_px`` when wider, so
-    a text of ``s`` points appears ``s * min(dpi, width_px / width_in) / 72`` pixels tall.
+    a text of ``s`` points has capitals ``CAP_HEIGHT * s * min(dpi, width_px / width_in) / 72``
+    pixels tall.
 
     Parameters
     ----------
@@ -68,12 +75,14 @@ def find_small_text(fig, *, width_px: float = COLUMN_PX, min_px: float = MIN_TEX
     width_px : float > 0 [px]
         Width of the column the figure is shown in.
     min_px : float > 0 [px]
+        Smallest height of a capital letter.
     max_legend : int > 0
 
     Returns
     -------
     problems : list of str
-        One line per illegible text (``"'anger' 6.1 px"``) or crowded legend; empty when
+        One line per illegible text (``"'anger' 6.1 px"``, the height of its capitals) or
+        crowded legend; empty when
         every visible text and legend passes.
     """
     from matplotlib.legend import Legend
@@ -83,7 +92,7 @@ def find_small_text(fig, *, width_px: float = COLUMN_PX, min_px: float = MIN_TEX
     problems = []
     for text in fig.findobj(Text):
         if text.get_visible() and text.get_text().strip() and text.get_figure() is fig:
-            size = text.get_fontsize() * px_per_point
+            size = CAP_HEIGHT * text.get_fontsize() * px_per_point
             if size < min_px:
                 problems.append(f"{text.get_text()[:40]!r} {size:.1f} px")
     for legend in fig.findobj(Legend):
@@ -100,10 +109,10 @@ def _px_per_point(fig, width_px: float = COLUMN_PX) -> float:
 
 
 def _text_size(ax, points: float = 8.0) -> float:
-    """A font size [pt], at least ``points``, that stays legible (a little above
+    """A font size [pt], at least ``points``, that stays legible (capitals a little above
     :data:`MIN_TEXT_PX`) once the figure of ``ax`` is scaled down to the book's column:
     grids of many small images make wide figures, shown smaller."""
-    return max(points, 1.1 * MIN_TEXT_PX / _px_per_point(ax.figure))
+    return max(points, 1.05 * MIN_TEXT_PX / CAP_HEIGHT / _px_per_point(ax.figure))
 
 
 def _legends(ax, first: list, second: list, *, fontsize: float, locs: tuple) -> None:
