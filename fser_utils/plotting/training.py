@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fser_utils.plotting._style import _axes, _legends, _panels, _text_size, compute_colours
+from fser_utils.plotting._style import (MAX_LEGEND_ENTRIES, _axes, _legends, _panels, _text_size,
+                                       compute_colours)
 
 __all__ = ["plot_architecture", "plot_history", "plot_recipe_curves", "plot_leak_curves"]
 
@@ -89,7 +90,10 @@ def plot_history(history, *, ax=None, best_epoch: int | None = None):
     ax : np.ndarray of Axes [shape=(2,)]
         Loss, accuracy.
     """
-    ax = _panels(ax, 1, 2, figsize=(10, 3.4)).ravel()
+    # two panels side by side in the column: 7.6 in at 100 dpi is shown at full size
+    ax = _panels(ax, 1, 2, figsize=(7.6, 3)).ravel()
+    # a chapter may draw them in a wider grid of its own, shown smaller: fonts follow
+    size = _text_size(ax[0], 10)
     epoch = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
     panels = ((ax[0], "loss", "loss (cross-entropy)"), (ax[1], "accuracy", "accuracy"))
     for a, key, title in panels:
@@ -98,10 +102,12 @@ def plot_history(history, *, ax=None, best_epoch: int | None = None):
             a.plot(epoch, history[f"val_{key}"], label="validation")
         if best_epoch is not None:
             a.axvline(best_epoch, color="grey", linestyle=":", label="kept")
-        a.set_xlabel("epoch")
-        a.set_title(title)
+        a.set_xlabel("epoch", fontsize=size)
+        a.set_title(title, fontsize=size)
+        a.tick_params(labelsize=size)
+        a.locator_params(axis="x", nbins=5)  # fewer, larger tick labels
         a.grid(alpha=0.3)
-    ax[1].legend(loc="lower right")
+    ax[1].legend(loc="lower right", fontsize=size)
     return ax
 
 
@@ -131,7 +137,7 @@ def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = Non
     """
     from matplotlib.lines import Line2D
 
-    ax = _panels(ax, 1, 1, figsize=(8, 4))[0, 0]
+    ax = _panels(ax, 1, 1, figsize=(8, 4), layout="constrained")[0, 0]
     runs, held_names = [], set()
     for k, (label, h) in enumerate(histories.items()):
         epoch = h["epoch"] + 1
@@ -149,9 +155,26 @@ def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = Non
         styles.append(Line2D([], [], color="black", linestyle=":", label=f"{label}: {value} %"))
     ax.set(xscale="log", xlabel="epoch (log scale)", ylabel="accuracy [%]", ylim=(0, 100))
     ax.grid(alpha=0.3, which="both")
-    # past the bound, a legend per meaning: the runs, then what the line styles mean
-    _legends(ax, runs, styles, fontsize=9, locs=("lower right", "upper left"))
+    # 10 pt stays legible when a chapter shows the figure up to 9 in wide
+    ax.tick_params(labelsize=10)
+    ax.xaxis.label.set_size(10)
+    ax.yaxis.label.set_size(10)
+    _legends_beside(ax, runs, styles, fontsize=10)
     return ax
+
+
+def _legends_beside(ax, first: list, second: list, *, fontsize: float) -> None:
+    """The legend of ``first + second`` to the right of ``ax``, outside the data (the
+    runs' curves fill the plot, wherever a legend inside it goes); past
+    :data:`~fser_utils.plotting.MAX_LEGEND_ENTRIES` entries, one legend each, the second
+    under the first."""
+    beside = {"fontsize": fontsize, "borderaxespad": 0}
+    if len(first) + len(second) <= MAX_LEGEND_ENTRIES:
+        ax.legend(handles=first + second, loc="upper left", bbox_to_anchor=(1.02, 1), **beside)
+        return
+    ax.add_artist(ax.legend(handles=first, loc="upper left", bbox_to_anchor=(1.02, 1),
+                            **beside))
+    ax.legend(handles=second, loc="lower left", bbox_to_anchor=(1.02, 0), **beside)
 
 
 # --- leaks (chapter 8) ------------------------------------------------------------------
