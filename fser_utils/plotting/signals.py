@@ -13,6 +13,18 @@ __all__ = ["plot_waveform", "plot_fft", "plot_spectrogram", "plot_melspectrogram
 
 
 # --- signals and spectrograms (chapter 2) ----------------------------------------------
+def _legible(ax, points: float = 10.0) -> float:
+    """Set the title, axis labels and tick labels of ``ax`` to a size that stays legible
+    once its figure is scaled down to the book's column (chapters draw these panels in
+    grids up to 11 in wide), and return that size [pt]."""
+    size = _text_size(ax, points)
+    ax.title.set_fontsize(size)
+    ax.xaxis.label.set_fontsize(size)
+    ax.yaxis.label.set_fontsize(size)
+    ax.tick_params(labelsize=size)
+    return size
+
+
 def plot_waveform(y: np.ndarray, *, sr: int, ax=None, title: str | None = None, **kwargs):
     """Amplitude against time (the paper's Figure 1).
 
@@ -34,6 +46,7 @@ def plot_waveform(y: np.ndarray, *, sr: int, ax=None, title: str | None = None, 
     ax.plot(t, y, linewidth=kwargs.pop("linewidth", 0.5), **kwargs)
     ax.set(xlabel="time [s]", ylabel="amplitude", xlim=(0, len(y) / sr))
     _title(ax, title)
+    _legible(ax)
     return ax
 
 
@@ -68,19 +81,27 @@ def plot_fft(y: np.ndarray, *, sr: int, ax=None, fmax: float | None = None):
     ax[2].plot(freqs[pos], mag[pos], linewidth=0.5)
     ax[2].set(xlabel="frequency [Hz]", ylabel="|FFT|", xlim=(0, fmax or sr / 2),
               title="positive-frequency spectrum")
+    for a in ax[1:]:
+        _legible(a)
     return ax
 
 
 def _specshow(S_db, *, sr, hop_length, n_fft, y_axis, ax, colorbar, title, cmap, ylabel):
     import librosa.display
+    from matplotlib.ticker import MaxNLocator
 
     ax = _axes(ax, figsize=(8, 3.5))
     mesh = librosa.display.specshow(S_db, sr=sr, hop_length=hop_length, n_fft=n_fft,
                                     x_axis="time", y_axis=y_axis, ax=ax, cmap=cmap)
     ax.set(xlabel="time [s]", ylabel=ylabel)
-    if colorbar:
-        ax.figure.colorbar(mesh, ax=ax, format="%+2.0f", label="dB")
     _title(ax, title)
+    size = _legible(ax)
+    if colorbar:
+        bar = ax.figure.colorbar(mesh, ax=ax, format="%+2.0f")
+        bar.set_label("dB", fontsize=size)
+        bar.ax.tick_params(labelsize=size)
+        bar.locator = MaxNLocator(5)  # five labels, not nine, at the larger size
+        bar.update_ticks()
     return ax
 
 
