@@ -29,7 +29,7 @@ def plot_emotion_counts(table, *, ax=None, paper: bool = True):
     """
     from fser_utils.paper import PAPER_TABLE1
 
-    ax = _axes(ax, figsize=(8, 3.5))
+    ax = _axes(ax, figsize=(8, 3.5), layout="constrained")
     body = table[table["emotion"] != "total"].set_index("emotion")
     corpora = [c for c in body.columns if c not in ("count", "percent")]
     x = np.arange(len(body))
@@ -42,7 +42,9 @@ def plot_emotion_counts(table, *, ax=None, paper: bool = True):
                    label="paper (with SAVEE)", zorder=3)
     ax.set_xticks(x, body.index, rotation=30)
     ax.set_ylabel("clips")
-    ax.legend(fontsize=9, ncol=2)
+    # beside the bars, not over them: inside, it covered the paper's ticks of the
+    # tallest classes
+    ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     return ax
 
 
