@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from fser_utils.plotting._style import _axes, _panels, _title
+# every helper here ends by raising its texts to the size the book's column needs
+from fser_utils.plotting.results import _legible
 
 __all__ = ["plot_pair_accuracy", "plot_learning_curves", "plot_curves", "plot_budget_curves",
            "plot_variant_gains", "plot_speaker_probe", "plot_speaker_breakdown"]
@@ -41,6 +43,7 @@ def plot_pair_accuracy(table, names, *, ax=None, colors=None):
     # below the axes, inside the figure's width: a legend on the right would widen the
     # figure and shrink its text in the book's column
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(len(names), 3))
+    _legible(ax)
     return ax
 
 
@@ -87,11 +90,13 @@ def plot_learning_curves(histories: dict, *, ax=None, n_cols: int = 3):
                 Line2D([], [], color="grey", lw=1.5, label="validation")]
     spare = axes.flat[len(panels)] if len(panels) < axes.size else None
     if spare is None:
-        axes.flat[0].legend(handles=handles, fontsize=9)
+        axes.flat[0].legend(handles=handles)
     else:  # drawn by a visible panel, placed where the first hidden panel sits
-        legend = axes.flat[0].legend(handles=handles, fontsize=10, loc="center",
+        legend = axes.flat[0].legend(handles=handles, loc="center",
                                      bbox_to_anchor=(0.5, 0.5), bbox_transform=spare.transAxes)
         legend.set_in_layout(False)
+    for a in axes.flat[:len(panels)]:
+        _legible(a)
     return axes
 
 
@@ -126,7 +131,8 @@ def plot_curves(curves: dict, *, ax=None, styles: dict | None = None,
     ax.set(xlabel="epoch", ylabel=ylabel)
     _title(ax, title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend()
+    _legible(ax)
     return ax
 
 
@@ -161,7 +167,8 @@ def plot_budget_curves(summary, *, ax=None, targets=(90, 70), title: str | None 
            ylabel="test accuracy [%]")
     _title(ax, title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend()
+    _legible(ax)
     return ax
 
 
@@ -190,6 +197,7 @@ def plot_variant_gains(gains, *, ax=None, title: str | None = None):
     _title(ax, title)
     ax.legend()
     ax.grid(alpha=0.3)
+    _legible(ax)
     return ax
 
 
@@ -225,6 +233,7 @@ def plot_speaker_probe(probe, order, *, ax=None, title: str | None = None):
     _title(ax, title)
     ax.legend(loc="center right")
     ax.grid(alpha=0.3)
+    _legible(ax)
     return ax
 
 

@@ -11,11 +11,53 @@ import numpy as np
 from fser_utils.atomic import write_atomic
 from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
-from fser_utils.plotting._style import _axes, _title, compute_colours
+from fser_utils.plotting._style import _axes, _text_size, _title, compute_colours
 
 __all__ = ["plot_confusion_matrix", "plot_roc_curves", "save_evaluation_figures",
            "plot_group_accuracy", "plot_comparison", "plot_emotion_timeline",
            "plot_reliability", "plot_heldout_accuracy"]
+
+
+def _legible(ax, points: float = 9.0) -> float:
+    """Raise every text of ``ax`` (title, axis labels, tick labels, written texts, legend,
+    and the colour bar drawn beside it) to a size that stays legible once the figure is
+    scaled to the book's column, and return that size [pt].
+
+    A helper sizes its texts for the figure it is drawn in, which a chapter may have made
+    wider (a pair of panels, a grid) than the helper's own default: a text of fixed size
+    shrinks with the figure in the column.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    points : float > 0 [pt]
+        The size wanted when the figure is not scaled down.
+
+    Returns
+    -------
+    size : float [pt]
+        At least ``points``; a text already larger keeps its size.
+    """
+    size = _text_size(ax, points)
+    targets = [ax]
+    for image in [*ax.collections, *ax.images]:
+        colorbar = getattr(image, "colorbar", None)
+        if colorbar is not None:  # seaborn's heatmap draws its scale in an Axes of its own
+            targets.append(colorbar.ax)
+    for a in targets:
+        for axis in (a.xaxis, a.yaxis):
+            current = min([t.get_fontsize() for t in axis.get_ticklabels()] or [size])
+            # tick_params, not the labels drawn now: a locator makes new ticks at drawing
+            axis.set_tick_params(which="both", labelsize=max(size, current))
+        texts = [a.title, a._left_title, a._right_title, a.xaxis.label, a.yaxis.label,
+                 *a.texts]
+        legend = a.get_legend()
+        if legend is not None:
+            texts += [*legend.get_texts(), legend.get_title()]
+        for text in texts:
+            if text.get_fontsize() < size:
+                text.set_fontsize(size)
+    return size
 
 
 # --- evaluation (chapters 6 and 7) ------------------------------------------------------
@@ -24,8 +66,9 @@ def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".0f", cmap: str = "Blu
     """Heatmap of a (normalized) confusion matrix with the percentages written in.
 
     The percentages are rounded to whole numbers by default and written at ``fontsize``
-    points, so that a square figure of about 6.5 inches (the default), or two of them side
-    by side in an 11-inch figure, stays readable in the book's 760-px column.
+    points, or larger where the figure is wide enough to be scaled down in the book's
+    760-px column (two matrices side by side in an 11-inch figure): every text of the
+    panel, its colour bar included, keeps capitals of at least 8 px there.
 
     Parameters
     ----------
@@ -38,7 +81,7 @@ def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".0f", cmap: str = "Blu
     cmap : str
     title : str or None
     fontsize : float > 0 [pt]
-        Size of the numbers in the cells.
+        Size of the numbers in the cells, and the least size of every other text.
 
     Returns
     -------
@@ -59,6 +102,7 @@ def plot_confusion_matrix(matrix, *, ax=None, fmt: str = ".0f", cmap: str = "Blu
         label.set_rotation_mode("anchor")
     ax.tick_params(axis="y", rotation=0)
     _title(ax, title)
+    _legible(ax, fontsize)
     return ax
 
 
@@ -91,10 +135,12 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
     ax.plot([0, 1], [0, 1], color="0.7", lw=1)
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate",
            ylabel="true positive rate")
-    ax.legend(loc="lower right", fontsize=9)
+    size = _text_size(ax, 9)
+    ax.legend(loc="lower right", fontsize=size)
     ax.text(0.98, 0.5, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom",
-            fontsize=9)
+            fontsize=size)
     _title(ax, title)
+    _legible(ax)
     return ax
 
 
@@ -151,8 +197,6 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
     -------
     ax : matplotlib Axes
     """
-    import textwrap
-
     # at most 8.4 inches (756 px at 90 dpi): a wider figure is shrunk to the column,
     # and its text with it
     ax = _axes(ax, figsize=(min(8.4, max(4, 0.8 * len(table) + 1.5)), 3.8))
@@ -161,10 +205,15 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
     err = np.vstack([acc - table["accuracy_low"].to_numpy(dtype=float),
                      table["accuracy_high"].to_numpy(dtype=float) - acc])
     ax.bar(x, acc, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
-    # long group names wrapped on a few short lines: side by side they ran into each other
-    names = [textwrap.fill(str(g), 9) for g in table[by]]
-    labels = [f"{g}\n(n={n})" for g, n in zip(names, table["n"])] if "n" in table else names
-    ax.set_xticks(x, labels, fontsize=9)
+    size = _text_size(ax, 9)
+    labels, rows = _fit_names(ax, [str(g) for g in table[by]],
+                              table["n"] if "n" in table else None, size)
+    ax.set_xticks(x, labels, fontsize=size)
+    lines = max(label.count("\n") + 1 for label in labels)
+    if rows == 2:
+        # every other name one row lower: side by side on one row they would touch
+        for tick in ax.xaxis.get_major_ticks()[1::2]:
+            tick.set_pad(tick.get_pad() + lines * size * 1.2 + 2)
     for i, (label, value) in enumerate((reference or {}).items()):
         ax.axhline(value, ls=("--", ":", "-.")[i % 3], color=f"C{i + 1}",
                    label=f"{label} ({value:.2f} %)")
@@ -174,15 +223,49 @@ def plot_group_accuracy(table, by: str, *, ax=None, reference: dict | None = Non
         # above, a title set later would cover it
         from matplotlib.transforms import ScaledTranslation
 
-        lines = max(label.count("\n") + 1 for label in labels)
-        drop = ScaledTranslation(0, -(lines * 9 * 1.25 + 10) / 72, ax.figure.dpi_scale_trans)
-        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, 0),
+        drop = ScaledTranslation(0, -(rows * lines * size * 1.2 + 2 * rows + 10) / 72,
+                                 ax.figure.dpi_scale_trans)
+        ax.legend(fontsize=size, loc="upper center", bbox_to_anchor=(0.5, 0),
                   bbox_transform=ax.transAxes + drop, ncol=len(reference), frameon=False,
                   borderaxespad=0)
     ax.set_ylim(0, 100)
     ax.set_ylabel("accuracy [%]")
     _title(ax, title)
+    _legible(ax, size)
     return ax
+
+
+def _fit_names(ax, names: list, counts, size: float) -> tuple[list, int]:
+    """The group names of ``ax``'s bars wrapped on short lines (with ``(n=...)`` under
+    each when ``counts`` is given), and on how many rows they must go (1, or 2 with every
+    other name one row lower) so that neighbours do not touch at ``size`` points.
+
+    Widths are measured with the font, not counted in letters, so a label that fits is
+    never staggered; the bars' spacing is read from the axes' current width, which a
+    constrained layout set afterwards only widens.
+    """
+    import textwrap
+
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font = FontProperties(size=size)
+    measure = TextToPath()
+    spacing = ax.get_position().width * ax.figure.get_size_inches()[0] * 72 / max(
+        1.0, len(names) + 0.2)  # [pt] between two bars' centres (matplotlib's 5 % margins)
+
+    def widest(label):
+        return max(measure.get_text_width_height_descent(line, font, ismath=False)[0]
+                   for line in label.split("\n"))
+
+    labels = []
+    for rows, chars in ((1, 9), (2, 14), (2, 9)):
+        wrapped = [textwrap.fill(name, chars, break_long_words=False) for name in names]
+        labels = ([f"{g}\n(n={n})" for g, n in zip(wrapped, counts)] if counts is not None
+                  else wrapped)
+        if len(labels) < 2 or max(map(widest, labels)) + 4 < rows * spacing:
+            break
+    return labels, rows
 
 
 # --- models compared (chapter 9) --------------------------------------------------------
@@ -214,7 +297,9 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
 
     if anchors is None:
         from fser_utils.studies.compare import ANCHORS as anchors
-    ax = _axes(ax, figsize=(8, 5.5))
+    # taller than wide: the anchors' labels take two lines each, stacked near the top
+    ax = _axes(ax, figsize=(8, 7))
+    size = _text_size(ax, 9)
     markers = dict(zip(protocols, "os^vD"))
     models = list(dict.fromkeys(table.index.get_level_values("model")))
     colours = compute_colours(models)
@@ -230,27 +315,32 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
             best[model] = (r["train_minutes"], r["accuracy"])
     ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
     ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
-                xycoords=("axes fraction", "data"), fontsize=9, va="bottom")
+                xycoords=("axes fraction", "data"), fontsize=size, va="bottom")
     ax.set_xscale("log")
     ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
     ax.set_ylabel("test accuracy [%]\n(mean over seeds, 95 % interval)")
-    ax.set_ylim(0, 100)
+    # room above 100 % for the label of the highest anchor (two lines), which would
+    # otherwise cross the next anchor's line or run out of the axes
+    headroom = (2 * 1.25 * size + 6) / 72 * ax.figure.dpi / ax.bbox.height * 100
+    ax.set_ylim(0, 100 + headroom)
+    ax.set_yticks(range(0, 101, 20))
     ax.grid(alpha=0.3)
     handles = [Line2D([], [], marker=m, linestyle="", color="0.3", label=f"{p} split")
                for p, m in markers.items()]
-    ax.legend(handles=handles, fontsize=9, loc="lower right")
+    ax.legend(handles=handles, fontsize=size, loc="lower right")
+    _legible(ax, size)
     ax.figure.canvas.draw()  # fixes the limits, so that boxes in pixels can be compared
     renderer = ax.figure.canvas.get_renderer()
     taken = [_point_box(ax, x, low, high) for x, low, high in points]
     taken.append(ax.get_legend().get_window_extent(renderer))
-    taken += [t.get_window_extent(renderer) for t in _draw_anchors(ax, anchors, taken)]
+    taken += [t.get_window_extent(renderer) for t in _draw_anchors(ax, anchors, taken, size)]
     for model, (x, y) in best.items():
-        taken.append(_place_label(ax, x, y, model, colours[model], taken))
+        taken.append(_place_label(ax, x, y, model, colours[model], taken, fontsize=size))
     return ax
 
 
-def _point_box(ax, x, low, high, *, half_width: float = 6):
-    """Pixel box of a marker with its error bar."""
+def _point_box(ax, x, low, high, *, half_width: float = 7):
+    """Pixel box of a marker with its error bar and caps."""
     from matplotlib.transforms import Bbox
 
     (px, p0), (_, p1) = ax.transData.transform([(x, low), (x, high)])
@@ -258,26 +348,27 @@ def _point_box(ax, x, low, high, *, half_width: float = 6):
 
 
 #: where a point's name may go, in offset points from the point, in order of preference
-_LABEL_SPOTS = ((8, 0, "left", "center"), (-8, 0, "right", "center"),
-                (0, 10, "center", "bottom"), (0, -10, "center", "top"),
-                (8, 12, "left", "bottom"), (8, -12, "left", "top"),
-                (-8, 12, "right", "bottom"), (-8, -12, "right", "top"),
-                (0, 24, "center", "bottom"), (0, -24, "center", "top"))
+_LABEL_SPOTS = tuple((sign * dx, dy, ("left" if sign > 0 else "right") if dx else "center",
+                      "center" if not dy else ("bottom" if dy > 0 else "top"))
+                     for dx, dy in ((8, 0), (0, 11), (0, -11), (8, 13), (8, -13),
+                                    (0, 24), (0, -24), (14, 26), (14, -26), (0, 38),
+                                    (0, -38))
+                     for sign in ((1, -1) if dx else (1,)))
 
 
 def _place_label(ax, x, y, text, colour, taken, *, fontsize: float = 9):
     """Write ``text`` beside the point ``(x, y)`` at the first spot that stays inside
     the axes and touches none of the pixel boxes ``taken`` (else where it touches
-    fewest); returns the box it took."""
+    fewest); returns the box it took, a little larger than the letters so that a line
+    or bar passing close by does not touch them."""
     renderer = ax.figure.canvas.get_renderer()
     inside = ax.get_window_extent(renderer)
     label = ax.annotate(text, (x, y), xytext=(8, 0), textcoords="offset points",
-                        fontsize=fontsize,
-                        color=colour)
+                        fontsize=fontsize, color=colour)
     scored = []
     for i, (dx, dy, ha, va) in enumerate(_LABEL_SPOTS):
         label.set(position=(dx, dy), ha=ha, va=va)
-        box = label.get_window_extent(renderer)
+        box = label.get_window_extent(renderer).expanded(1.02, 1.15)
         clashes = sum(box.overlaps(t) for t in taken)
         outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
                        and inside.y0 <= box.y0 and box.y1 <= inside.y1)
@@ -288,10 +379,12 @@ def _place_label(ax, x, y, text, colour, taken, *, fontsize: float = 9):
     return box
 
 
-def _draw_anchors(ax, anchors, taken) -> list:
+def _draw_anchors(ax, anchors, taken, size: float = 9) -> list:
     """Lines at the published accuracies; anchors of one protocol within 3 points of each
-    other share one label, written above its line or below it, whichever touches fewer
-    of the pixel boxes ``taken``."""
+    other share one label (their names and values, the protocol on a second line),
+    written above its line or below it, at the left or the right end, wherever it stays
+    inside the axes and touches fewest of the pixel boxes ``taken`` and of the labels
+    already written."""
     merged = []
     for a in sorted(anchors, key=lambda a: -a["accuracy"]):
         last = merged[-1] if merged else None
@@ -301,25 +394,40 @@ def _draw_anchors(ax, anchors, taken) -> list:
         else:
             merged.append({"labels": [f"{a['label']} {a['accuracy']:.2f} %"],
                            "protocol": a["protocol"], "values": [a["accuracy"]]})
+    from matplotlib.transforms import Bbox
+
     renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    # each anchor's line as a thin box: another anchor's label must not sit across it
+    lines = [[Bbox([[inside.x0, y - 2], [inside.x1, y + 2]])
+              for y in ax.transData.transform([(1, v) for v in m["values"]])[:, 1]]
+             for m in merged]
     texts, boxes = [], []
     for i, m in enumerate(merged):
+        others = [b for j, line in enumerate(lines) if j != i for b in line]
         for value in m["values"]:
             ax.axhline(value, color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
-        label = ax.annotate(f"{'; '.join(m['labels'])} ({m['protocol']})",
+        label = ax.annotate(f"{'; '.join(m['labels'])}\n({m['protocol']})",
                             (0.01, max(m["values"])), xycoords=("axes fraction", "data"),
-                            xytext=(0, 1), textcoords="offset points", fontsize=8, color="dimgrey")
+                            xytext=(0, 1), textcoords="offset points", fontsize=size,
+                            color="dimgrey")
         scored = []
-        for y, va, dy in ((max(m["values"]), "bottom", 1), (min(m["values"]), "top", -1)):
-            label.set(va=va, position=(0, dy))
-            label.xy = (0.01, y)
-            clashes = sum(label.get_window_extent(renderer).overlaps(t) for t in taken + boxes)
-            scored.append((clashes, y, va, dy))
-        _, y, va, dy = min(scored, key=lambda s: s[0])
-        label.set(va=va, position=(0, dy))
-        label.xy = (0.01, y)
+        for x, ha in ((0.01, "left"), (0.99, "right")):
+            for y, va, dy in ((max(m["values"]), "bottom", 1), (min(m["values"]), "top", -1)):
+                label.set(va=va, ha=ha, position=(0, dy))
+                label.xy = (x, y)
+                box = label.get_window_extent(renderer)
+                outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
+                               and inside.y0 <= box.y0 and box.y1 <= inside.y1)
+                clashes = sum(box.overlaps(t) for t in taken + boxes + others)
+                # a label under its line meets the next anchor's line sooner than one above
+                scored.append((clashes + 10 * outside, len(scored), x, ha, y, va, dy))
+        _, _, x, ha, y, va, dy = min(scored)
+        label.set(va=va, ha=ha, position=(0, dy))
+        label.xy = (x, y)
         texts.append(label)
         boxes.append(label.get_window_extent(renderer))
+    taken += [b for line in lines for b in line]  # the points' names keep off the lines too
     return texts
 
 
@@ -361,7 +469,8 @@ def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
     ax.set(xlim=(table["start"].min(), table["end"].max()), ylim=(0, 1),
            xlabel="time [s]", ylabel="probability",
            title=os.path.basename(str(table["path"].iloc[0])))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    _legible(ax)
     return ax
 
 
@@ -391,8 +500,15 @@ def plot_reliability(tables: dict, *, ax=None):
         ax.plot(full["confidence"], full["accuracy"], marker="o", label=label)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)",
            ylabel="accuracy", aspect="equal")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=9,
-              ncol=min(3, len(tables) + 1), frameon=False)
+    size = _text_size(ax, 9)
+    # below the x label, an offset in points: its distance from the axes grows with the
+    # size of the tick labels and of the x label
+    from matplotlib.transforms import ScaledTranslation
+
+    drop = ScaledTranslation(0, -(2 * 1.3 * size + 16) / 72, ax.figure.dpi_scale_trans)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=ax.transAxes + drop,
+              fontsize=size, ncol=min(3, len(tables) + 1), frameon=False, borderaxespad=0)
+    _legible(ax, size)
     return ax
 
 
@@ -425,7 +541,9 @@ def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
     ax.set_xticks(np.arange(len(corpora)), corpora)
     ax.set(ylabel="accuracy on the corpus's\nown classes [%]", xlabel="held-out corpus",
            ylim=(0, 100))
+    size = _text_size(ax, 9)
     # above the axes: inside, it covered the bars
-    ax.legend(fontsize=9, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False,
+    ax.legend(fontsize=size, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False,
               ncol=min(3, len(recipes) + (target is not None)), borderaxespad=0)
+    _legible(ax, size)
     return ax
