@@ -162,3 +162,27 @@ def test_architecture_is_legible_at_chapter_5_size():
     fig, ax = plt.subplots(figsize=(12, 3.8), dpi=85)
     plotting.plot_architecture(build_fser(), ax=ax)
     assert find_small_text(fig) == []
+
+
+# --- tools/review/pipeline_check_figures.py: the chapters' own figures --------------------
+def test_the_chapter_checker_names_the_cell_of_each_small_text(tmp_path):
+    """Each figure a notebook shows is checked at the width shown, under its cell's index."""
+    import importlib.util
+    from pathlib import Path
+
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    tool = Path(__file__).parents[1] / "tools" / "review" / "pipeline_check_figures.py"
+    spec = importlib.util.spec_from_file_location("pipeline_check_figures", tool)
+    checker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checker)
+    draw = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(6, 3), dpi=100)\n"
+            "ax.set_title('T', fontsize={})\nax.set_xticks([]); ax.set_yticks([])")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# a chapter"),
+        nbformat.v4.new_code_cell("%matplotlib inline\n" + draw.format(6)),
+        nbformat.v4.new_code_cell(draw.format(12))])
+    nbformat.write(nb, tmp_path / "ch.ipynb")
+    records = checker.check_chapter(tmp_path / "ch.ipynb")
+    assert [(r["cell"], r["problems"]) for r in records] == [(1, ["'T' 6.1 px"]), (2, [])]
+    assert checker.format_record("ch", records[1]) == "ch cell 2 fig 6.0 in: ok"
