@@ -314,7 +314,7 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
         if r["accuracy"] > best.get(model, (0, -np.inf))[1]:
             best[model] = (r["train_minutes"], r["accuracy"])
     ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
-    ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
+    chance = ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
                 xycoords=("axes fraction", "data"), fontsize=size, va="bottom")
     ax.set_xscale("log")
     ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
@@ -332,10 +332,12 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     ax.figure.canvas.draw()  # fixes the limits, so that boxes in pixels can be compared
     renderer = ax.figure.canvas.get_renderer()
     taken = [_point_box(ax, x, low, high) for x, low, high in points]
-    taken.append(ax.get_legend().get_window_extent(renderer))
-    taken += [t.get_window_extent(renderer) for t in _draw_anchors(ax, anchors, taken, size)]
+    taken += [ax.get_legend().get_window_extent(renderer), chance.get_window_extent(renderer)]
+    texts, lines = _draw_anchors(ax, anchors, taken, size)
+    taken += [t.get_window_extent(renderer) for t in texts]
     for model, (x, y) in best.items():
-        taken.append(_place_label(ax, x, y, model, colours[model], taken, fontsize=size))
+        taken.append(_place_label(ax, x, y, model, colours[model], taken, lines=lines,
+                                  fontsize=size))
     return ax
 
 
@@ -352,15 +354,18 @@ _LABEL_SPOTS = tuple((sign * dx, dy, ("left" if sign > 0 else "right") if dx els
                       "center" if not dy else ("bottom" if dy > 0 else "top"))
                      for dx, dy in ((8, 0), (0, 11), (0, -11), (8, 13), (8, -13),
                                     (0, 24), (0, -24), (14, 26), (14, -26), (0, 38),
-                                    (0, -38))
+                                    (0, -38), (20, 40), (20, -40), (0, 52), (0, -52),
+                                    (30, 0), (40, 20), (40, -20))
                      for sign in ((1, -1) if dx else (1,)))
 
 
-def _place_label(ax, x, y, text, colour, taken, *, fontsize: float = 9):
+def _place_label(ax, x, y, text, colour, taken, *, lines=(), fontsize: float = 9):
     """Write ``text`` beside the point ``(x, y)`` at the first spot that stays inside
-    the axes and touches none of the pixel boxes ``taken`` (else where it touches
-    fewest); returns the box it took, a little larger than the letters so that a line
-    or bar passing close by does not touch them."""
+    the axes and touches none of the pixel boxes ``taken`` (points, error bars, other
+    labels) nor ``lines`` (thin boxes of the anchor lines), else where it touches fewest,
+    a text or a point counting three times a line; a name written away from its point
+    is tied to it by a thin line. Returns the box it took, a little larger than the
+    letters so that a line or bar passing close by does not touch them."""
     renderer = ax.figure.canvas.get_renderer()
     inside = ax.get_window_extent(renderer)
     label = ax.annotate(text, (x, y), xytext=(8, 0), textcoords="offset points",
@@ -369,20 +374,27 @@ def _place_label(ax, x, y, text, colour, taken, *, fontsize: float = 9):
     for i, (dx, dy, ha, va) in enumerate(_LABEL_SPOTS):
         label.set(position=(dx, dy), ha=ha, va=va)
         box = label.get_window_extent(renderer).expanded(1.02, 1.15)
-        clashes = sum(box.overlaps(t) for t in taken)
+        clashes = 3 * sum(box.overlaps(t) for t in taken) + sum(box.overlaps(t) for t in lines)
         outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
                        and inside.y0 <= box.y0 and box.y1 <= inside.y1)
-        scored.append((clashes + 10 * outside, i, box))
+        scored.append((clashes + 100 * outside, i, box))
     _, i, box = min(scored, key=lambda s: s[:2])
     dx, dy, ha, va = _LABEL_SPOTS[i]
     label.set(position=(dx, dy), ha=ha, va=va)
+    if abs(dy) > 14 or abs(dx) > 14:  # far from its point: a leader says whose name it is
+        label.remove()
+        ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                    fontsize=fontsize, color=colour,
+                    arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6, "shrinkA": 1,
+                                "shrinkB": 6})
     return box
 
 
-def _draw_anchors(ax, anchors, taken, size: float = 9) -> list:
-    """Lines at the published accuracies; anchors of one protocol within 3 points of each
+def _draw_anchors(ax, anchors, taken, size: float = 9) -> tuple[list, list]:
+    """Lines at the published accuracies (returned: their texts, and the pixel boxes of
+    these lines and of the chance line, which the points' names should not cross); anchors of one protocol within 3 points of each
     other share one label (their names and values, the protocol on a second line),
-    written above its line or below it, at the left or the right end, wherever it stays
+    written above its line or below it, at either end or in the middle, wherever it stays
     inside the axes and touches fewest of the pixel boxes ``taken`` and of the labels
     already written."""
     merged = []
@@ -412,7 +424,9 @@ def _draw_anchors(ax, anchors, taken, size: float = 9) -> list:
                             xytext=(0, 1), textcoords="offset points", fontsize=size,
                             color="dimgrey")
         scored = []
-        for x, ha in ((0.01, "left"), (0.99, "right")):
+        # the ends of the line first, then its middle, where fewer points may lie
+        for x, ha in ((0.01, "left"), (0.99, "right"), (0.5, "center"), (0.3, "left"),
+                      (0.7, "right")):
             for y, va, dy in ((max(m["values"]), "bottom", 1), (min(m["values"]), "top", -1)):
                 label.set(va=va, ha=ha, position=(0, dy))
                 label.xy = (x, y)
@@ -427,8 +441,9 @@ def _draw_anchors(ax, anchors, taken, size: float = 9) -> list:
         label.xy = (x, y)
         texts.append(label)
         boxes.append(label.get_window_extent(renderer))
-    taken += [b for line in lines for b in line]  # the points' names keep off the lines too
-    return texts
+    chance = ax.transData.transform([(1, 100 / len(EMOTIONS))])[0, 1]
+    lines.append([Bbox([[inside.x0, chance - 2], [inside.x1, chance + 2]])])
+    return texts, [b for line in lines for b in line]
 
 
 def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):

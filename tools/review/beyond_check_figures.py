@@ -43,12 +43,11 @@ def _checked(self, filename, *args, **kwargs):
         fig._beyond_checked = True
         _probe["n"] += 1
         fig.canvas.draw()
-        with open({log!r}, "a") as f:
-            f.write(_json.dumps({{"k": _probe["n"], "cell": _probe["cell"],
+        with open(LOG, "a") as f:
+            f.write(_json.dumps({"k": _probe["n"], "cell": _probe["cell"],
                                  "size": [float(v) for v in fig.get_size_inches()],
-                                 "problems": _find(fig)}}) + "\n")
-        _print_figure(self, {out!r} + f"-{{_probe['n']}}.png", format="png",
-                      bbox_inches="tight")
+                                 "problems": _find(fig)}) + "\n")
+        _print_figure(self, OUT + f"-{_probe['n']}.png", format="png", bbox_inches="tight")
     return _print_figure(self, filename, *args, **kwargs)
 _bb.FigureCanvasBase.print_figure = _checked
 '''
@@ -59,7 +58,7 @@ def check_chapter(name: str, out: Path) -> list[dict]:
     nb = nbformat.read(f"book/{name}.ipynb", as_version=4)
     log = out / f"{name}.jsonl"
     log.unlink(missing_ok=True)
-    probe = _PROBE.format(log=str(log), out=str(out / name))
+    probe = _PROBE.replace("LOG", repr(str(log))).replace("OUT", repr(str(out / name)))
     nb.cells.insert(0, nbformat.v4.new_code_cell(probe))
     with tempfile.TemporaryDirectory() as tmp:
         NotebookClient(nb, timeout=-1, kernel_name="python3",
