@@ -340,6 +340,9 @@ def plot_gallery(images, *, titles=None, ncols: int = 7, ax=None):
     ax = np.ravel(np.asarray(ax, dtype=object))
     for i, a in enumerate(ax):
         a.axis("off")
+        # no tick labels at all: hidden ones would still count as (small) text
+        a.set_xticks([])
+        a.set_yticks([])
         if i < n:
             _show_image(a, images[i])
             if titles is not None:
