@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fser_utils.plotting._style import _axes, _panels, _title
+from fser_utils.plotting._style import _axes, _panels, _text_size, _title
 # every helper here ends by raising its texts to the size the book's column needs
-from fser_utils.plotting.results import _legible
+from fser_utils.plotting.results import _legend_below, _legible
 
 __all__ = ["plot_pair_accuracy", "plot_learning_curves", "plot_curves", "plot_budget_curves",
            "plot_variant_gains", "plot_speaker_probe", "plot_speaker_breakdown"]
@@ -119,6 +119,8 @@ def plot_curves(curves: dict, *, ax=None, styles: dict | None = None,
     Returns
     -------
     ax : Axes
+        With its legend inside the axes for at most four lines, else below the x label
+        in two columns (a long legend inside covers curves wherever it goes).
     """
     import pandas as pd
 
@@ -131,7 +133,11 @@ def plot_curves(curves: dict, *, ax=None, styles: dict | None = None,
     ax.set(xlabel="epoch", ylabel=ylabel)
     _title(ax, title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if len(curves) + len(reference or {}) > 4:
+        # a long legend inside the axes covers curves wherever it goes: below them
+        _legend_below(ax, _text_size(ax, 9), ncol=2)
+    else:
+        ax.legend()
     _legible(ax)
     return ax
 

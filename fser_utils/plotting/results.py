@@ -516,15 +516,21 @@ def plot_reliability(tables: dict, *, ax=None):
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)",
            ylabel="accuracy", aspect="equal")
     size = _text_size(ax, 9)
-    # below the x label, an offset in points: its distance from the axes grows with the
-    # size of the tick labels and of the x label
+    _legend_below(ax, size, ncol=min(3, len(tables) + 1))
+    _legible(ax, size)
+    return ax
+
+
+def _legend_below(ax, size: float, **kwargs):
+    """The legend of ``ax`` under its x label, where it covers no line: an offset in
+    points, which grows with the size of the tick labels and of the x label (a share of
+    the axes would change with a later layout)."""
     from matplotlib.transforms import ScaledTranslation
 
     drop = ScaledTranslation(0, -(2 * 1.3 * size + 16) / 72, ax.figure.dpi_scale_trans)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=ax.transAxes + drop,
-              fontsize=size, ncol=min(3, len(tables) + 1), frameon=False, borderaxespad=0)
-    _legible(ax, size)
-    return ax
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0),
+                     bbox_transform=ax.transAxes + drop, fontsize=size, frameon=False,
+                     borderaxespad=0, **kwargs)
 
 
 def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
