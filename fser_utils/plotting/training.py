@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fser_utils.plotting._style import (MAX_LEGEND_ENTRIES, _axes, _legends, _panels, _text_size,
-                                       compute_colours)
+                                       _title, compute_colours)
 
 __all__ = ["plot_architecture", "plot_history", "plot_recipe_curves", "plot_leak_curves"]
 
@@ -18,7 +18,7 @@ _LAYER_SHORT = {"Input": "Input", "Conv2D": "CL", "MaxPooling2D": "MPL", "Dropou
                 "Flatten": "Flatten", "Dense": "FCL", "Activation": "Softmax"}
 
 
-def plot_architecture(model, *, ax=None):
+def plot_architecture(model, *, ax=None, title: str | None = None):
     """Draw the network as a row of boxes, one per layer (the paper's Figure 5).
 
     Box heights follow the size of each layer's output, so the shrinking feature maps
@@ -30,6 +30,8 @@ def plot_architecture(model, *, ax=None):
     model : keras.Model
         As built by :func:`fser_utils.models.paper_cnn.build_fser`.
     ax : matplotlib Axes or None
+    title : str or None
+        Set at the labels' size, legible in the column however wide the figure.
 
     Returns
     -------
@@ -66,6 +68,10 @@ def plot_architecture(model, *, ax=None):
     ax.set_xlim(-0.2, x)
     ax.set_ylim(-3.2, 2.3)
     ax.axis("off")
+    # no ticks at all: hidden ones would still count as (small) text
+    ax.set_xticks([])
+    ax.set_yticks([])
+    _title(ax, title, fontsize=size)
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor=_LAYER_COLOURS[k], edgecolor="black")
                for k in ("Conv2D", "MaxPooling2D", "Dropout", "Dense")]
     ax.legend(handles, ["CL: convolution + ReLU", "MPL: max-pooling 2x2", "Dr: dropout",
