@@ -39,7 +39,7 @@ from fser_utils.training.trainer import build_trainer, compile_trainer
 from fser_utils.training.profiles import get_training_profile
 keep, n_epochs = sys.argv[1] == "on", int(sys.argv[2])
 keras.utils.set_random_seed(0)
-p = get_training_profile("cnn")
+p = get_training_profile("budget")
 rng = np.random.default_rng(0)
 x = rng.standard_normal((1639, 64, 200, 1), dtype=np.float32)
 y = keras.utils.to_categorical(rng.integers(0, 8, len(x)), 8)
@@ -99,7 +99,7 @@ def main(argv=None) -> dict:
                             for key in ("wall_s", "user_s", "sys_s", "minor_faults")}
         summary[setting]["n_epochs"] = len(flat)
     result = {
-        "what": "logmel-cnn epoch (cnn profile, batch augmentation, validation pass) on "
+        "what": "logmel-cnn epoch (budget profile, batch augmentation, validation pass) on "
                 "random 64 x 200 inputs, 1639 training and 430 validation clips; medians "
                 "over every timed epoch of every trial",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BACKENDS = ("tensorflow", "jax", "torch")
 # images per epoch that each profile trains on with the paper split of the 2 563 clips
-TRAIN_IMAGES = {"ci": 640, "cpu": 1640, "paper": 1640 * 21, "fast": 1640}
+TRAIN_IMAGES = {"ci": 640, "quick": 1640, "paper": 1640 * 21, "tuned": 1640}
 
 WORKER = r"""
 import json, os, statistics, sys, time
@@ -45,7 +45,7 @@ from fser_utils.training.profiles import get_training_profile
 profile, n_images, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 keras.utils.set_random_seed(0)
 if profile == "bare":
-    p = get_training_profile("cpu", augment="none", schedule="constant")
+    p = get_training_profile("quick", augment="none", schedule="constant")
 else:
     # offline augmentation happens before training: an epoch is plain steps
     p = get_training_profile(profile, mixed_precision=False)
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="256 images, 3 repeats")
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--profiles", default="ci,cpu,paper,fast")
+    parser.add_argument("--profiles", default="ci,quick,paper,tuned")
     parser.add_argument("--out", default=str(HERE / "results" / "training.json"))
     args = parser.parse_args(argv)
     n = 256 if args.quick else args.images

@@ -61,14 +61,14 @@ def test_adversary_needs_a_logits_layer_and_a_keras_network():
     with pytest.raises(FserError, match="logits"):
         build_speaker_adversary(bare, n_speakers=3)
     with pytest.raises(FserError, match="adversary"):
-        ModelSpec("x", print, features="egemaps", profile="classical", family="sklearn",
+        ModelSpec("x", print, features="egemaps", profile="fit-once", family="sklearn",
                   speaker_adversary=0.3)
     with pytest.raises(FserError, match="speedup"):
-        ModelSpec("x", print, features="logmel", profile="cnn", adversary_speedup=3)
+        ModelSpec("x", print, features="logmel", profile="budget", adversary_speedup=3)
     with pytest.raises(FserError, match="adversary_ramp and adversary_speedup need a speaker"):
-        ModelSpec("x", print, features="logmel", profile="cnn", adversary_ramp=True)
+        ModelSpec("x", print, features="logmel", profile="budget", adversary_ramp=True)
     with pytest.raises(FserError, match="speedup must be >= 1"):
-        ModelSpec("x", print, features="logmel", profile="cnn", speaker_adversary=0.3,
+        ModelSpec("x", print, features="logmel", profile="budget", speaker_adversary=0.3,
                   adversary_speedup=0.5)
 
 

@@ -38,8 +38,8 @@ def test_no_data_declined_runs_on_the_demo_corpus(fresh, capsys):
     assert not setup.has_data and "synthetic demo corpus" in out
     assert "FSER_DATA" not in os.environ
     # the device's profile is chosen and handed to later cells through the environment
-    assert setup.profile == os.environ["FSER_PROFILE"] == "cpu"
-    assert "device: CPU only" in out and "training profile: cpu, chosen for a CPU" in out
+    assert setup.profile == os.environ["FSER_PROFILE"] == "quick"
+    assert "device: CPU only" in out and "training profile: quick, chosen for a CPU" in out
 
 
 def test_nobody_to_ask_means_no(fresh):

@@ -28,7 +28,7 @@ def demo(demo_root):
 
 
 def test_paper_adam_is_the_papers_recipe_with_adam_and_the_rule():
-    p, paper = PROFILES["paper-adam"], PROFILES["paper"]
+    p, paper = PROFILES["converge"], PROFILES["paper"]
     assert (p.optimizer, p.learning_rate, p.batch_size) == ("adam", 1e-3, 64)
     assert (p.augment, p.n_copies) == ("offline", PAPER_RECIPE["n_copies"])
     assert p.epochs == PAPER_RECIPE["epochs"]  # the upper bound
@@ -44,10 +44,10 @@ def test_other_profiles_keep_their_recorded_settings():
     rule = {"converge_accuracy", "converge_patience"}
     every = {f.name for f in dataclasses.fields(TrainingProfile)}
     for name, p in PROFILES.items():
-        if name != "paper-adam":
+        if name != "converge":
             assert not p.converges, name
             assert set(p.asdict()) == every - rule, name
-    assert rule <= set(PROFILES["paper-adam"].asdict())
+    assert rule <= set(PROFILES["converge"].asdict())
 
 
 def _drive(accuracies, profile, state=None, start=0):
@@ -59,7 +59,7 @@ def _drive(accuracies, profile, state=None, start=0):
     return None, state
 
 
-RULE = get_training_profile("paper-adam", converge_patience=3)
+RULE = get_training_profile("converge", converge_patience=3)
 
 
 @pytest.mark.parametrize("accuracies, stop, reason", [
@@ -102,11 +102,11 @@ def test_rule_refuses_bad_settings_and_the_resident_loop():
     from fser_utils.training.run_config import RunConfig
 
     with pytest.raises(FserError, match="converge_accuracy"):
-        RunConfig(model="fser", profile="paper-adam", overrides={"converge_accuracy": 1.5})
+        RunConfig(model="fser", profile="converge", overrides={"converge_accuracy": 1.5})
     with pytest.raises(FserError, match="converge_patience"):
-        RunConfig(model="fser", profile="paper-adam", overrides={"converge_patience": 0})
+        RunConfig(model="fser", profile="converge", overrides={"converge_patience": 0})
     with pytest.raises(FserError, match="--loop fit"):
-        check_converge_rule(PROFILES["paper-adam"], loop="resident")
+        check_converge_rule(PROFILES["converge"], loop="resident")
     check_converge_rule(PROFILES["paper"], loop="resident")  # no rule, nothing to refuse
 
 
@@ -114,8 +114,8 @@ def test_commands_refuse_the_rule_with_the_resident_loop_before_reading(tmp_path
     from fser_utils.cli import main
 
     # an empty data root: refused before it is read ("no corpus found" would come later)
-    for argv in (["train", "--model", "fser", "--profile", "paper-adam", "--loop", "resident"],
-                 ["leak", "pooled", "--profile", "paper-adam", "--loop", "resident"]):
+    for argv in (["train", "--model", "fser", "--profile", "converge", "--loop", "resident"],
+                 ["leak", "pooled", "--profile", "converge", "--loop", "resident"]):
         assert main(argv + ["--root", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
         err = capsys.readouterr().err
         assert "--loop fit" in err and "no corpus found" not in err
@@ -136,7 +136,7 @@ def test_interrupted_run_resumes_the_rules_count(demo, tmp_path):
     out = tmp_path / "run"
     ov = {**TINY, "epochs": 5, "converge_accuracy": None, "converge_patience": 2}
     with pytest.raises(KeyboardInterrupt):
-        train_model(kept, X, model="fser", profile="paper-adam", out=out, verbose=0,
+        train_model(kept, X, model="fser", profile="converge", out=out, verbose=0,
                     overrides=ov, callbacks=[keras.callbacks.LambdaCallback(
                         on_epoch_end=interrupt)])
     path = out / "checkpoints" / "state.json"
@@ -148,7 +148,7 @@ def test_interrupted_run_resumes_the_rules_count(demo, tmp_path):
     # carries on from the saved count; a fresh count would improve on its first epoch
     state.update(best_train_accuracy=1.0, train_wait=0)
     path.write_text(json.dumps(state))
-    train_model(kept, X, model="fser", profile="paper-adam", out=out, verbose=0, overrides=ov)
+    train_model(kept, X, model="fser", profile="converge", out=out, verbose=0, overrides=ov)
     m = load_run(out)["metrics"]
     assert (m["epochs_run"], m["stop_reason"]) == (3, "levelled off")
     assert json.loads(path.read_text())["train_wait"] == 2
@@ -167,19 +167,19 @@ def test_both_arms_for_one_epoch(demo, tmp_path, capsys):
     from fser_utils.training.train import train_model
 
     kept, X = demo
-    honest = train_model(kept, X, model="fser", profile="paper-adam", out=tmp_path / "honest",
+    honest = train_model(kept, X, model="fser", profile="converge", out=tmp_path / "honest",
                          verbose=0, overrides={**TINY, "epochs": 1}, log_test=True)
     # verbose=0 (fser train --quiet): not even the offline copies draw a progress bar
     assert "augmenting" not in capsys.readouterr().err
     run = load_run(honest)
     assert run["metrics"]["stop_reason"] == "epochs"
-    assert run["settings"]["profile"] == "paper-adam"
+    assert run["settings"]["profile"] == "converge"
     # copies of the training part only: 48 clips, each with one copy
     assert run["settings"]["n_train"] == 48 and run["settings"]["n_train_images"] == 96
     assert "test_accuracy" in run["history"]
 
     # arm (a) with a level reached at once: it stops on the rule after one epoch of two
-    pooled = train_pooled_arm(kept, X, out=tmp_path / "pooled", profile="paper-adam",
+    pooled = train_pooled_arm(kept, X, out=tmp_path / "pooled", profile="converge",
                               overrides={**TINY, "epochs": 2, "converge_accuracy": 0.01},
                               n_boot=20, verbose=0, log_test=True)
     m = pooled.load_metrics()

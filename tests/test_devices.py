@@ -28,7 +28,7 @@ def no_accelerator(monkeypatch, tmp_path):
 def test_cpu_only_machine(no_accelerator):
     assert devices.list_accelerators() == []
     assert devices.describe_devices().startswith("device: CPU only (")
-    assert devices.pick_profile() == ("cpu", "chosen for a CPU (set FSER_PROFILE to change it)")
+    assert devices.pick_profile() == ("quick", "chosen for a CPU (set FSER_PROFILE to change it)")
 
 
 def test_gpus_found_by_nvidia_smi(no_accelerator, tmp_path):
@@ -37,7 +37,7 @@ def test_gpus_found_by_nvidia_smi(no_accelerator, tmp_path):
     smi.chmod(0o755)
     found = devices.list_accelerators()
     assert found == ["GPU: NVIDIA H100 80GB HBM3"] * 2
-    assert devices.pick_profile()[0] == devices.GPU_PROFILE == "fast"
+    assert devices.pick_profile()[0] == devices.GPU_PROFILE == "tuned"
     line = devices.describe_devices(found)
     assert "GPU: NVIDIA H100 80GB HBM3" in line and "--devices 2" in line
 
@@ -89,7 +89,7 @@ def test_mixed_precision_path_with_a_pretend_gpu(demo, tmp_path, monkeypatch):
     monkeypatch.setattr(devices, "list_gpus", lambda: ["pretend GPU"])
     kept, X = demo
     before = keras.mixed_precision.dtype_policy().name
-    out = train_model(kept, X, model="fser", profile="fast", out=tmp_path / "run",
+    out = train_model(kept, X, model="fser", profile="tuned", out=tmp_path / "run",
                       verbose=0, overrides={"epochs": 1, "max_train": 32})
     assert keras.mixed_precision.dtype_policy().name == before == "float32"  # restored
     run = load_run(out)

@@ -208,7 +208,7 @@ def test_resume_refuses_another_configuration(demo_cat, tiny, tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         train_model(demo_cat, model="tiny", out=tmp_path, verbose=0, callbacks=[Stop()])
     with pytest.raises(FserError, match="started with another configuration"):
-        train_model(demo_cat, model="tiny", profile="cpu", out=tmp_path, verbose=0)
+        train_model(demo_cat, model="tiny", profile="quick", out=tmp_path, verbose=0)
 
 
 def test_batch_augmentation():
@@ -236,7 +236,7 @@ def test_a_model_standardises_per_speaker_or_per_clip_not_both():
     from fser_utils.models.registry import ModelSpec
 
     with pytest.raises(FserError, match="not both"):
-        ModelSpec("both", print, features="logmel", profile="cnn", speaker_norm=True,
+        ModelSpec("both", print, features="logmel", profile="budget", speaker_norm=True,
                   clip_norm=True)
 
 

@@ -143,7 +143,7 @@ def test_clips_needed_for_the_equivalence_test():
 def test_claims_table():
     table = compute_claims_table([
         {"claim": "x", "paper": 95.0, "measured": 70, "measured_low": 65, "measured_high": 75,
-         "evidence": "run", "budget": "shorter: 30 epochs, profile 'cpu'"},
+         "evidence": "run", "budget": "shorter: 30 epochs, profile 'quick'"},
         {"claim": "y", "paper": 99.1, "testable": False, "why": "SAVEE absent"},
         {"claim": "z", "paper": np.nan, "kind": "difference", "measured": 1,
          "measured_low": -2, "measured_high": 4, "measured_low90": -1.5,
@@ -158,7 +158,7 @@ def test_claims_table():
                                       "consistent"]
     assert table.loc[3, "clips_needed"] == 3608 and table["clips_needed"].isna().sum() == 4
     assert table.loc[1, "evidence"] == "SAVEE absent"
-    assert table.loc[0, "budget"] == "shorter: 30 epochs, profile 'cpu'"
+    assert table.loc[0, "budget"] == "shorter: 30 epochs, profile 'quick'"
 
 
 def test_run_table(tmp_path):

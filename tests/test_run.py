@@ -77,9 +77,9 @@ def test_run_config_refuses_bad_fields(fields, message):
 def test_names_of_runs(tmp_path):
     from fser_utils.training.run_config import RunConfig, run_name
 
-    assert run_name("cpu", "corpus", "emodb") == "fser-cpu-corpus-emodb"
+    assert run_name("quick", "corpus", "emodb") == "fser-quick-corpus-emodb"
     assert run_name("ci", "paper", tag="noflip") == "fser-ci-paper-noflip"
-    assert run_name("tcn", "speaker", model="tcn") == "tcn-tcn-speaker"
+    assert run_name("budget-light", "speaker", model="tcn") == "tcn-budget-light-speaker"
     config = RunConfig(model="fser", profile="ci", split="corpus", test_corpus="emodb")
     assert find_run_for_config(config, runs_dir=tmp_path).path == tmp_path / "fser-ci-corpus-emodb"
     assert find_run_for_config(config, runs_dir=tmp_path, tag="s1").name == "fser-ci-corpus-emodb-s1"

@@ -18,26 +18,27 @@ def test_names_follow_the_stored_scheme(tmp_path):
     from fser_utils.features.kinds import get_feature_settings
     from fser_utils.training.profiles import PROFILES
 
-    assert PROFILES["cnn"].epochs != 300
+    assert PROFILES["budget"].epochs != 300
     assert _name(tmp_path, "s1", model="logmel-cnn", split="speaker",
-                 overrides={"epochs": 300}) == "logmel-cnn-cnn-speaker-e300-s1"
+                 overrides={"epochs": 300}) == "logmel-cnn-budget-speaker-e300-s1"
     assert _name(tmp_path, model="logmel-cnn-warp", split="corpus", test_corpus="emodb",
-                 overrides={"epochs": 40}) == "logmel-cnn-warp-cnn-warp-corpus-emodb-e40"
+                 overrides={"epochs": 40}) == "logmel-cnn-warp-recognizer-corpus-emodb-e40"
     # the model's own epochs and feature kind are left out, as before
-    assert _name(tmp_path, model="logmel-cnn", overrides={"epochs": PROFILES["cnn"].epochs}) \
-        == "logmel-cnn-cnn-paper"
-    assert _name(tmp_path, model="fser", profile="cpu") == "fser-cpu-paper"
+    assert _name(tmp_path, model="logmel-cnn", overrides={"epochs": PROFILES["budget"].epochs}) \
+        == "logmel-cnn-budget-paper"
+    assert _name(tmp_path, model="fser", profile="quick") == "fser-quick-paper"
+    assert _name(tmp_path, model="fser", profile="cpu") == "fser-quick-paper"  # its old name
     assert _name(tmp_path, model="logmel-cnn", feature_settings=get_feature_settings("mfcc")) \
-        == "logmel-cnn-cnn-paper-mfcc"
+        == "logmel-cnn-budget-paper-mfcc"
     assert _name(tmp_path, model="svm-egemaps",
                  feature_settings=get_feature_settings("compare")) \
-        == "svm-egemaps-classical-paper-compare"
+        == "svm-egemaps-fit-once-paper-compare"
     changed = _name(tmp_path, model="logmel-cnn",
                     feature_settings=get_feature_settings("mfcc", n_mfcc=20))
-    assert changed.startswith("logmel-cnn-cnn-paper-mfcc-") and len(changed) == 32
+    assert changed.startswith("logmel-cnn-budget-paper-mfcc-") and len(changed) == 35
     # the GPU runs' tag already named their epochs
     assert _name(tmp_path, "e120-gpu", model="logmel-cnn", overrides={"epochs": 120}) \
-        == "logmel-cnn-cnn-paper-e120-gpu"
+        == "logmel-cnn-budget-paper-e120-gpu"
 
 
 def test_a_finished_run_under_its_older_name_is_reused(tmp_path):
@@ -46,14 +47,42 @@ def test_a_finished_run_under_its_older_name_is_reused(tmp_path):
     from fser_utils.training.run_names import find_run_for_config
 
     config = RunConfig(model="logmel-cnn", overrides={"epochs": 5})
-    older = tmp_path / "logmel-cnn-cnn-paper"
+    older = tmp_path / "logmel-cnn-budget-paper"
     older.mkdir()
     (older / "settings.json").write_text(json.dumps({"config_key": to_jsonable(config.key)}))
-    assert find_run_for_config(config, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e5"
+    assert find_run_for_config(config, runs_dir=tmp_path).name == "logmel-cnn-budget-paper-e5"
     (older / "metrics.json").write_text("{}")
     assert find_run_for_config(config, runs_dir=tmp_path).path == older
     other = RunConfig(model="logmel-cnn", overrides={"epochs": 6})
-    assert find_run_for_config(other, runs_dir=tmp_path).name == "logmel-cnn-cnn-paper-e6"
+    assert find_run_for_config(other, runs_dir=tmp_path).name == "logmel-cnn-budget-paper-e6"
+
+
+def test_a_run_made_under_a_profiles_old_name_is_reused_not_retrained(tmp_path):
+    """Profiles were renamed by purpose (cpu -> quick, cnn -> budget ...): a run folder and
+    configuration key written under the old name still match today's configuration."""
+    from fser_utils.training.profiles import (PROFILE_ALIASES, PROFILES, get_training_profile,
+                                              migrate_settings)
+    from fser_utils.training.run import Run, to_jsonable
+    from fser_utils.training.run_config import RunConfig
+    from fser_utils.training.run_names import find_run_for_config
+
+    assert get_training_profile("cpu") == get_training_profile("quick")
+    config = RunConfig(model="fser", profile="quick")
+    old_key = to_jsonable(config.key)
+    old_key["profile_settings"]["name"] = "cpu"
+    older = tmp_path / "fser-cpu-paper"
+    older.mkdir()
+    (older / "settings.json").write_text(json.dumps(
+        {"profile": "cpu", "profile_settings": {"name": "cpu"}, "config_key": old_key}))
+    (older / "metrics.json").write_text("{}")
+    assert Run(older).config_key == to_jsonable(config.key)
+    assert Run(older).load_settings()["profile"] == "quick"
+    assert find_run_for_config(config, runs_dir=tmp_path).path == older
+    # a key made under another profile is not mistaken for it
+    assert find_run_for_config(RunConfig(model="fser", profile="ci"),
+                               runs_dir=tmp_path).name == "fser-ci-paper"
+    assert migrate_settings({"profile": "gpu"}) == {"profile": "gpu"}  # unknown: unchanged
+    assert set(PROFILE_ALIASES.values()) <= set(PROFILES)
 
 
 @pytest.fixture
@@ -111,12 +140,13 @@ def test_make_stored_run_name_reads_the_tags_from_the_settings():
     settings = {"model": {"name": "logmel-cnn-warp"}, "profile": "cnn-warp", "split": "corpus",
                 "test_corpus": "nemo", "seed": 2, "hardware": "2 CPU cores; no GPU",
                 "corpora": ["emodb", "emovo", "nemo", "ravdess", "urdu"],
-                "profile_settings": {"epochs": PROFILES["cnn-warp"].epochs}}
-    assert make_stored_run_name(settings) == "logmel-cnn-warp-cnn-warp-corpus-nemo-all-s2"
+                "profile_settings": {"epochs": PROFILES["recognizer"].epochs}}
+    # made under the profile's old name, named by its current one
+    assert make_stored_run_name(settings) == "logmel-cnn-warp-recognizer-corpus-nemo-all-s2"
     gpu = {**settings, "hardware": "16 CPU cores; GPU: NVIDIA H100", "seed": 42,
            "corpora": ["emodb", "emovo", "ravdess"], "split": "paper", "test_corpus": None,
            "profile_settings": {"epochs": 300}}
-    assert make_stored_run_name(gpu) == "logmel-cnn-warp-cnn-warp-paper-e300-gpu"
+    assert make_stored_run_name(gpu) == "logmel-cnn-warp-recognizer-paper-e300-gpu"
     assert make_stored_run_name({**gpu, "arm": "augment before split", "profile": "paper"}) \
         == "leak-pooled-paper-gpu"
 

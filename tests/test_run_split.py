@@ -105,7 +105,7 @@ def test_stored_results_share_their_splits(tmp_path):
     assert len(refs) > 200
     names = {json.loads(ref.read_text())["file"] for ref in refs}
     assert names == {p.name for p in (results / SPLITS_DIR).glob("*.csv.gz")}
-    run = Run(get_stored_path("results/shipped/logmel-cnn-warp-cnn-warp-corpus-urdu-all-s2"))
+    run = Run(get_stored_path("results/shipped/logmel-cnn-warp-recognizer-corpus-urdu-all-s2"))
     copy = run.export(tmp_path / "copy")
     record = json.loads((run.path / SPLIT_REF).read_text())
     assert shared_split_name(record["sha256"]) == record["file"]

@@ -63,7 +63,7 @@ def test_planted_pickle_named_explicitly_runs_nothing(tmp_path, capsys):
 
 def test_planted_pickle_in_the_runs_folder_is_skipped(tmp_path, capsys):
     marker = tmp_path / "pwned"
-    _plant_pickle(tmp_path / "runs" / "svm-egemaps-classical-paper", marker)
+    _plant_pickle(tmp_path / "runs" / "svm-egemaps-fit-once-paper", marker)
     with pytest.raises(FserError, match="no trained model"):
         load_predictor()  # what `fser predict` without a run calls
     err = capsys.readouterr().err.strip().splitlines()

@@ -154,7 +154,7 @@ def test_same_seed_same_history(demo, tmp_path):
     assert (a / "split.csv").read_text() == (b / "split.csv").read_text()
 
 
-@pytest.mark.parametrize("name", ["paper", "fast", "cpu"])
+@pytest.mark.parametrize("name", ["paper", "tuned", "quick"])
 def test_every_profile_runs(demo, tmp_path, name):
     """One short epoch of each profile (offline 20x augmentation for 'paper')."""
     from fser_utils.training.results import load_run
@@ -173,21 +173,23 @@ def test_profiles_and_errors(demo):
     from fser_utils.training.run_config import run_name
     from fser_utils.training.train import train_model
 
-    assert set(PROFILES) == {"ci", "cpu", "paper", "fast", "cnn", "cnn-warp", "tcn", "classical",
-                             "paper-adam"}
-    # the warped recipe is the log-mel recipe with one change
-    assert dataclasses.replace(PROFILES["cnn-warp"], name="cnn", freq_warp=0.0) == PROFILES["cnn"]
-    # the TCN's is the log-mel recipe without the three regularisers it underfitted under
-    cnn, tcn = PROFILES["cnn"], PROFILES["tcn"]
-    assert dataclasses.replace(tcn, name="cnn", mixup=cnn.mixup, specaugment=True,
+    assert set(PROFILES) == {"ci", "quick", "paper", "tuned", "budget", "recognizer",
+                             "budget-light", "fit-once", "converge"}
+    # the default model's recipe is the log-mel recipe with one change
+    assert dataclasses.replace(PROFILES["recognizer"], name="budget",
+                               freq_warp=0.0) == PROFILES["budget"]
+    # the small networks' is the log-mel recipe without the three regularisers the TCN
+    # underfitted under
+    cnn, tcn = PROFILES["budget"], PROFILES["budget-light"]
+    assert dataclasses.replace(tcn, name="budget", mixup=cnn.mixup, specaugment=True,
                                label_smoothing=cnn.label_smoothing) == cnn
     assert (tcn.mixup, tcn.specaugment, tcn.label_smoothing, tcn.augment) == (0.0, False, 0.0,
                                                                              "batch")
     paper = PROFILES["paper"]
     assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.epochs,
             paper.augment, paper.n_copies) == ("sgd", 1e-3, 64, 400, "offline", 20)
-    assert run_name("cpu", "corpus", "emodb") == "fser-cpu-corpus-emodb"
-    assert run_name("cpu", "paper") == "fser-cpu-paper"
+    assert run_name("quick", "corpus", "emodb") == "fser-quick-corpus-emodb"
+    assert run_name("cpu", "paper") == "fser-quick-paper"  # the profile's old name
     with pytest.raises(FserError, match="unknown profile 'gpu'"):
         get_training_profile("gpu")
     with pytest.raises(FserError, match="unknown profile setting"):
@@ -204,8 +206,8 @@ def test_cli_errors(capsys):
 
     assert main(["train", "--profile", "nope"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "fser: error: unknown profile 'nope' (choose from: ci, cpu, paper, fast, cnn, tcn, "
-        "classical, cnn-warp, paper-adam)")
+        "fser: error: unknown profile 'nope' (choose from: ci, quick, paper, tuned, budget, "
+        "budget-light, fit-once, recognizer, converge)")
     assert main(["train", "--split", "corpus"]) == 2
     assert "needs --test-corpus" in capsys.readouterr().err
 
@@ -359,10 +361,10 @@ def test_describe_train_command_round_trips_the_options():
 
     from fser_utils.features.kinds import get_feature_settings
 
-    s = {"model": {"name": "logmel-cnn"}, "profile": "cnn", "split": "corpus",
+    s = {"model": {"name": "logmel-cnn"}, "profile": "budget", "split": "corpus",
          "test_corpus": "emodb", "seed": 1,
          "features": get_feature_settings("logmel").asdict(),
-         "profile_settings": PROFILES["cnn"].asdict()}
+         "profile_settings": PROFILES["budget"].asdict()}
     assert describe_train_command(s) == (
         "fser train --model logmel-cnn --split corpus --test-corpus emodb --seed 1")
     s["features"] = get_feature_settings("mfcc").asdict()

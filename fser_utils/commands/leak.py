@@ -30,7 +30,7 @@ def register(sub) -> None:
     pooled = kinds.add_parser(
         "pooled", help="arm (a): train with the paper's augmentation applied before the split")
     pooled.add_argument("--profile", default="paper",
-                        help="training profile of the recipe (default: paper; paper-adam: "
+                        help="training profile of the recipe (default: paper; converge: "
                              "Adam until training accuracy levels off)")
     pooled.add_argument("--epochs", type=int, help="override the profile's epochs")
     pooled.add_argument("--seed", type=int, default=42, help="pool and split seed (42)")
@@ -131,6 +131,7 @@ def _train_pooled(args):
     from fser_utils.features import load_features
     from fser_utils.studies.evaluate import rename_old_interval_names
     from fser_utils.studies.pooled_arm import make_pooled_config, train_pooled_arm
+    from fser_utils.training.profiles import PROFILE_ALIASES, name_profile
     from fser_utils.training.run import Run
     from fser_utils.training.train import check_train_options
 
@@ -138,8 +139,13 @@ def _train_pooled(args):
         raise FserError("--epochs must be at least 1")
     overrides = {"epochs": args.epochs} if args.epochs is not None else None
     # seeds get folders of their own, so that a second seed never clears the first
-    default = f"leak-pooled-{args.profile}" + (f"-s{args.seed}" if args.seed != 42 else "")
-    out = args.out or get_runs_dir() / default
+    seed = f"-s{args.seed}" if args.seed != 42 else ""
+    profile = name_profile(args.profile)
+    # an arm trained under the profile's old name is resumed or reused, not trained again
+    names = [f"leak-pooled-{p}{seed}" for p in (profile, *[a for a, now in PROFILE_ALIASES.items()
+                                                          if now == profile])]
+    out = args.out or next((get_runs_dir() / n for n in names if (get_runs_dir() / n).exists()),
+                           get_runs_dir() / names[0])
     # every option, before the features are read or the folder is touched
     _, config = make_pooled_config(args.profile, seed=args.seed, overrides=overrides)
     check_train_options(config, Run(out), loop=args.loop, keep_finished=True)

@@ -8,7 +8,7 @@ import sys
 
 def register(sub) -> None:
     from fser_utils.models.registry import list_public_models
-    from fser_utils.training.profiles import PROFILES
+    from fser_utils.training.profiles import PROFILE_PURPOSES
     from fser_utils.training.run_config import RunConfig
 
     default = RunConfig.defaults()  # the package's defaults, stated there once
@@ -30,8 +30,8 @@ def register(sub) -> None:
                         help="list every registered model, experiment variants included, "
                              "and exit")
     parser.add_argument("--profile", default=default["profile"], metavar="P",
-                        help=f"training profile: {', '.join(PROFILES)} "
-                             "(default: the model's own)")
+                        help="training profile (default: the model's own): " + "; ".join(
+                            f"{name}: {purpose}" for name, purpose in PROFILE_PURPOSES.items()))
     parser.add_argument("--features", default=None, metavar="KIND",
                         help="feature kind (default: the model's own)")
     parser.add_argument("--split", default=default["split"], metavar="S",

@@ -167,75 +167,75 @@ def _build_svm(**kw):
 
 
 register_model(ModelSpec(
-    "fser", _build_fser, features="mel-image", profile="cpu",
+    "fser", _build_fser, features="mel-image", profile="quick",
     public=True,
     description="the paper's CNN on 64 x 64 RGB mel images"))
 register_model(ModelSpec(
-    "logmel-cnn", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn", _build_logmel_cnn, features="logmel", profile="budget",
     description="batch-normalised CNN with global pooling on 64-band log-mel"))
 register_model(ModelSpec(
-    "logmel-cnn-spk", _build_logmel_cnn, features="logmel", profile="cnn", speaker_norm=True,
+    "logmel-cnn-spk", _build_logmel_cnn, features="logmel", profile="budget", speaker_norm=True,
     description="the log-mel CNN on spectrograms standardised per speaker and band"))
 register_model(ModelSpec(
-    "logmel-cnn-deep", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-deep", _build_logmel_cnn, features="logmel", profile="budget",
     params={"convs_per_block": 2},
     description="the log-mel CNN with two convolutions per block (three times the cost)"))
 register_model(ModelSpec(
-    "logmel-cnn-warp", _build_logmel_cnn, features="logmel", profile="cnn-warp",
+    "logmel-cnn-warp", _build_logmel_cnn, features="logmel", profile="recognizer",
     public=True,
     description="the log-mel CNN trained with random stretches of the mel axis (VTLP)"))
 register_model(ModelSpec(
-    "logmel-cnn-clip", _build_logmel_cnn, features="logmel", profile="cnn", clip_norm=True,
+    "logmel-cnn-clip", _build_logmel_cnn, features="logmel", profile="budget", clip_norm=True,
     description="the log-mel CNN on spectrograms standardised per clip and band"))
 register_model(ModelSpec(
-    "logmel-cnn-delta", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-delta", _build_logmel_cnn, features="logmel", profile="budget",
     params={"deltas": True},
     description="the log-mel CNN reading deltas and delta-deltas as two more channels"))
 register_model(ModelSpec(
-    "logmel-cnn-att", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-att", _build_logmel_cnn, features="logmel", profile="budget",
     params={"pooling": "attention"},
     description="the log-mel CNN with attentive statistics pooling over time"))
 register_model(ModelSpec(
-    "logmel-cnn-wide", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-wide", _build_logmel_cnn, features="logmel", profile="budget",
     params={"filters": (64, 128, 256, 512)},
     description="the log-mel CNN with twice the channels in every block"))
 register_model(ModelSpec(
-    "logmel-cnn-wide-spk", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-wide-spk", _build_logmel_cnn, features="logmel", profile="budget",
     speaker_norm=True, params={"filters": (64, 128, 256, 512)},
     public=True,
     description="the wider log-mel CNN on spectrograms standardised per speaker and band"))
 register_model(ModelSpec(
-    "logmel-cnn-adv", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-adv", _build_logmel_cnn, features="logmel", profile="budget",
     speaker_adversary=0.3,
     description="the log-mel CNN trained against a speaker classifier (gradient reversal)"))
 register_model(ModelSpec(
-    "logmel-cnn-adv-strong", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-adv-strong", _build_logmel_cnn, features="logmel", profile="budget",
     speaker_adversary=1.0,
     description="logmel-cnn-adv with the reversed speaker gradient at full weight"))
 register_model(ModelSpec(
-    "logmel-cnn-adv-ramp", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-adv-ramp", _build_logmel_cnn, features="logmel", profile="budget",
     speaker_adversary=1.0, adversary_ramp=True,
     description="logmel-cnn-adv-strong with the reversal raised from 0 as training goes"))
 register_model(ModelSpec(
-    "logmel-cnn-fine", _build_logmel_cnn, features="logmel", profile="cnn",
+    "logmel-cnn-fine", _build_logmel_cnn, features="logmel", profile="budget",
     params={"stem_stride": 1},
     description="the log-mel CNN whose first block keeps the full time-frequency resolution"))
 register_model(ModelSpec(
-    "tcn", _build_tcn, features="mfcc", profile="tcn", params={"input_norm": True},
+    "tcn", _build_tcn, features="mfcc", profile="budget-light", params={"input_norm": True},
     description="bidirectional multi-scale dilated TCN on 39 MFCCs (TIM-Net's idea)"))
 register_model(ModelSpec(
-    "svm-egemaps", _build_svm, features="egemaps", profile="classical", family="sklearn",
+    "svm-egemaps", _build_svm, features="egemaps", profile="fit-once", family="sklearn",
     public=True,
     description="RBF SVM on 88 eGeMAPSv02 functionals"))
 register_model(ModelSpec(
-    "svm-compare", _build_svm, features="compare", profile="classical", family="sklearn",
+    "svm-compare", _build_svm, features="compare", profile="fit-once", family="sklearn",
     description="RBF SVM on 6373 ComParE_2016 functionals"))
 register_model(ModelSpec(
-    "svm-egemaps-spk", _build_svm, features="egemaps", profile="classical", family="sklearn",
+    "svm-egemaps-spk", _build_svm, features="egemaps", profile="fit-once", family="sklearn",
     speaker_norm=True,
     description="RBF SVM on eGeMAPSv02 functionals standardised per speaker"))
 register_model(ModelSpec(
-    "svm-compare-spk", _build_svm, features="compare", profile="classical", family="sklearn",
+    "svm-compare-spk", _build_svm, features="compare", profile="fit-once", family="sklearn",
     speaker_norm=True,
     public=True,
     description="RBF SVM on ComParE_2016 functionals standardised per speaker"))

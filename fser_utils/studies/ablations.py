@@ -27,7 +27,7 @@ AUGMENTATION_ARMS = {
 
 
 def train_augmentation_ablation(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
-                                profile="cpu", epochs: int | None = None, split: str = "paper",
+                                profile="quick", epochs: int | None = None, split: str = "paper",
                                 seed: int = 42, verbose: int = 1) -> dict:
     """Train (or load) one run per arm of :data:`AUGMENTATION_ARMS`.
 

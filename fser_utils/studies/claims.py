@@ -25,7 +25,7 @@ __all__ = ["describe_budget_label", "compute_paper_claims"]
 
 def describe_budget_label(run_dir) -> str:
     """Whether a run is the paper's recipe at its full budget, in a few words:
-    ``full budget: 400 epochs`` or ``shorter: 30 epochs, profile 'cpu'``."""
+    ``full budget: 400 epochs`` or ``shorter: 30 epochs, profile 'quick'``."""
     from fser_utils.training.run import Run
 
     run = Run(run_dir)

@@ -1,6 +1,6 @@
 """Chapter 8's converged arms: the paper's three mistakes alone and combined.
 
-Trained until training accuracy levels off (profile ``paper-adam``), the honest run and
+Trained until training accuracy levels off (profile ``converge``), the honest run and
 arm (a) answer what each mistake gives once the network has learnt its training set. The
 mistakes: (a) the copies made before the split, (b) the epoch chosen on the test set,
 (c) scoring only the test clips with a twin in training. :func:`compute_arm_combinations`

@@ -24,7 +24,7 @@ Two more arms need training, with the paper's recipe and budget like the honest 
   the epoch with the best *test* accuracy instead of the best validation accuracy,
   read from a run trained with the resident loop, which logs test accuracy per epoch.
 
-Trained to convergence (profile ``paper-adam``), the honest run and arm (a) are drawn
+Trained to convergence (profile ``converge``), the honest run and arm (a) are drawn
 epoch by epoch, test accuracy against training accuracy (:func:`compute_leak_curves`,
 :func:`fser_utils.plotting.plot_leak_curves`): where copies of the test clips sit in
 training, test accuracy climbs with training accuracy.

@@ -226,8 +226,8 @@ def compute_leak_before_split() -> dict:
             "epochs": int(m["epochs_run"]), "hardware": describe_hardware(settings["hardware"])}
 
 
-#: chapter 8's runs trained until they fit their training pictures (profile paper-adam)
-CONVERGED_RUNS = {"honest": "fser-paper-adam-paper", "pooled": "leak-pooled-paper-adam"}
+#: chapter 8's runs trained until they fit their training pictures (profile converge)
+CONVERGED_RUNS = {"honest": "fser-converge-paper", "pooled": "leak-pooled-converge"}
 
 
 @functools.lru_cache(maxsize=1)

@@ -49,9 +49,9 @@ __all__ = [
 ]
 
 #: profile for a machine with a GPU or TPU: the paper's recipe shortened, mixed precision
-GPU_PROFILE = "fast"
+GPU_PROFILE = "tuned"
 #: profile for a CPU: the book's stored runs were made with it
-CPU_PROFILE = "cpu"
+CPU_PROFILE = "quick"
 
 
 def list_accelerators(*, timeout: float = 10.0) -> list[str]:

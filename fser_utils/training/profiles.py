@@ -2,8 +2,11 @@
 
 A :class:`TrainingProfile` names everything about how a network is fitted (optimizer,
 schedule, batch size, augmentation, epochs and stopping) and nothing about what is
-fitted; :data:`PROFILES` holds the book's recipes, from seconds on a CPU (``ci``) to the
-paper's 400 epochs (``paper``). The optional stopping rule on training accuracy
+fitted; :data:`PROFILES` holds the book's recipes, each named by what it is for: from
+seconds for the tests (``ci``) through a first look in minutes on a CPU (``quick``) to
+the paper's 400 epochs (``paper``). Runs made before the recipes had these names still
+read: :data:`PROFILE_ALIASES` maps each old name to its new one
+(:func:`name_profile`). The optional stopping rule on training accuracy
 (:func:`update_converge_rule`) lives here with the profile fields that switch it on, so
 that the fit loop, the run's metrics and chapter 8's pooled arm read one definition.
 """
@@ -17,6 +20,10 @@ from fser_utils.paper import PAPER_RECIPE
 __all__ = [
     "TrainingProfile",
     "PROFILES",
+    "PROFILE_ALIASES",
+    "PROFILE_PURPOSES",
+    "name_profile",
+    "migrate_settings",
     "get_training_profile",
     "STOP_REASONS",
     "update_converge_rule",
@@ -130,7 +137,7 @@ _CONVERGE_FIELDS = ("converge_accuracy", "converge_patience")
 # time shift + SpecAugment + mixup on every batch. 120 epochs: the budget with the best
 # validation accuracy on unseen speakers among those that fit 30 minutes of the book's
 # 2-core CPU (chapter 11); chapter 9's comparison ran 40
-_CNN_RECIPE = TrainingProfile("cnn", epochs=120, batch_size=32, optimizer="adamw",
+_CNN_RECIPE = TrainingProfile("budget", epochs=120, batch_size=32, optimizer="adamw",
                               learning_rate=2e-3, schedule="cosine", warmup_epochs=3,
                               weight_decay=1e-2, label_smoothing=0.1, augment="batch",
                               specaugment=True, mixup=0.2, time_shift=0.1)
@@ -142,7 +149,7 @@ PROFILES = {
     # the best we found for a 2-core CPU in a few minutes: Adam, cosine decay over 30
     # epochs, early stopping on validation accuracy, and no augmentation, which won the
     # augmentation ablation of chapter 4 (on validation accuracy) at this budget
-    "cpu": TrainingProfile("cpu", epochs=30, batch_size=64, optimizer="adam",
+    "quick": TrainingProfile("quick", epochs=30, batch_size=64, optimizer="adam",
                            learning_rate=1e-3, schedule="cosine", augment="none",
                            patience=10),
     # the paper, as written: offline 20x augmentation, plain SGD at 0.001, batch 64,
@@ -155,36 +162,91 @@ PROFILES = {
     # ours for one GPU: AdamW with warm-up and cosine decay, larger batches, fresh
     # augmentation every epoch (no time reversal, SpecAugment masks instead), label
     # smoothing, mixed precision
-    "fast": TrainingProfile("fast", epochs=150, batch_size=128, optimizer="adamw",
+    "tuned": TrainingProfile("tuned", epochs=150, batch_size=128, optimizer="adamw",
                             learning_rate=2e-3, schedule="cosine", warmup_epochs=5,
                             weight_decay=1e-4, label_smoothing=0.1, augment="online",
                             flip=False, specaugment=True, patience=40,
                             mixed_precision=True),
-    "cnn": _CNN_RECIPE,
-    # the TCN's recipe (chapter 9): the log-mel CNN's without mixup, SpecAugment and
+    "budget": _CNN_RECIPE,
+    # for small networks (the TCN of chapter 9): the log-mel CNN's recipe without mixup, SpecAugment and
     # label smoothing, under which the small TCN underfitted (37 % training accuracy
     # after 40 epochs); the time shift stays. 120 epochs beat 40 on the speaker split's
     # validation parts (3 seeds each)
-    "tcn": dataclasses.replace(_CNN_RECIPE, name="tcn", mixup=0.0, specaugment=False,
+    "budget-light": dataclasses.replace(_CNN_RECIPE, name="budget-light", mixup=0.0, specaugment=False,
                                label_smoothing=0.0),
     # scikit-learn models fit once; the profile only records that
-    "classical": TrainingProfile("classical", epochs=1, augment="none"),
+    "fit-once": TrainingProfile("fit-once", epochs=1, augment="none"),
 }
-# the log-mel CNN's recipe plus vocal tract length perturbation: a random stretch of the
-# mel axis by up to 10 % either way, aimed at the gap between seen and unseen speakers
-PROFILES["cnn-warp"] = dataclasses.replace(PROFILES["cnn"], name="cnn-warp", freq_warp=0.1)
+# the recipe of the default model and the shipped recognizer: the log-mel CNN's recipe plus
+# vocal tract length perturbation, a random stretch of the mel axis by up to 10 % either
+# way, aimed at the gap between seen and unseen speakers
+PROFILES["recognizer"] = dataclasses.replace(PROFILES["budget"], name="recognizer",
+                                             freq_warp=0.1)
 # chapter 8's converged arms (issue 33): the paper's recipe (20 offline copies, batch 64,
 # rate 0.001) with Adam instead of plain SGD, which after 400 epochs still had not fitted
 # its training pictures, trained until training accuracy levels off, so that each arm
 # shows what it gives once the network has learnt its training set. The paper's 400
 # epochs bound the run
-PROFILES["paper-adam"] = dataclasses.replace(PROFILES["paper"], name="paper-adam",
-                                             optimizer="adam", converge_accuracy=0.99,
-                                             converge_patience=10)
+PROFILES["converge"] = dataclasses.replace(PROFILES["paper"], name="converge",
+                                           optimizer="adam", converge_accuracy=0.99,
+                                           converge_patience=10)
+
+#: what each profile is for, in a few words (``fser train --help``)
+PROFILE_PURPOSES = {
+    "ci": "seconds, for the tests", "quick": "a first look in minutes on a CPU",
+    "paper": "the paper's recipe, 400 epochs", "converge": "the paper's until training levels off",
+    "tuned": "the paper's network, tuned for a GPU", "budget": "chapter 9's models, 30 CPU minutes",
+    "budget-light": "budget, lightly augmented, for small networks",
+    "recognizer": "budget plus warping, the default model's", "fit-once": "scikit-learn models"}
+
+#: the names the recipes had before they were named by purpose (hardware, model or
+#: optimiser): runs made under them are read as made under the new name
+PROFILE_ALIASES = {"cpu": "quick", "fast": "tuned", "cnn": "budget", "tcn": "budget-light",
+                   "cnn-warp": "recognizer", "classical": "fit-once", "paper-adam": "converge"}
+
+
+def name_profile(name):
+    """The current name of the profile ``name`` (itself, or its new name when it is one of
+    :data:`PROFILE_ALIASES`); anything else is returned unchanged."""
+    return PROFILE_ALIASES.get(name, name) if isinstance(name, str) else name
+
+
+def migrate_settings(settings: dict) -> dict:
+    """A run's settings with every profile name current: a run made before the profiles
+    were named by purpose (``cpu`` is now ``quick``, :data:`PROFILE_ALIASES`)
+    keeps its configuration key, so it is reused and resumed, not trained again.
+
+    Parameters
+    ----------
+    settings : dict
+        As read from ``settings.json``; not modified.
+
+    Returns
+    -------
+    settings : dict
+        A copy with ``profile``, ``profile_settings.name`` and the same two in
+        ``config_key`` renamed where they held an old name.
+    """
+    def renamed(d: dict) -> dict:
+        d = dict(d)
+        if "profile" in d:
+            d["profile"] = name_profile(d["profile"])
+        if isinstance(d.get("profile_settings"), dict) and "name" in d["profile_settings"]:
+            d["profile_settings"] = {**d["profile_settings"],
+                                     "name": name_profile(d["profile_settings"]["name"])}
+        return d
+
+    if not isinstance(settings, dict):
+        return settings
+    out = renamed(settings)
+    if isinstance(out.get("config_key"), dict):
+        out["config_key"] = renamed(out["config_key"])
+    return out
 
 
 def get_training_profile(profile="ci", **overrides) -> TrainingProfile:
-    """A profile by name (or as given), with some fields replaced.
+    """A profile by name (or as given), with some fields replaced. An old name
+    (:data:`PROFILE_ALIASES`) gives the profile it became.
 
     Raises
     ------
@@ -193,8 +255,8 @@ def get_training_profile(profile="ci", **overrides) -> TrainingProfile:
     """
     if isinstance(profile, TrainingProfile):
         base = profile
-    elif profile in PROFILES:
-        base = PROFILES[profile]
+    elif name_profile(profile) in PROFILES:
+        base = PROFILES[name_profile(profile)]
     else:
         raise FserError(f"unknown profile '{profile}' (choose from: {', '.join(PROFILES)})")
     fields = {f.name for f in dataclasses.fields(TrainingProfile)}

@@ -60,6 +60,7 @@ import pandas as pd
 
 from fser_utils.atomic import write_atomic as _write_atomic
 from fser_utils.errors import FserError
+from fser_utils.training.profiles import migrate_settings
 from fser_utils.training.run_checks import (check_export_record, check_prediction_columns,
                                             check_prediction_rows, check_prediction_values,
                                             check_same_split, check_writable_folder)
@@ -227,8 +228,10 @@ class Run(RunProgress):
 
     # --- reading -------------------------------------------------------------------------
     def load_settings(self, *, missing_ok: bool = False) -> dict:
-        """``settings.json`` (an empty dict if it is absent and ``missing_ok``)."""
-        return self._read_json(_SETTINGS, missing_ok=missing_ok)
+        """``settings.json`` (an empty dict if it is absent and ``missing_ok``), with the
+        profile under its current name where the run was made under an old one
+        (:func:`~fser_utils.training.profiles.migrate_settings`)."""
+        return migrate_settings(self._read_json(_SETTINGS, missing_ok=missing_ok))
 
     def load_metrics(self, *, missing_ok: bool = False) -> dict:
         """``metrics.json`` (an empty dict if it is absent and ``missing_ok``)."""

@@ -18,7 +18,8 @@ import numpy as np
 from fser_utils.errors import FserError
 from fser_utils.models.registry import DEFAULT_MODEL
 from fser_utils.training.profiles import (PROFILES, TrainingProfile, check_converge_rule,
-                                          get_training_profile)
+                                          get_training_profile, migrate_settings,
+                                          name_profile)
 from fser_utils.training.run import to_jsonable
 from fser_utils.training.run_names import make_run_name
 
@@ -153,9 +154,9 @@ def _check_model_features(spec, fs) -> None:
 def run_name(profile, split: str = "paper", test_corpus: str | None = None, *,
              tag: str | None = None, model: str = "fser") -> str:
     """Default run folder name (:func:`fser_utils.training.run_names.make_run_name`), e.g.
-    ``fser-cpu-paper``, ``fser-cpu-corpus-emodb``, ``fser-ci-paper-noflip``,
-    ``tcn-tcn-speaker``."""
-    name = profile.name if isinstance(profile, TrainingProfile) else str(profile)
+    ``fser-quick-paper``, ``fser-quick-corpus-emodb``, ``fser-ci-paper-noflip``,
+    ``tcn-budget-light-speaker``."""
+    name = profile.name if isinstance(profile, TrainingProfile) else name_profile(str(profile))
     return make_run_name(model=getattr(model, "name", model), profile=name, split=split,
                          test_corpus=test_corpus, tag=tag)
 
@@ -176,6 +177,7 @@ def describe_train_command(settings: dict) -> str:
     """
     from fser_utils.models.registry import get_model_spec
 
+    settings = migrate_settings(settings)  # an old profile name is the current one
     name = settings["model"]["name"]
     spec = get_model_spec(name)
     parts = ["fser train", f"--model {name}"]

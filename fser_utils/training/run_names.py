@@ -4,8 +4,8 @@ One scheme names every run folder, trained here or stored with the book: the mod
 profile, the split and the test corpus, the epochs and feature kind where they differ from
 the model's defaults, then a tag (:func:`make_run_name`). A stored run's name follows from
 its own settings (:func:`make_stored_run_name`). A run of the same configuration finished
-under an older name (without epochs and feature kind, or, for the paper's network, without
-the model in front) is found again rather than trained twice (:func:`find_run_for_config`).
+under an older name (without epochs and feature kind, under the profile's old name, or, for the
+paper's network, without the model in front) is found again rather than trained twice (:func:`find_run_for_config`).
 :func:`list_runs` lists the folders under the runs folder and :func:`find_latest_run`
 picks the newest model among those this installation signed, so that a folder copied
 into the runs folder is never used unless the user names it. Every folder is read
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from fser_utils.errors import FserError
+from fser_utils.training.profiles import PROFILE_ALIASES, migrate_settings
 from fser_utils.training.run import Run, to_jsonable
 
 __all__ = ["make_run_name", "make_stored_run_name", "describe_changes", "find_run_for_config",
@@ -26,12 +27,12 @@ __all__ = ["make_run_name", "make_stored_run_name", "describe_changes", "find_ru
 def make_run_name(*, model: str, profile: str, split: str, test_corpus: str | None = None,
                   tag: str | None = None, epochs: int | None = None,
                   features: str | None = None) -> str:
-    """Default folder name, e.g. ``fser-cpu-paper``, ``fser-cpu-corpus-emodb``,
-    ``fser-ci-paper-noflip``, ``tcn-tcn-speaker``: ``{model}-{profile}-{split}``.
+    """Default folder name, e.g. ``fser-quick-paper``, ``fser-quick-corpus-emodb``,
+    ``fser-ci-paper-noflip``, ``tcn-budget-light-speaker``: ``{model}-{profile}-{split}``.
 
     ``epochs`` and ``features`` (given only when they differ from the model's
     defaults) follow the test corpus as ``-e{epochs}`` and ``-{features}``, then the
-    tag: ``logmel-cnn-cnn-speaker-e120-s1``. A part the tag already holds is not
+    tag: ``logmel-cnn-budget-speaker-e120-s1``. A part the tag already holds is not
     repeated (the GPU runs were tagged ``e120-gpu`` before epochs were named).
     """
     parts = [model, str(profile), split]
@@ -46,7 +47,7 @@ def make_stored_run_name(settings: dict) -> str:
 
     :func:`make_run_name`, with the tag made of the corpus set (where it is not the
     paper's), ``gpu`` (trained on a GPU) and the seed (where it is not 42), in that
-    order: ``logmel-cnn-warp-cnn-warp-corpus-nemo-all-s2``, ``fser-paper-paper-gpu-s1``.
+    order: ``logmel-cnn-warp-recognizer-corpus-nemo-all-s2``, ``fser-paper-paper-gpu-s1``.
     A pooled leak arm (``settings["arm"]``) is ``leak-pooled-{profile}`` with the same
     tag.
 
@@ -64,6 +65,7 @@ def make_stored_run_name(settings: dict) -> str:
     from fser_utils.training.profiles import PROFILES
     from fser_utils.training.run_config import find_feature_kind
 
+    settings = migrate_settings(settings)  # a profile's old name is its current one
     tag = "-".join(t for t in (
         name_used_corpora(settings.get("corpora")), "gpu" if "GPU:" in settings.get("hardware", "") else None,
         None if settings["seed"] == 42 else f"s{settings['seed']}") if t) or None
@@ -113,7 +115,8 @@ def find_run_for_config(config, *, out=None, tag: str | None = None, runs_dir=No
 
     ``config`` is a :class:`fser_utils.training.run_config.RunConfig`; ``runs_dir``
     defaults to :func:`fser_utils.config.get_runs_dir`. A run of this very configuration
-    finished under a name of an older scheme (without epochs and feature kind; for the
+    finished under a name of an older scheme (without epochs and feature kind; with the
+    profile's old name, :data:`~fser_utils.training.profiles.PROFILE_ALIASES`; for the
     paper's network, also without ``fser-`` in front) is returned where no folder has the
     new name, so that it is not trained again.
     """
@@ -127,8 +130,12 @@ def find_run_for_config(config, *, out=None, tag: str | None = None, runs_dir=No
     if run.path.exists():
         return run
     older = [make_run_name(**names)]
+    # the same profile under the name it had before profiles were named by purpose
+    for alias in (a for a, now in PROFILE_ALIASES.items() if now == config.profile.name):
+        older += [make_run_name(**{**names, "profile": alias}, **changes),
+                  make_run_name(**{**names, "profile": alias})]
     if config.model.name == "fser":  # the paper's network once had no name in front
-        older += [n.removeprefix("fser-") for n in (run.name, older[0])]
+        older += [n.removeprefix("fser-") for n in (run.name, *older)]
     for name in dict.fromkeys(older):
         found = Run(runs_dir / name)
         if found != run and found.is_finished and found.config_key == to_jsonable(config.key):

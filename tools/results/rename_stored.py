@@ -4,12 +4,14 @@ Usage::
 
     python tools/results/rename_stored.py            # list the folders whose name is off
     python tools/results/rename_stored.py --apply    # rename them (git mv) and the JSON
-                                                     # files that name them
+                                                     # files that name them, and write
+                                                     # settings made under a profile's
+                                                     # old name with its new one
 
 The one scheme is :func:`fser_utils.training.run_names.make_stored_run_name`; the folders
 are those under ``results/`` (and ``benchmarks/results/`` for the JSON references). A name
-that depends on a profile's default budget changes when that default does: run this
-after changing a profile, then re-execute the chapters that print run names.
+that depends on a profile's name or default budget changes when they do: run this after
+renaming or changing a profile, then re-execute the chapters that print run names.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fser_utils.training.profiles import migrate_settings
+from fser_utils.training.run import Run
 from fser_utils.training.run_names import make_stored_run_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +32,7 @@ def find_renames(root: Path = ROOT) -> dict:
     renames = {}
     for settings in sorted((root / "results").glob("*/*/settings.json")):  # every run folder
         run = settings.parent
-        name = make_stored_run_name(json.loads(settings.read_text()))
+        name = make_stored_run_name(migrate_settings(json.loads(settings.read_text())))
         if name != run.name:
             renames[run] = run.with_name(name)
     targets = [new for new in renames.values()]
@@ -60,6 +64,20 @@ def rewrite_references(renames: dict, root: Path = ROOT) -> list[Path]:
     return changed
 
 
+def migrate_stored_settings(root: Path = ROOT) -> list[Path]:
+    """Write every stored ``settings.json`` made under a profile's old name with its new
+    one (:func:`fser_utils.training.profiles.migrate_settings`), so that the stored files say
+    what the code reads."""
+    changed = []
+    for path in sorted((root / "results").glob("*/*/settings.json")):
+        old = json.loads(path.read_text())
+        new = migrate_settings(old)
+        if new != old:
+            Run(path.parent).save_settings(new)  # the run folder's own writer
+            changed.append(path)
+    return changed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apply", action="store_true", help="rename with git mv")
@@ -67,6 +85,8 @@ def main(argv=None) -> int:
     renames = find_renames()
     for old, new in renames.items():
         print(f"{old.relative_to(ROOT)} -> {new.name}")
+    if args.apply:
+        print(f"wrote {len(migrate_stored_settings())} settings with current profile names")
     if args.apply and renames:
         changed = rewrite_references(renames)
         for old, new in renames.items():
