@@ -84,7 +84,7 @@ def test_the_import_finder_sees_every_spelling(monkeypatch):
     assert "fser_utils.plotting" not in _imported_modules(PACKAGE / "x.py")
     assert not _imports_plotting(PACKAGE / "x.py")
     # a submodule of the plotting package counts as importing plotting
-    for line in ["from fser_utils.plotting.results import plot_comparison",
+    for line in ["from fser_utils.plotting.comparison import plot_comparison",
                  "import fser_utils.plotting.signals", "from ..plotting import results",
                  "from ..plotting.training import plot_history"]:
         monkeypatch.setattr(Path, "read_text", lambda self, line=line: line)

@@ -10,7 +10,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from fser_utils.data.corpora import EMOTIONS  # noqa: E402
-from fser_utils.plotting import find_small_text, results  # noqa: E402
+from fser_utils.plotting import comparison, find_small_text, results  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -139,7 +139,7 @@ def _comparison(n_models: int) -> pd.DataFrame:
 
 
 def test_comparison_has_a_short_legend_and_separate_anchor_labels():
-    ax = results.plot_comparison(_comparison(9))  # chapter 9: 9 models x 2 protocols
+    ax = comparison.plot_comparison(_comparison(9))  # chapter 9: 9 models x 2 protocols
     fig = ax.figure
     assert find_small_text(fig) == []
     assert len(ax.get_legend().get_texts()) <= 8

@@ -5,7 +5,8 @@
 :mod:`fser_utils.plotting.corpora`         clips per emotion, durations, speakers, players
 :mod:`fser_utils.plotting.training`        the architecture, learning and leak curves
 :mod:`fser_utils.plotting.results`         confusion matrices, ROC curves, accuracy with
-                                           intervals, comparisons, timelines, reliability
+                                           intervals, timelines, reliability
+:mod:`fser_utils.plotting.comparison`      models compared: accuracy against training time
 :mod:`fser_utils.plotting.beyond`          chapters 9 to 11: pairs of models, learning
                                            curves, budgets, variants, the speaker probe
 :mod:`fser_utils.plotting._style`          what they share: axes, titles, colours, the
@@ -34,7 +35,7 @@ costs no more than numpy.
 """
 from __future__ import annotations
 
-from fser_utils.plotting import _style, beyond, corpora, results, signals, training
+from fser_utils.plotting import _style, beyond, comparison, corpora, results, signals, training
 from fser_utils.plotting._style import (CAP_HEIGHT, COLUMN_PX, MAX_LEGEND_ENTRIES, MIN_TEXT_PX,
                                          compute_colours, find_small_text)
 from fser_utils.plotting.beyond import (
@@ -52,8 +53,8 @@ from fser_utils.plotting.corpora import (
     plot_emotion_counts,
     plot_speakers_by_sex,
 )
+from fser_utils.plotting.comparison import plot_comparison
 from fser_utils.plotting.results import (
-    plot_comparison,
     plot_confusion_matrix,
     plot_emotion_timeline,
     plot_group_accuracy,
@@ -81,4 +82,4 @@ from fser_utils.plotting.training import (
 )
 
 __all__ = (_style.__all__ + signals.__all__ + corpora.__all__ + training.__all__ + results.__all__
-           + beyond.__all__)
+           + comparison.__all__ + beyond.__all__)

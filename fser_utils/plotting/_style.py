@@ -123,3 +123,57 @@ def _legends(ax, first: list, second: list, *, fontsize: float, locs: tuple) -> 
     else:
         ax.add_artist(ax.legend(handles=first, fontsize=fontsize, loc=locs[0]))
         ax.legend(handles=second, fontsize=fontsize, loc=locs[1])
+
+
+def _legible(ax, points: float = 9.0) -> float:
+    """Raise every text of ``ax`` (title, axis labels, tick labels, written texts, legend,
+    and the colour bar drawn beside it) to a size that stays legible once the figure is
+    scaled to the book's column, and return that size [pt].
+
+    A helper sizes its texts for the figure it is drawn in, which a chapter may have made
+    wider (a pair of panels, a grid) than the helper's own default: a text of fixed size
+    shrinks with the figure in the column.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    points : float > 0 [pt]
+        The size wanted when the figure is not scaled down.
+
+    Returns
+    -------
+    size : float [pt]
+        At least ``points``; a text already larger keeps its size.
+    """
+    size = _text_size(ax, points)
+    targets = [ax]
+    for image in [*ax.collections, *ax.images]:
+        colorbar = getattr(image, "colorbar", None)
+        if colorbar is not None:  # seaborn's heatmap draws its scale in an Axes of its own
+            targets.append(colorbar.ax)
+    for a in targets:
+        for axis in (a.xaxis, a.yaxis):
+            current = min([t.get_fontsize() for t in axis.get_ticklabels()] or [size])
+            # tick_params, not the labels drawn now: a locator makes new ticks at drawing
+            axis.set_tick_params(which="both", labelsize=max(size, current))
+        texts = [a.title, a._left_title, a._right_title, a.xaxis.label, a.yaxis.label,
+                 *a.texts]
+        legend = a.get_legend()
+        if legend is not None:
+            texts += [*legend.get_texts(), legend.get_title()]
+        for text in texts:
+            if text.get_fontsize() < size:
+                text.set_fontsize(size)
+    return size
+
+
+def _legend_below(ax, size: float, **kwargs):
+    """The legend of ``ax`` under its x label, where it covers no line: an offset in
+    points, which grows with the size of the tick labels and of the x label (a share of
+    the axes would change with a later layout)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    drop = ScaledTranslation(0, -(2 * 1.3 * size + 16) / 72, ax.figure.dpi_scale_trans)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0),
+                     bbox_transform=ax.transAxes + drop, fontsize=size, frameon=False,
+                     borderaxespad=0, **kwargs)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fser_utils.plotting._style import _axes, _panels, _text_size, _title
-# every helper here ends by raising its texts to the size the book's column needs
-from fser_utils.plotting.results import _legend_below, _legible
+# every helper here ends by raising its texts to the size the book's column needs (_legible)
+from fser_utils.plotting._style import _axes, _legend_below, _legible, _panels, _text_size, _title
 
 __all__ = ["plot_pair_accuracy", "plot_learning_curves", "plot_curves", "plot_budget_curves",
            "plot_variant_gains", "plot_speaker_probe", "plot_speaker_breakdown"]

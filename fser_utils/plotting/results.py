@@ -1,6 +1,7 @@
 """Results: confusion matrices and ROC curves (and their saved files), accuracy per group
-and per held-out corpus with intervals, models compared, a recording's emotions over
-time, reliability diagrams (chapters 6, 7, 9 and the model card)."""
+and per held-out corpus with intervals, a recording's emotions over time, reliability
+diagrams (chapters 6, 7 and the model card). Models compared are
+:mod:`~fser_utils.plotting.comparison`."""
 from __future__ import annotations
 
 import functools
@@ -9,55 +10,12 @@ import os
 import numpy as np
 
 from fser_utils.atomic import write_atomic
-from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
-from fser_utils.plotting._style import _axes, _text_size, _title, compute_colours
+from fser_utils.plotting._style import _axes, _legend_below, _legible, _text_size, _title
 
 __all__ = ["plot_confusion_matrix", "plot_roc_curves", "save_evaluation_figures",
-           "plot_group_accuracy", "plot_comparison", "plot_emotion_timeline",
-           "plot_reliability", "plot_heldout_accuracy"]
-
-
-def _legible(ax, points: float = 9.0) -> float:
-    """Raise every text of ``ax`` (title, axis labels, tick labels, written texts, legend,
-    and the colour bar drawn beside it) to a size that stays legible once the figure is
-    scaled to the book's column, and return that size [pt].
-
-    A helper sizes its texts for the figure it is drawn in, which a chapter may have made
-    wider (a pair of panels, a grid) than the helper's own default: a text of fixed size
-    shrinks with the figure in the column.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    points : float > 0 [pt]
-        The size wanted when the figure is not scaled down.
-
-    Returns
-    -------
-    size : float [pt]
-        At least ``points``; a text already larger keeps its size.
-    """
-    size = _text_size(ax, points)
-    targets = [ax]
-    for image in [*ax.collections, *ax.images]:
-        colorbar = getattr(image, "colorbar", None)
-        if colorbar is not None:  # seaborn's heatmap draws its scale in an Axes of its own
-            targets.append(colorbar.ax)
-    for a in targets:
-        for axis in (a.xaxis, a.yaxis):
-            current = min([t.get_fontsize() for t in axis.get_ticklabels()] or [size])
-            # tick_params, not the labels drawn now: a locator makes new ticks at drawing
-            axis.set_tick_params(which="both", labelsize=max(size, current))
-        texts = [a.title, a._left_title, a._right_title, a.xaxis.label, a.yaxis.label,
-                 *a.texts]
-        legend = a.get_legend()
-        if legend is not None:
-            texts += [*legend.get_texts(), legend.get_title()]
-        for text in texts:
-            if text.get_fontsize() < size:
-                text.set_fontsize(size)
-    return size
+           "plot_group_accuracy", "plot_emotion_timeline", "plot_reliability",
+           "plot_heldout_accuracy"]
 
 
 # --- evaluation (chapters 6 and 7) ------------------------------------------------------
@@ -268,184 +226,6 @@ def _fit_names(ax, names: list, counts, size: float) -> tuple[list, int]:
     return labels, rows
 
 
-# --- models compared (chapter 9) --------------------------------------------------------
-def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speaker")):
-    """Test accuracy against training time, one marker per model and protocol.
-
-    Each model is named once, in its colour, beside its best point (the names pushed apart
-    where they would touch), so the legend holds only the protocols' markers, not one entry
-    per model and protocol. Published results (``anchors``) are horizontal lines labelled
-    with their protocol, since their training times on this CPU are unknown; anchors of the
-    same protocol within 3 points of each other share one label.
-
-    Parameters
-    ----------
-    table : pd.DataFrame
-        From :func:`fser_utils.studies.compare.compute_comparison_table`.
-    ax : matplotlib Axes or None
-    anchors : sequence of dict or None
-        ``label``, ``accuracy`` [%], ``protocol``; default
-        :data:`fser_utils.studies.compare.ANCHORS`.
-    protocols : sequence of str
-        Which protocols to draw.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-    """
-    from matplotlib.lines import Line2D
-
-    if anchors is None:
-        from fser_utils.studies.compare import ANCHORS as anchors
-    # taller than wide: the anchors' labels take two lines each, stacked near the top
-    ax = _axes(ax, figsize=(8, 7))
-    size = _text_size(ax, 9)
-    markers = dict(zip(protocols, "os^vD"))
-    models = list(dict.fromkeys(table.index.get_level_values("model")))
-    colours = compute_colours(models)
-    best, points = {}, []
-    for (model, protocol), r in table.iterrows():
-        if protocol not in markers:
-            continue
-        err = [[r["accuracy"] - r["accuracy_low"]], [r["accuracy_high"] - r["accuracy"]]]
-        ax.errorbar(r["train_minutes"], r["accuracy"], yerr=err, fmt=markers[protocol],
-                    color=colours[model], capsize=3, markersize=7)
-        points.append((r["train_minutes"], r["accuracy_low"], r["accuracy_high"]))
-        if r["accuracy"] > best.get(model, (0, -np.inf))[1]:
-            best[model] = (r["train_minutes"], r["accuracy"])
-    ax.axhline(100 / len(EMOTIONS), color="black", linewidth=0.8)
-    chance = ax.annotate("chance (8 classes)", (0.01, 100 / len(EMOTIONS)),
-                xycoords=("axes fraction", "data"), fontsize=size, va="bottom")
-    ax.set_xscale("log")
-    ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
-    ax.set_ylabel("test accuracy [%]\n(mean over seeds, 95 % interval)")
-    # room above 100 % for the label of the highest anchor (two lines), which would
-    # otherwise cross the next anchor's line or run out of the axes
-    headroom = (2 * 1.25 * size + 6) / 72 * ax.figure.dpi / ax.bbox.height * 100
-    ax.set_ylim(0, 100 + headroom)
-    ax.set_yticks(range(0, 101, 20))
-    ax.grid(alpha=0.3)
-    handles = [Line2D([], [], marker=m, linestyle="", color="0.3", label=f"{p} split")
-               for p, m in markers.items()]
-    ax.legend(handles=handles, fontsize=size, loc="lower right")
-    _legible(ax, size)
-    ax.figure.canvas.draw()  # fixes the limits, so that boxes in pixels can be compared
-    renderer = ax.figure.canvas.get_renderer()
-    taken = [_point_box(ax, x, low, high) for x, low, high in points]
-    taken += [ax.get_legend().get_window_extent(renderer), chance.get_window_extent(renderer)]
-    texts, lines = _draw_anchors(ax, anchors, taken, size)
-    taken += [t.get_window_extent(renderer) for t in texts]
-    for model, (x, y) in best.items():
-        taken.append(_place_label(ax, x, y, model, colours[model], taken, lines=lines,
-                                  fontsize=size))
-    return ax
-
-
-def _point_box(ax, x, low, high, *, half_width: float = 7):
-    """Pixel box of a marker with its error bar and caps."""
-    from matplotlib.transforms import Bbox
-
-    (px, p0), (_, p1) = ax.transData.transform([(x, low), (x, high)])
-    return Bbox([[px - half_width, min(p0, p1) - 4], [px + half_width, max(p0, p1) + 4]])
-
-
-#: where a point's name may go, in offset points from the point, in order of preference
-_LABEL_SPOTS = tuple((sign * dx, dy, ("left" if sign > 0 else "right") if dx else "center",
-                      "center" if not dy else ("bottom" if dy > 0 else "top"))
-                     for dx, dy in ((8, 0), (0, 11), (0, -11), (8, 13), (8, -13),
-                                    (0, 24), (0, -24), (14, 26), (14, -26), (0, 38),
-                                    (0, -38), (20, 40), (20, -40), (0, 52), (0, -52),
-                                    (30, 0), (40, 20), (40, -20))
-                     for sign in ((1, -1) if dx else (1,)))
-
-
-def _place_label(ax, x, y, text, colour, taken, *, lines=(), fontsize: float = 9):
-    """Write ``text`` beside the point ``(x, y)`` at the first spot that stays inside
-    the axes and touches none of the pixel boxes ``taken`` (points, error bars, other
-    labels) nor ``lines`` (thin boxes of the anchor lines), else where it touches fewest,
-    a text or a point counting three times a line; a name written away from its point
-    is tied to it by a thin line. Returns the box it took, a little larger than the
-    letters so that a line or bar passing close by does not touch them."""
-    renderer = ax.figure.canvas.get_renderer()
-    inside = ax.get_window_extent(renderer)
-    label = ax.annotate(text, (x, y), xytext=(8, 0), textcoords="offset points",
-                        fontsize=fontsize, color=colour)
-    scored = []
-    for i, (dx, dy, ha, va) in enumerate(_LABEL_SPOTS):
-        label.set(position=(dx, dy), ha=ha, va=va)
-        box = label.get_window_extent(renderer).expanded(1.02, 1.15)
-        clashes = 3 * sum(box.overlaps(t) for t in taken) + sum(box.overlaps(t) for t in lines)
-        outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
-                       and inside.y0 <= box.y0 and box.y1 <= inside.y1)
-        scored.append((clashes + 100 * outside, i, box))
-    _, i, box = min(scored, key=lambda s: s[:2])
-    dx, dy, ha, va = _LABEL_SPOTS[i]
-    label.set(position=(dx, dy), ha=ha, va=va)
-    if abs(dy) > 14 or abs(dx) > 14:  # far from its point: a leader says whose name it is
-        label.remove()
-        ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                    fontsize=fontsize, color=colour,
-                    arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6, "shrinkA": 1,
-                                "shrinkB": 6})
-    return box
-
-
-def _draw_anchors(ax, anchors, taken, size: float = 9) -> tuple[list, list]:
-    """Lines at the published accuracies (returned: their texts, and the pixel boxes of
-    these lines and of the chance line, which the points' names should not cross); anchors of one protocol within 3 points of each
-    other share one label (their names and values, the protocol on a second line),
-    written above its line or below it, at either end or in the middle, wherever it stays
-    inside the axes and touches fewest of the pixel boxes ``taken`` and of the labels
-    already written."""
-    merged = []
-    for a in sorted(anchors, key=lambda a: -a["accuracy"]):
-        last = merged[-1] if merged else None
-        if last and last["protocol"] == a["protocol"] and last["values"][-1] - a["accuracy"] < 3:
-            last["labels"].append(f"{a['label']} {a['accuracy']:.2f} %")
-            last["values"].append(a["accuracy"])
-        else:
-            merged.append({"labels": [f"{a['label']} {a['accuracy']:.2f} %"],
-                           "protocol": a["protocol"], "values": [a["accuracy"]]})
-    from matplotlib.transforms import Bbox
-
-    renderer = ax.figure.canvas.get_renderer()
-    inside = ax.get_window_extent(renderer)
-    # each anchor's line as a thin box: another anchor's label must not sit across it
-    lines = [[Bbox([[inside.x0, y - 2], [inside.x1, y + 2]])
-              for y in ax.transData.transform([(1, v) for v in m["values"]])[:, 1]]
-             for m in merged]
-    texts, boxes = [], []
-    for i, m in enumerate(merged):
-        others = [b for j, line in enumerate(lines) if j != i for b in line]
-        for value in m["values"]:
-            ax.axhline(value, color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
-        label = ax.annotate(f"{'; '.join(m['labels'])}\n({m['protocol']})",
-                            (0.01, max(m["values"])), xycoords=("axes fraction", "data"),
-                            xytext=(0, 1), textcoords="offset points", fontsize=size,
-                            color="dimgrey")
-        scored = []
-        # the ends of the line first, then its middle, where fewer points may lie
-        for x, ha in ((0.01, "left"), (0.99, "right"), (0.5, "center"), (0.3, "left"),
-                      (0.7, "right")):
-            for y, va, dy in ((max(m["values"]), "bottom", 1), (min(m["values"]), "top", -1)):
-                label.set(va=va, ha=ha, position=(0, dy))
-                label.xy = (x, y)
-                box = label.get_window_extent(renderer)
-                outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
-                               and inside.y0 <= box.y0 and box.y1 <= inside.y1)
-                clashes = sum(box.overlaps(t) for t in taken + boxes + others)
-                # a label under its line meets the next anchor's line sooner than one above
-                scored.append((clashes + 10 * outside, len(scored), x, ha, y, va, dy))
-        _, _, x, ha, y, va, dy = min(scored)
-        label.set(va=va, ha=ha, position=(0, dy))
-        label.xy = (x, y)
-        texts.append(label)
-        boxes.append(label.get_window_extent(renderer))
-    chance = ax.transData.transform([(1, 100 / len(EMOTIONS))])[0, 1]
-    lines.append([Bbox([[inside.x0, chance - 2], [inside.x1, chance + 2]])])
-    return texts, [b for line in lines for b in line]
-
-
 def plot_emotion_timeline(table: pd.DataFrame, *, ax=None):
     """Emotion probabilities of a recording's windows against time.
 
@@ -519,18 +299,6 @@ def plot_reliability(tables: dict, *, ax=None):
     _legend_below(ax, size, ncol=min(3, len(tables) + 1))
     _legible(ax, size)
     return ax
-
-
-def _legend_below(ax, size: float, **kwargs):
-    """The legend of ``ax`` under its x label, where it covers no line: an offset in
-    points, which grows with the size of the tick labels and of the x label (a share of
-    the axes would change with a later layout)."""
-    from matplotlib.transforms import ScaledTranslation
-
-    drop = ScaledTranslation(0, -(2 * 1.3 * size + 16) / 72, ax.figure.dpi_scale_trans)
-    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0),
-                     bbox_transform=ax.transAxes + drop, fontsize=size, frameon=False,
-                     borderaxespad=0, **kwargs)
 
 
 def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
