@@ -66,7 +66,7 @@ def test_a_run_made_under_a_profiles_old_name_is_reused_not_retrained(tmp_path):
     from fser_utils.training.run_config import RunConfig
     from fser_utils.training.run_names import find_run_for_config
 
-    assert get_training_profile("cpu") == get_training_profile("quick")
+    assert get_training_profile("cpu") == get_training_profile("quick") == PROFILES["cpu"]
     config = RunConfig(model="fser", profile="quick")
     old_key = to_jsonable(config.key)
     old_key["profile_settings"]["name"] = "cpu"

@@ -195,6 +195,9 @@ def show_voice_recorder(*, recognizer=None, clip="", seconds: float = 5.0, folde
     except ImportError:
         print(NO_BROWSER + ' (or install the widgets: pip install "fser_utils[book]")')
         return None
-    print("record or upload a clip below; its scores appear under the buttons")
+    # the page may be read later as a static copy (the book), where widgets do not render
+    print("Record or upload a clip with the buttons below; its scores appear under them.\n"
+          "The buttons need this notebook running (JupyterLab or Colab): a static copy\n"
+          "of the page, such as the book's, shows none.")
     display(widget, out)
     return widget

@@ -142,7 +142,17 @@ _CNN_RECIPE = TrainingProfile("budget", epochs=120, batch_size=32, optimizer="ad
                               weight_decay=1e-2, label_smoothing=0.1, augment="batch",
                               specaugment=True, mixup=0.2, time_shift=0.1)
 
-PROFILES = {
+class _Profiles(dict):
+    """The profiles by name; an old name (:data:`PROFILE_ALIASES`) reads as its new one,
+    so that code written before the renaming still finds its recipe."""
+
+    def __missing__(self, key):
+        if key in PROFILE_ALIASES:
+            return self[PROFILE_ALIASES[key]]
+        raise KeyError(key)
+
+
+PROFILES = _Profiles({
     # seconds on a CPU, for tests and CI: a subset, no augmentation, Adam
     "ci": TrainingProfile("ci", epochs=10, batch_size=16, optimizer="adam",
                           learning_rate=1e-3, augment="none", max_train=640),
@@ -176,7 +186,7 @@ PROFILES = {
                                label_smoothing=0.0),
     # scikit-learn models fit once; the profile only records that
     "fit-once": TrainingProfile("fit-once", epochs=1, augment="none"),
-}
+})
 # the recipe of the default model and the shipped recognizer: the log-mel CNN's recipe plus
 # vocal tract length perturbation, a random stretch of the mel axis by up to 10 % either
 # way, aimed at the gap between seen and unseen speakers
