@@ -31,7 +31,7 @@ test: $(BIN)/python
 # re-execute every chapter in place on $$FSER_DATA with the book's training profile
 chapters: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[book]"
-	FSER_EMBED_AUDIO=0 FSER_PROFILE=$${FSER_PROFILE:-cpu} $(BIN)/jupyter nbconvert --to notebook --execute \
+	FSER_EMBED_AUDIO=0 FSER_PROFILE=$${FSER_PROFILE:-quick} $(BIN)/jupyter nbconvert --to notebook --execute \
 	  --inplace --ExecutePreprocessor.timeout=-1 book/*.ipynb
 
 # needs FSER_DATA pointing at the corpora; writes benchmarks/results/*.json

@@ -47,6 +47,8 @@ def test_tpu_and_profile_from_environment(no_accelerator, monkeypatch):
     assert devices.list_accelerators() == ["TPU"]
     monkeypatch.setenv("FSER_PROFILE", "ci")
     assert devices.pick_profile() == ("ci", "from $FSER_PROFILE")
+    monkeypatch.setenv("FSER_PROFILE", "cpu")  # the quick profile's old name
+    assert devices.pick_profile() == ("quick", "from $FSER_PROFILE")
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])

@@ -33,6 +33,7 @@ import shutil
 import subprocess
 
 from fser_utils.errors import FserError
+from fser_utils.training.profiles import name_profile
 
 __all__ = [
     "GPU_PROFILE",
@@ -107,8 +108,8 @@ def describe_devices(accelerators: list[str] | None = None) -> str:
 def pick_profile(accelerators: list[str] | None = None) -> tuple[str, str]:
     """The training profile for this machine, and why.
 
-    ``$FSER_PROFILE`` wins when set (CI sets ``ci``, the book's re-execution ``cpu``);
-    else :data:`GPU_PROFILE` with a GPU or TPU, :data:`CPU_PROFILE` without.
+    ``$FSER_PROFILE`` wins when set (CI sets ``ci``, the book's re-execution ``quick``;
+    an old name gives its new one); else :data:`GPU_PROFILE` with a GPU or TPU, :data:`CPU_PROFILE` without.
 
     Returns
     -------
@@ -119,7 +120,7 @@ def pick_profile(accelerators: list[str] | None = None) -> tuple[str, str]:
     """
     env = os.environ.get("FSER_PROFILE")
     if env:
-        return env, "from $FSER_PROFILE"
+        return name_profile(env), "from $FSER_PROFILE"
     acc = list_accelerators() if accelerators is None else accelerators
     if acc:
         return GPU_PROFILE, "chosen for the accelerator (set FSER_PROFILE to change it)"
