@@ -156,7 +156,7 @@ def test_roc_curves_and_heldout_accuracy_are_legible():
     fpr = np.linspace(0, 1, 20)
     curves = {name: {"fpr": fpr, "tpr": np.sqrt(fpr), "auc": 0.8}
               for name in [*EMOTIONS, "micro", "macro"]}
-    ax = results.plot_roc_curves(curves, title="ROC curves, fser-cpu-paper")
+    ax = results.plot_roc_curves(curves, title="ROC curves, fser-quick-paper")
     assert find_small_text(ax.figure) == []
     table = pd.DataFrame([{"recipe": r, "heldout": c, "accuracy_own": 50.0,
                            "accuracy_own_low": 45.0, "accuracy_own_high": 55.0}

@@ -82,6 +82,9 @@ def test_a_run_made_under_a_profiles_old_name_is_reused_not_retrained(tmp_path):
     assert find_run_for_config(RunConfig(model="fser", profile="ci"),
                                runs_dir=tmp_path).name == "fser-ci-paper"
     assert migrate_settings({"profile": "gpu"}) == {"profile": "gpu"}  # unknown: unchanged
+    pooled = {"recipe_profile": {"name": "paper-adam"}}  # a pooled leak arm's recipe
+    assert migrate_settings(pooled)["recipe_profile"]["name"] == "converge"
+    assert pooled["recipe_profile"]["name"] == "paper-adam"  # the settings read are kept
     assert set(PROFILE_ALIASES.values()) <= set(PROFILES)
 
 

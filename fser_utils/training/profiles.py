@@ -234,16 +234,16 @@ def migrate_settings(settings: dict) -> dict:
     Returns
     -------
     settings : dict
-        A copy with ``profile``, ``profile_settings.name`` and the same two in
-        ``config_key`` renamed where they held an old name.
+        A copy with ``profile``, ``profile_settings.name``, ``recipe_profile.name`` and
+        the same in ``config_key`` renamed where they held an old name.
     """
     def renamed(d: dict) -> dict:
         d = dict(d)
         if "profile" in d:
             d["profile"] = name_profile(d["profile"])
-        if isinstance(d.get("profile_settings"), dict) and "name" in d["profile_settings"]:
-            d["profile_settings"] = {**d["profile_settings"],
-                                     "name": name_profile(d["profile_settings"]["name"])}
+        for field in ("profile_settings", "recipe_profile"):  # recipe_profile: a pooled arm's
+            if isinstance(d.get(field), dict) and "name" in d[field]:
+                d[field] = {**d[field], "name": name_profile(d[field]["name"])}
         return d
 
     if not isinstance(settings, dict):
