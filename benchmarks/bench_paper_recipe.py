@@ -14,7 +14,7 @@ bare FSER network on the same random 64 x 64 x 3 images for one warm-up epoch (i
 includes compilation) and ``--repeats`` timed epochs; the median is reported, with
 the ratio to the first variant. The variants run one after another, so a shared CPU
 slows all of them; the load average before each is recorded. The GPU numbers of
-chapter 8 come from ``tools/device_paper_recipe.py timing`` (same comparison of the
+chapter 8 come from ``tools/gpu/device_paper_recipe.py timing`` (same comparison of the
 two loops, on the GPU) and are stored beside this file's output.
 
     python benchmarks/bench_paper_recipe.py             # ~10 minutes on 2 cores

@@ -3,10 +3,10 @@
 The features are computed here (``load_features``) and carried as uint8 images with
 the catalogue; the machine runs the package's own training code on them:
 
-    python tools/device_paper_recipe.py export DIR          # here: features + catalogue
-    python tools/device_paper_recipe.py honest DIR RUNS     # there: fser train --profile paper
-    python tools/device_paper_recipe.py pooled DIR RUNS     # there: fser leak pooled
-    python tools/device_paper_recipe.py timing DIR OUT.json # there: fit vs resident loop
+    python tools/gpu/device_paper_recipe.py export DIR          # here: features + catalogue
+    python tools/gpu/device_paper_recipe.py honest DIR RUNS     # there: fser train --profile paper
+    python tools/gpu/device_paper_recipe.py pooled DIR RUNS     # there: fser leak pooled
+    python tools/gpu/device_paper_recipe.py timing DIR OUT.json # there: fit vs resident loop
 
 ``honest`` and ``pooled`` are what ``fser train --model fser --profile paper --loop
 resident`` and ``fser leak pooled --loop resident`` do, minus reading the audio.

@@ -3,21 +3,21 @@
 # return folder): a network's own recipe at EPOCHS instead of 40, seeds 42, 1 and 2 for
 # each MODEL:SPLIT pair of ARMS, plus (CONTROL=1) one 40-epoch run that repeats a CPU run.
 # Carries .whl_keras (the keras, namex and optree wheels) and .device_data (made here by
-# `python tools/device_beyond.py export .device_data`). The stored runs came from three
+# `python tools/gpu/device_beyond.py export .device_data`). The stored runs came from three
 # calls on one NVIDIA H100 (results/beyond_gpu):
-#   BUDGET_S=460 EPOCHS=120 bash tools/device_beyond.sh
+#   BUDGET_S=460 EPOCHS=120 bash tools/gpu/device_beyond.sh
 #   BUDGET_S=400 EPOCHS=300 CONTROL=0 \
 #     ARMS="logmel-cnn:speaker logmel-cnn:paper logmel-cnn-spk:speaker" \
-#     bash tools/device_beyond.sh
-#   BUDGET_S=290 EPOCHS=300 CONTROL=0 ARMS="logmel-cnn-spk:paper" bash tools/device_beyond.sh
+#     bash tools/gpu/device_beyond.sh
+#   BUDGET_S=290 EPOCHS=300 CONTROL=0 ARMS="logmel-cnn-spk:paper" bash tools/gpu/device_beyond.sh
 # and the four variants of the log-mel CNN from two more calls (one H100, 2026-11-27; the
 # stored results had grown past the 64 MiB a call carries, so `results/` was moved out of
 # the tree during both calls):
 #   BUDGET_S=500 EPOCHS=120 CONTROL=0 ARMS="logmel-cnn-delta:speaker logmel-cnn-att:speaker \
 #     logmel-cnn-wide:speaker logmel-cnn-fine:speaker logmel-cnn-delta:paper \
-#     logmel-cnn-att:paper logmel-cnn-wide:paper logmel-cnn-fine:paper" bash tools/device_beyond.sh
+#     logmel-cnn-att:paper logmel-cnn-wide:paper logmel-cnn-fine:paper" bash tools/gpu/device_beyond.sh
 #   BUDGET_S=385 EPOCHS=300 CONTROL=0 ARMS="logmel-cnn-wide:paper logmel-cnn-wide:speaker" \
-#     bash tools/device_beyond.sh
+#     bash tools/gpu/device_beyond.sh
 set -u
 T0=$(date +%s)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -32,12 +32,12 @@ left=$(( ${BUDGET_S:-480} - ($(date +%s) - T0) ))
 echo "epochs $E, training budget ${left}s" >> "$OUT/gpu.txt"
 for arm in ${ARMS:-logmel-cnn:speaker logmel-cnn:paper}; do
   for seed in 42 1 2; do
-    timeout "$left" python3 tools/device_beyond.py train $D $R ${arm%%:*} ${arm#*:} $seed $E \
+    timeout "$left" python3 tools/gpu/device_beyond.py train $D $R ${arm%%:*} ${arm#*:} $seed $E \
         > $L/${arm/:/-}-$seed-e$E.log 2>&1 &
   done
 done
 if [ "${CONTROL:-1}" = 1 ]; then
-  timeout "$left" python3 tools/device_beyond.py train $D $R logmel-cnn speaker 42 40 \
+  timeout "$left" python3 tools/gpu/device_beyond.py train $D $R logmel-cnn speaker 42 40 \
       > $L/control.log 2>&1 &
 fi
 wait

@@ -5,8 +5,8 @@ The lent GPU machine has no corpora, so the features are computed here and carri
 package's own ``train_model`` runs on them, exactly as ``fser train --model MODEL
 --split SPLIT --seed SEED --epochs EPOCHS`` would, minus reading the audio:
 
-    python tools/device_beyond.py export DIR                          # here
-    python tools/device_beyond.py train DIR RUNS MODEL SPLIT SEED EPOCHS  # there
+    python tools/gpu/device_beyond.py export DIR                          # here
+    python tools/gpu/device_beyond.py train DIR RUNS MODEL SPLIT SEED EPOCHS  # there
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def export(folder: Path) -> None:
 
 
 def load(folder: Path):
-    from device_paper_recipe import load_carried_catalogue  # its neighbour in tools/
+    from device_paper_recipe import load_carried_catalogue  # its neighbour in tools/gpu/
 
     X = np.load(folder / f"{FEATURES}.npz")["X"].astype(np.float32) / 127.5 - 1.0
     return X, load_carried_catalogue(folder)
