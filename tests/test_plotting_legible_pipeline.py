@@ -166,7 +166,7 @@ def test_architecture_is_legible_at_chapter_5_size():
     assert find_small_text(fig) == []
 
 
-# --- tools/review/pipeline_check_figures.py: the chapters' own figures --------------------
+# --- tools/review/check_figures.py: the chapters' own figures -----------------------------
 def test_the_chapter_checker_names_the_cell_of_each_small_text(tmp_path):
     """Each figure a notebook shows is checked at the width shown, under its cell's index."""
     import importlib.util
@@ -174,8 +174,8 @@ def test_the_chapter_checker_names_the_cell_of_each_small_text(tmp_path):
 
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("nbclient")
-    tool = Path(__file__).parents[1] / "tools" / "review" / "pipeline_check_figures.py"
-    spec = importlib.util.spec_from_file_location("pipeline_check_figures", tool)
+    tool = Path(__file__).parents[1] / "tools" / "review" / "check_figures.py"
+    spec = importlib.util.spec_from_file_location("check_figures", tool)
     checker = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(checker)
     draw = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(6, 3), dpi=100)\n"

@@ -11,11 +11,12 @@ Usage
 -----
 From the repository root, with the environment a chapter needs to read its data::
 
-    FSER_DATA=... FSER_CACHE=... .venv/bin/python tools/review/pipeline_check_figures.py \\
+    FSER_DATA=... FSER_CACHE=... .venv/bin/python tools/review/check_figures.py \\
         01_corpora 02_spectrograms
 
 It prints one line per figure, ``NN_name cell K fig W.W in: ok`` or the problems, and
-exits 1 when any figure has one.
+exits 1 when any figure has one or a chapter fails to execute (the other chapters are
+still checked).
 """
 from __future__ import annotations
 
@@ -99,7 +100,13 @@ def main(names: list[str]) -> int:
     os.environ.pop("MPLBACKEND", None)  # the inline backend, as the book is built
     bad = 0
     for name in names:
-        for record in check_chapter(Path("book") / f"{name}.ipynb"):
+        try:
+            records = check_chapter(Path("book") / f"{name}.ipynb")
+        except Exception as error:  # reported; the other chapters are still checked
+            print(f"{name}: failed to execute: {type(error).__name__}: {str(error)[-300:]}")
+            bad += 1
+            continue
+        for record in records:
             print(format_record(name, record), flush=True)
             bad += bool(record["problems"])
     return int(bad > 0)
