@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from fser_utils import plotting  # noqa: E402
-from fser_utils.plotting import find_small_text  # noqa: E402
+from fser_utils.plotting import COLUMN_PX, find_small_text  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +33,12 @@ def test_recipe_curves_of_chapter_8_keep_a_short_legend():
     histories = {**{f"seed {s}": _history(400 - 100 * s, s) for s in range(3)},
                  "(a) copies before split": _history(400, 9)}
     ax = plotting.plot_recipe_curves(histories, reference={"paper": 95.05})
-    ax.figure.set_size_inches(9, 4.5)  # as chapter 8 shows it
-    assert find_small_text(ax.figure) == []
+    fig = ax.figure
+    fig.canvas.draw()
+    # the picture shown is the figure and the legend beside it (a tight box), scaled down
+    shown = fig.get_tightbbox(fig.canvas.get_renderer()).width
+    assert find_small_text(fig, width_px=min(fig.dpi, COLUMN_PX / shown)
+                           * fig.get_size_inches()[0]) == []
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts == ["seed 0", "seed 1", "seed 2", "(a) copies before split", "test",
                      "training", "paper: 95.05 %"]

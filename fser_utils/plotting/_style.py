@@ -9,9 +9,10 @@ import numpy as np
 __all__ = ["compute_colours", "find_small_text", "COLUMN_PX", "MIN_TEXT_PX", "CAP_HEIGHT",
            "MAX_LEGEND_ENTRIES"]
 
-#: width of the book's text column at a 1280-px browser window [px]: a wider figure is
-#: scaled down to it, and its text with it
-COLUMN_PX = 760
+#: width a figure is shown at, at most, in a 1280-px browser window [px]: a wider figure is
+#: scaled down to it, and its text with it. Measured in the built book with headless
+#: Chromium (the article column is 752 px wide; a figure's block leaves 672)
+COLUMN_PX = 672
 
 #: smallest legible text on the page, as the height of its capital letters [px]: what a
 #: reader sees (a font of 8 px has capitals under 6 px, too small at arm's length)

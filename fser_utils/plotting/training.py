@@ -143,7 +143,8 @@ def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = Non
     """
     from matplotlib.lines import Line2D
 
-    ax = _panels(ax, 1, 1, figsize=(8, 4), layout="constrained")[0, 0]
+    # 7 in and the legend beside it make a picture about 9.5 in wide, scaled to the column
+    ax = _panels(ax, 1, 1, figsize=(7, 4), layout="constrained")[0, 0]
     runs, held_names = [], set()
     for k, (label, h) in enumerate(histories.items()):
         epoch = h["epoch"] + 1
@@ -161,11 +162,11 @@ def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = Non
         styles.append(Line2D([], [], color="black", linestyle=":", label=f"{label}: {value} %"))
     ax.set(xscale="log", xlabel="epoch (log scale)", ylabel="accuracy [%]", ylim=(0, 100))
     ax.grid(alpha=0.3, which="both")
-    # 10 pt stays legible when a chapter shows the figure up to 9 in wide
-    ax.tick_params(labelsize=10)
-    ax.xaxis.label.set_size(10)
-    ax.yaxis.label.set_size(10)
-    _legends_beside(ax, runs, styles, fontsize=10)
+    # 12 pt stays legible once the figure and its legend (about 9.5 in) fill the column
+    ax.tick_params(labelsize=12)
+    ax.xaxis.label.set_size(12)
+    ax.yaxis.label.set_size(12)
+    _legends_beside(ax, runs, styles, fontsize=12)
     return ax
 
 
