@@ -95,8 +95,9 @@ def plot_roc_curves(curves: dict, *, ax=None, title: str | None = None):
            ylabel="true positive rate")
     size = _text_size(ax, 9)
     ax.legend(loc="lower right", fontsize=size)
+    # on a white box: the chance diagonal runs behind it
     ax.text(0.98, 0.5, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom",
-            fontsize=size)
+            fontsize=size, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9})
     _title(ax, title)
     _legible(ax)
     return ax

@@ -84,7 +84,7 @@ def compute_claims_table() -> pd.DataFrame:
         _row("", paper_pct, seeds, f"the paper's recipe, mean of {seeds['seeds']} seeds",
              f"{epochs} epochs", seeds["hardware"]),
         _row("", paper_pct, cheap, f"best ensemble within {BUDGET_MINUTES} min "
-             "(chapter 9)", f"{cheap['train_minutes']:.0f} min", cheap["hardware"]),
+             "(chapter 11)", f"{cheap['train_minutes']:.0f} min", cheap["hardware"]),
         _row("", paper_pct, best, "best ensemble, any budget (chapter 11)",
              f"{best['train_minutes']:.0f} min", best["hardware"]),
     ]
