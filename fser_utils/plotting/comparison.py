@@ -15,9 +15,10 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
 
     Each model is named once, in its colour, beside its best point (the names pushed apart
     where they would touch), so the legend holds only the protocols' markers, not one entry
-    per model and protocol. Published results (``anchors``) are horizontal lines labelled
-    with their protocol, since their training times on this CPU are unknown; anchors of the
-    same protocol within 3 points of each other share one label.
+    per model and protocol. Published results (``anchors``) are horizontal lines, since
+    their training times on this CPU are unknown, named in the right margin (their
+    protocols differ: the chapter says how); anchors within 3 points share one name.
+    When this function makes the figure, it leaves room in it for those names.
 
     Parameters
     ----------
@@ -25,7 +26,7 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
         From :func:`fser_utils.studies.compare.compute_comparison_table`.
     ax : matplotlib Axes or None
     anchors : sequence of dict or None
-        ``label``, ``accuracy`` [%], ``protocol``; default
+        ``label`` (or the shorter ``short``, written when given), ``accuracy`` [%]; default
         :data:`fser_utils.studies.compare.ANCHORS`.
     protocols : sequence of str
         Which protocols to draw.
@@ -38,7 +39,7 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
 
     if anchors is None:
         from fser_utils.studies.compare import ANCHORS as anchors
-    # taller than wide: the anchors' labels take two lines each, stacked near the top
+    own_figure = ax is None
     ax = _axes(ax, figsize=(8, 7))
     size = _text_size(ax, 9)
     markers = dict(zip(protocols, "os^vD"))
@@ -60,10 +61,7 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     ax.set_xscale("log")
     ax.set_xlabel("training time on this 2-core CPU [min] (median over seeds)")
     ax.set_ylabel("test accuracy [%]\n(mean over seeds, 95 % interval)")
-    # room above 100 % for the label of the highest anchor (two lines), which would
-    # otherwise cross the next anchor's line or run out of the axes
-    headroom = (2 * 1.25 * size + 6) / 72 * ax.figure.dpi / ax.bbox.height * 100
-    ax.set_ylim(0, 100 + headroom)
+    ax.set_ylim(0, 100)
     ax.set_yticks(range(0, 101, 20))
     ax.grid(alpha=0.3)
     handles = [Line2D([], [], marker=m, linestyle="", color="0.3", label=f"{p} split")
@@ -72,10 +70,16 @@ def plot_comparison(table, *, ax=None, anchors=None, protocols=("paper", "speake
     _legible(ax, size)
     ax.figure.canvas.draw()  # fixes the limits, so that boxes in pixels can be compared
     renderer = ax.figure.canvas.get_renderer()
+    texts = _draw_anchors(ax, anchors, size)
+    if own_figure:  # the anchors' names sit right of the axes: room for them in the figure
+        fig = ax.figure
+        overhang = max(t.get_window_extent(renderer).x1 for t in texts) - fig.bbox.x1
+        if overhang > -4:
+            fig.subplots_adjust(right=ax.get_position().x1 - (overhang + 6) / fig.bbox.width)
+        fig.canvas.draw()
+    lines = _line_boxes(ax, [a["accuracy"] for a in anchors] + [100 / len(EMOTIONS)])
     taken = [_point_box(ax, x, low, high) for x, low, high in points]
     taken += [ax.get_legend().get_window_extent(renderer), chance.get_window_extent(renderer)]
-    texts, lines = _draw_anchors(ax, anchors, taken, size)
-    taken += [t.get_window_extent(renderer) for t in texts]
     for model, (x, y) in best.items():
         taken.append(_place_label(ax, x, y, model, colours[model], taken, lines=lines,
                                   fontsize=size))
@@ -111,11 +115,16 @@ def _place_label(ax, x, y, text, colour, taken, *, lines=(), fontsize: float = 9
     inside = ax.get_window_extent(renderer)
     label = ax.annotate(text, (x, y), xytext=(8, 0), textcoords="offset points",
                         fontsize=fontsize, color=colour)
+    point = ax.transData.transform((x, y))
     scored = []
     for i, (dx, dy, ha, va) in enumerate(_LABEL_SPOTS):
         label.set(position=(dx, dy), ha=ha, va=va)
         box = label.get_window_extent(renderer).expanded(1.02, 1.15)
         clashes = 3 * sum(box.overlaps(t) for t in taken) + sum(box.overlaps(t) for t in lines)
+        if abs(dy) > 14 or abs(dx) > 14:  # its leader must not run through another name
+            centre = np.array([box.x0 + box.x1, box.y0 + box.y1]) / 2
+            along = point + np.linspace(0.15, 0.85, 8)[:, None] * (centre - point)
+            clashes += 2 * sum(any(t.contains(*p) for p in along) for t in taken)
         outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
                        and inside.y0 <= box.y0 and box.y1 <= inside.y1)
         scored.append((clashes + 100 * outside, i, box))
@@ -131,57 +140,43 @@ def _place_label(ax, x, y, text, colour, taken, *, lines=(), fontsize: float = 9
     return box
 
 
-def _draw_anchors(ax, anchors, taken, size: float = 9) -> tuple[list, list]:
-    """Lines at the published accuracies (returned: their texts, and the pixel boxes of
-    these lines and of the chance line, which the points' names should not cross); anchors of one protocol within 3 points of each
-    other share one label (their names and values, the protocol on a second line),
-    written above its line or below it, at either end or in the middle, wherever it stays
-    inside the axes and touches fewest of the pixel boxes ``taken`` and of the labels
-    already written."""
+def _draw_anchors(ax, anchors, size: float = 9) -> list:
+    """Lines at the published accuracies, each named in the right margin beside its line
+    (``short`` name and value; anchors within 3 points of each other share one label, a
+    line each), names pushed apart where they would touch. Outside the axes, they can
+    cross no point and no model's name. Returns the texts.
+    """
     merged = []
     for a in sorted(anchors, key=lambda a: -a["accuracy"]):
-        last = merged[-1] if merged else None
-        if last and last["protocol"] == a["protocol"] and last["values"][-1] - a["accuracy"] < 3:
-            last["labels"].append(f"{a['label']} {a['accuracy']:.2f} %")
-            last["values"].append(a["accuracy"])
+        text = f"{a.get('short', a['label'])} {a['accuracy']:.2f} %"
+        if merged and merged[-1]["values"][-1] - a["accuracy"] < 3:
+            merged[-1]["labels"].append(text)
+            merged[-1]["values"].append(a["accuracy"])
         else:
-            merged.append({"labels": [f"{a['label']} {a['accuracy']:.2f} %"],
-                           "protocol": a["protocol"], "values": [a["accuracy"]]})
-    from matplotlib.transforms import Bbox
-
+            merged.append({"labels": [text], "values": [a["accuracy"]]})
     renderer = ax.figure.canvas.get_renderer()
-    inside = ax.get_window_extent(renderer)
-    # each anchor's line as a thin box: another anchor's label must not sit across it
-    lines = [[Bbox([[inside.x0, y - 2], [inside.x1, y + 2]])
-              for y in ax.transData.transform([(1, v) for v in m["values"]])[:, 1]]
-             for m in merged]
-    texts, boxes = [], []
+    texts, floor = [], None
     for i, m in enumerate(merged):
-        others = [b for j, line in enumerate(lines) if j != i for b in line]
         for value in m["values"]:
             ax.axhline(value, color="grey", linestyle=(0, (2, 2 + i)), linewidth=1)
-        label = ax.annotate(f"{'; '.join(m['labels'])}\n({m['protocol']})",
-                            (0.01, max(m["values"])), xycoords=("axes fraction", "data"),
-                            xytext=(0, 1), textcoords="offset points", fontsize=size,
-                            color="dimgrey")
-        scored = []
-        # the ends of the line first, then its middle, where fewer points may lie
-        for x, ha in ((0.01, "left"), (0.99, "right"), (0.5, "center"), (0.3, "left"),
-                      (0.7, "right")):
-            for y, va, dy in ((max(m["values"]), "bottom", 1), (min(m["values"]), "top", -1)):
-                label.set(va=va, ha=ha, position=(0, dy))
-                label.xy = (x, y)
-                box = label.get_window_extent(renderer)
-                outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1
-                               and inside.y0 <= box.y0 and box.y1 <= inside.y1)
-                clashes = sum(box.overlaps(t) for t in taken + boxes + others)
-                # a label under its line meets the next anchor's line sooner than one above
-                scored.append((clashes + 10 * outside, len(scored), x, ha, y, va, dy))
-        _, _, x, ha, y, va, dy = min(scored)
-        label.set(va=va, ha=ha, position=(0, dy))
-        label.xy = (x, y)
+        label = ax.annotate("\n".join(m["labels"]), (1, float(np.mean(m["values"]))),
+                            xycoords=("axes fraction", "data"), xytext=(4, 0),
+                            textcoords="offset points", fontsize=size, color="dimgrey",
+                            va="center", ha="left", annotation_clip=False)
+        box = label.get_window_extent(renderer)
+        if floor is not None and box.y1 > floor - 2:  # pushed below the label above it
+            label.set_position((4, -(box.y1 - floor + 2) * 72 / ax.figure.dpi))
+            box = label.get_window_extent(renderer)
+        floor = box.y0
         texts.append(label)
-        boxes.append(label.get_window_extent(renderer))
-    chance = ax.transData.transform([(1, 100 / len(EMOTIONS))])[0, 1]
-    lines.append([Bbox([[inside.x0, chance - 2], [inside.x1, chance + 2]])])
-    return texts, [b for line in lines for b in line]
+    return texts
+
+
+def _line_boxes(ax, values) -> list:
+    """Thin pixel boxes along the horizontal lines at ``values`` [%] across ``ax``: a
+    model's name should not sit across one."""
+    from matplotlib.transforms import Bbox
+
+    inside = ax.get_window_extent(ax.figure.canvas.get_renderer())
+    return [Bbox([[inside.x0, y - 2], [inside.x1, y + 2]])
+            for y in ax.transData.transform([(1, v) for v in values])[:, 1]]

@@ -28,15 +28,15 @@ __all__ = ["ANCHORS", "get_results_dir", "compute_comparison_runs", "compute_ens
 #: paper's number comes from :mod:`fser_utils.paper`; the others are other publications'
 #: results, not claims of the paper, so they live here.
 ANCHORS = (
-    {"label": "FSER paper (claimed)", "accuracy": PAPER_ACCURACY,
+    {"label": "FSER paper (claimed)", "accuracy": PAPER_ACCURACY, "short": "FSER paper",
      "protocol": f"random split, 4 corpora incl. SAVEE, {PAPER_RECIPE['epochs']} epochs"},
-    {"label": "TIM-Net, RAVDESS", "accuracy": 90.07,
+    {"label": "TIM-Net, RAVDESS", "accuracy": 90.07, "short": "TIM-Net RAVDESS",
      "protocol": "random 10-fold, one corpus, test-set selection removed"},
-    {"label": "TIM-Net, EmoDB", "accuracy": 90.28,
+    {"label": "TIM-Net, EmoDB", "accuracy": 90.28, "short": "TIM-Net EmoDB",
      "protocol": "random 10-fold, one corpus, test-set selection removed"},
-    {"label": "EmoBox, RAVDESS, Whisper-large-v3", "accuracy": 75.9,
+    {"label": "EmoBox, RAVDESS, Whisper-large-v3", "accuracy": 75.9, "short": "EmoBox Whisper",
      "protocol": "speakers held out, frozen pretrained encoder"},
-    {"label": "EmoBox, RAVDESS, small from scratch", "accuracy": 65.0,
+    {"label": "EmoBox, RAVDESS, small from scratch", "accuracy": 65.0, "short": "EmoBox small",
      "protocol": "speakers held out, UAR"},
 )
 
