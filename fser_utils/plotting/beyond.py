@@ -148,7 +148,9 @@ def plot_budget_curves(summary, *, ax=None, targets=(90, 70), title: str | None 
     ----------
     summary : pd.DataFrame
         Seed-averaged rows of one protocol with ``net``, ``device``, ``epochs``,
-        ``accuracy``, ``accuracy_low``, ``accuracy_high``.
+        ``accuracy``, ``accuracy_low``, ``accuracy_high``. Each line is drawn a little
+        to the side of the budgets it ran (the ticks), so that lines sharing a budget
+        do not hide each other.
     targets : sequence of float
         Drawn as grey lines (dotted, dashed).
 
@@ -160,10 +162,15 @@ def plot_budget_curves(summary, *, ax=None, targets=(90, 70), title: str | None 
 
     ax = _axes(ax, figsize=(7, 4.5))
     colours = compute_colours(summary["net"])
-    for (net, device), g in summary.groupby(["net", "device"]):
+    series = list(summary.groupby(["net", "device"]))
+    # the series share their budgets: each is moved a little sideways (at most 2 % of the
+    # axis either way), so that points and bars at one budget stand apart
+    span = summary["epochs"].max() - summary["epochs"].min()
+    shifts = np.linspace(-0.02, 0.02, len(series)) * span if len(series) > 1 else [0.0]
+    for ((net, device), g), shift in zip(series, shifts):
         g = g.sort_values("epochs")
         cpu = device == "CPU"
-        ax.errorbar(g["epochs"], g["accuracy"], capsize=3, marker="o" if cpu else "s",
+        ax.errorbar(g["epochs"] + shift, g["accuracy"], capsize=3, marker="o" if cpu else "s",
                     ls="-" if cpu else ":", color=colours[net], label=f"{net}, {device}",
                     yerr=[g["accuracy"] - g["accuracy_low"], g["accuracy_high"] - g["accuracy"]])
     for target, style in zip(targets, (":", "--")):
