@@ -133,7 +133,7 @@ def test_feature_grid_and_means():
     np.testing.assert_allclose(diffs[0], X[:10].mean(axis=(0, 3)) - X.mean(axis=(0, 3)),
                                atol=1e-6)
     ax = plot_class_means(X, labels, classes=classes)
-    assert ax.shape == (3,) and ax[0].get_title() == "anger (10)"
+    assert ax.shape == (3,) and ax[0].get_title() == "anger\n(10)"
     np.testing.assert_allclose(ax[0].images[0].get_array(), means[0], rtol=1e-6)
     assert not ax[2].axison  # no surprise image: an empty panel
     ax = plot_class_means(X, labels, classes=classes, relative=True)

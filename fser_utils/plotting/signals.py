@@ -299,6 +299,8 @@ def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, ax=None, size: 
     limit = float(np.abs(means[finite]).max()) if relative and finite.any() else 1.0
     for k, (a, cls) in enumerate(zip(ax, classes)):
         count = int((labels == cls).sum())
+        # the count on a line of its own: on one line, neighbouring titles ran together
+        title = f"{cls}\n({count})"
         if not count:
             a.axis("off")
         elif relative:
@@ -306,9 +308,9 @@ def plot_class_means(X: np.ndarray, labels, *, classes=EMOTIONS, ax=None, size: 
                              interpolation="nearest")
             a.set_xticks([])
             a.set_yticks([])
-            a.set_title(f"{cls} ({count})", fontsize=_text_size(a, 8))
+            a.set_title(title, fontsize=_text_size(a, 8))
         else:
-            plot_feature_image(means[k], ax=a, title=f"{cls} ({count})")
+            plot_feature_image(means[k], ax=a, title=title)
     if relative and any(a.images for a in ax):
         bar = ax[0].figure.colorbar(image, ax=list(ax), fraction=0.05, pad=0.02)
         bar.ax.tick_params(labelsize=_text_size(ax[0], 8))
