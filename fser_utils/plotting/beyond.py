@@ -206,6 +206,7 @@ def plot_variant_gains(gains, *, ax=None, title: str | None = None):
     ax.axhline(0, color="grey", lw=1)
     ax.axvline(0, color="grey", lw=1)
     ax.set(xlabel="validation gain [points]", ylabel="test gain [points]")
+    ax.margins(x=0.12, y=0.12)  # room for the names right of and above the outermost points
     _title(ax, title)
     ax.legend()
     ax.grid(alpha=0.3)
