@@ -116,14 +116,16 @@ def _text_size(ax, points: float = 8.0) -> float:
     return max(points, 1.05 * MIN_TEXT_PX / CAP_HEIGHT / _px_per_point(ax.figure))
 
 
-def _legends(ax, first: list, second: list, *, fontsize: float, locs: tuple) -> None:
+def _legends(ax, first: list, second: list, *, fontsize: float, places: tuple) -> None:
     """One legend of the handles ``first + second`` while it holds at most
-    :data:`MAX_LEGEND_ENTRIES`, else one legend each (at ``locs[0]`` and ``locs[1]``)."""
+    :data:`MAX_LEGEND_ENTRIES`, else one legend each; ``places`` holds the two legends'
+    placing keywords (``{"loc": "upper left"}``, or an anchor outside the axes), the
+    first also serving the single legend."""
     if len(first) + len(second) <= MAX_LEGEND_ENTRIES:
-        ax.legend(handles=first + second, fontsize=fontsize, loc=locs[0])
+        ax.legend(handles=first + second, fontsize=fontsize, **places[0])
     else:
-        ax.add_artist(ax.legend(handles=first, fontsize=fontsize, loc=locs[0]))
-        ax.legend(handles=second, fontsize=fontsize, loc=locs[1])
+        ax.add_artist(ax.legend(handles=first, fontsize=fontsize, **places[0]))
+        ax.legend(handles=second, fontsize=fontsize, **places[1])
 
 
 def _legible(ax, points: float = 9.0) -> float:

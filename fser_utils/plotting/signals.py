@@ -6,25 +6,13 @@ import numpy as np
 
 from fser_utils.data.corpora import EMOTIONS
 from fser_utils.features.images import compute_class_means
-from fser_utils.plotting._style import _axes, _panels, _text_size, _title
+from fser_utils.plotting._style import _axes, _legible, _panels, _text_size, _title
 
 __all__ = ["plot_waveform", "plot_fft", "plot_spectrogram", "plot_melspectrogram",
            "plot_feature_image", "plot_feature_grid", "plot_class_means", "plot_gallery"]
 
 
 # --- signals and spectrograms (chapter 2) ----------------------------------------------
-def _legible(ax, points: float = 10.0) -> float:
-    """Set the title, axis labels and tick labels of ``ax`` to a size that stays legible
-    once its figure is scaled down to the book's column (chapters draw these panels in
-    grids up to 11 in wide), and return that size [pt]."""
-    size = _text_size(ax, points)
-    ax.title.set_fontsize(size)
-    ax.xaxis.label.set_fontsize(size)
-    ax.yaxis.label.set_fontsize(size)
-    ax.tick_params(labelsize=size)
-    return size
-
-
 def plot_waveform(y: np.ndarray, *, sr: int, ax=None, title: str | None = None, **kwargs):
     """Amplitude against time (the paper's Figure 1).
 
@@ -46,7 +34,7 @@ def plot_waveform(y: np.ndarray, *, sr: int, ax=None, title: str | None = None, 
     ax.plot(t, y, linewidth=kwargs.pop("linewidth", 0.5), **kwargs)
     ax.set(xlabel="time [s]", ylabel="amplitude", xlim=(0, len(y) / sr))
     _title(ax, title)
-    _legible(ax)
+    _legible(ax, 10)  # chapters draw these panels in grids up to 11 in wide
     return ax
 
 
@@ -82,7 +70,7 @@ def plot_fft(y: np.ndarray, *, sr: int, ax=None, fmax: float | None = None):
     ax[2].set(xlabel="frequency [Hz]", ylabel="|FFT|", xlim=(0, fmax or sr / 2),
               title="positive-frequency spectrum")
     for a in ax[1:]:
-        _legible(a)
+        _legible(a, 10)
     return ax
 
 
@@ -95,7 +83,7 @@ def _specshow(S_db, *, sr, hop_length, n_fft, y_axis, ax, colorbar, title, cmap,
                                     x_axis="time", y_axis=y_axis, ax=ax, cmap=cmap)
     ax.set(xlabel="time [s]", ylabel=ylabel)
     _title(ax, title)
-    size = _legible(ax)
+    size = _legible(ax, 10)
     if colorbar:
         bar = ax.figure.colorbar(mesh, ax=ax, format="%+2.0f")
         bar.set_label("dB", fontsize=size)

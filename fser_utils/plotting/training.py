@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fser_utils.plotting._style import (MAX_LEGEND_ENTRIES, _axes, _legends, _panels, _text_size,
-                                       _title, compute_colours)
+from fser_utils.plotting._style import _axes, _legends, _panels, _text_size, _title, compute_colours
 
 __all__ = ["plot_architecture", "plot_history", "plot_recipe_curves", "plot_leak_curves"]
 
@@ -166,25 +165,13 @@ def plot_recipe_curves(histories: dict, *, ax=None, reference: dict | None = Non
     ax.tick_params(labelsize=12)
     ax.xaxis.label.set_size(12)
     ax.yaxis.label.set_size(12)
-    _legends_beside(ax, runs, styles, fontsize=12)
+    # beside the axes, outside the data: the runs' curves fill the plot
+    _legends(ax, runs, styles, fontsize=12, places=(
+        {"loc": "upper left", "bbox_to_anchor": (1.02, 1), "borderaxespad": 0},
+        {"loc": "lower left", "bbox_to_anchor": (1.02, 0), "borderaxespad": 0}))
     return ax
 
 
-def _legends_beside(ax, first: list, second: list, *, fontsize: float) -> None:
-    """The legend of ``first + second`` to the right of ``ax``, outside the data (the
-    runs' curves fill the plot, wherever a legend inside it goes); past
-    :data:`~fser_utils.plotting.MAX_LEGEND_ENTRIES` entries, one legend each, the second
-    under the first."""
-    beside = {"fontsize": fontsize, "borderaxespad": 0}
-    if len(first) + len(second) <= MAX_LEGEND_ENTRIES:
-        ax.legend(handles=first + second, loc="upper left", bbox_to_anchor=(1.02, 1), **beside)
-        return
-    ax.add_artist(ax.legend(handles=first, loc="upper left", bbox_to_anchor=(1.02, 1),
-                            **beside))
-    ax.legend(handles=second, loc="lower left", bbox_to_anchor=(1.02, 0), **beside)
-
-
-# --- leaks (chapter 8) ------------------------------------------------------------------
 def plot_leak_curves(table, *, ax=None, paper: bool = True):
     """Test accuracy against training accuracy, epoch by epoch, one line per arm.
 
@@ -236,5 +223,5 @@ def plot_leak_curves(table, *, ax=None, paper: bool = True):
     runs = [Line2D([], [], color=colours[arm], marker=".", linewidth=1, label=arm)
             for arm in arms]
     # past the bound, a legend per meaning: the arms above the diagonal, the key below it
-    _legends(ax, runs, key, fontsize=8, locs=("upper left", "lower right"))
+    _legends(ax, runs, key, fontsize=8, places=({"loc": "upper left"}, {"loc": "lower right"}))
     return ax
