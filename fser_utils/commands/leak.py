@@ -131,7 +131,7 @@ def _train_pooled(args):
     from fser_utils.features import load_features
     from fser_utils.studies.evaluate import rename_old_interval_names
     from fser_utils.studies.pooled_arm import make_pooled_config, train_pooled_arm
-    from fser_utils.training.profiles import PROFILE_ALIASES, name_profile
+    from fser_utils.training.profiles import list_old_names, name_profile
     from fser_utils.training.run import Run
     from fser_utils.training.train import check_train_options
 
@@ -142,10 +142,9 @@ def _train_pooled(args):
     seed = f"-s{args.seed}" if args.seed != 42 else ""
     profile = name_profile(args.profile)
     # an arm trained under the profile's old name is resumed or reused, not trained again
-    names = [f"leak-pooled-{p}{seed}" for p in (profile, *[a for a, now in PROFILE_ALIASES.items()
-                                                          if now == profile])]
-    out = args.out or next((get_runs_dir() / n for n in names if (get_runs_dir() / n).exists()),
-                           get_runs_dir() / names[0])
+    runs = get_runs_dir()
+    names = [f"leak-pooled-{p}{seed}" for p in (profile, *list_old_names(profile))]
+    out = args.out or next((runs / n for n in names if (runs / n).exists()), runs / names[0])
     # every option, before the features are read or the folder is touched
     _, config = make_pooled_config(args.profile, seed=args.seed, overrides=overrides)
     check_train_options(config, Run(out), loop=args.loop, keep_finished=True)

@@ -23,6 +23,7 @@ __all__ = [
     "PROFILE_ALIASES",
     "PROFILE_PURPOSES",
     "name_profile",
+    "list_old_names",
     "migrate_settings",
     "get_training_profile",
     "STOP_REASONS",
@@ -219,6 +220,12 @@ def name_profile(name):
     """The current name of the profile ``name`` (itself, or its new name when it is one of
     :data:`PROFILE_ALIASES`); anything else is returned unchanged."""
     return PROFILE_ALIASES.get(name, name) if isinstance(name, str) else name
+
+
+def list_old_names(name: str) -> list[str]:
+    """The names the profile ``name`` had before profiles were named by purpose (the keys
+    of :data:`PROFILE_ALIASES` that lead to it), so that its older runs are found."""
+    return [old for old, new in PROFILE_ALIASES.items() if new == name]
 
 
 def migrate_settings(settings: dict) -> dict:

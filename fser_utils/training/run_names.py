@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from fser_utils.errors import FserError
-from fser_utils.training.profiles import PROFILE_ALIASES, migrate_settings
+from fser_utils.training.profiles import list_old_names, migrate_settings
 from fser_utils.training.run import Run, to_jsonable
 
 __all__ = ["make_run_name", "make_stored_run_name", "describe_changes", "find_run_for_config",
@@ -131,7 +131,7 @@ def find_run_for_config(config, *, out=None, tag: str | None = None, runs_dir=No
         return run
     older = [make_run_name(**names)]
     # the same profile under the name it had before profiles were named by purpose
-    for alias in (a for a, now in PROFILE_ALIASES.items() if now == config.profile.name):
+    for alias in list_old_names(config.profile.name):
         older += [make_run_name(**{**names, "profile": alias}, **changes),
                   make_run_name(**{**names, "profile": alias})]
     if config.model.name == "fser":  # the paper's network once had no name in front

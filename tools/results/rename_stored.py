@@ -32,7 +32,7 @@ def find_renames(root: Path = ROOT) -> dict:
     renames = {}
     for settings in sorted((root / "results").glob("*/*/settings.json")):  # every run folder
         run = settings.parent
-        name = make_stored_run_name(migrate_settings(json.loads(settings.read_text())))
+        name = make_stored_run_name(json.loads(settings.read_text()))  # it reads old names too
         if name != run.name:
             renames[run] = run.with_name(name)
     targets = [new for new in renames.values()]
