@@ -59,6 +59,7 @@ from fser_utils.plotting.results import (
     plot_emotion_timeline,
     plot_group_accuracy,
     plot_heldout_accuracy,
+    plot_remedy_effects,
     plot_reliability,
     plot_roc_curves,
     save_evaluation_figures,

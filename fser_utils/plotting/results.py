@@ -15,7 +15,7 @@ from fser_utils.plotting._style import _axes, _legend_below, _legible, _text_siz
 
 __all__ = ["plot_confusion_matrix", "plot_roc_curves", "save_evaluation_figures",
            "plot_group_accuracy", "plot_emotion_timeline", "plot_reliability",
-           "plot_heldout_accuracy"]
+           "plot_heldout_accuracy", "plot_remedy_effects"]
 
 
 # --- evaluation (chapters 6 and 7) ------------------------------------------------------
@@ -335,5 +335,40 @@ def plot_heldout_accuracy(table, *, ax=None, target: float | None = None):
     # above the axes: inside, it covered the bars
     ax.legend(fontsize=size, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False,
               ncol=min(3, len(recipes) + (target is not None)), borderaxespad=0)
+    _legible(ax, size)
+    return ax
+
+
+def plot_remedy_effects(table, *, ax=None):
+    """Each remedy's change of held-out-corpus accuracy, with its interval.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        :func:`fser_utils.studies.heldout_remedies.compute_remedy_table`: ``remedy``,
+        ``needs``, ``change``, ``change_low``, ``change_high`` [points].
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    ax = _axes(ax, figsize=(8, 0.55 * len(table) + 1.4))
+    y = np.arange(len(table))[::-1]
+    single = (table["needs"] == "one clip").to_numpy()
+    for keep, colour, label in ((single, "C0", "scores one clip"),
+                                (~single, "C1", "needs a batch of clips")):
+        if keep.any():
+            rows = table[keep]
+            err = np.vstack([rows["change"] - rows["change_low"],
+                             rows["change_high"] - rows["change"]])
+            ax.errorbar(rows["change"], y[keep], xerr=err, fmt="o", color=colour, capsize=3,
+                        label=label)
+    ax.axvline(0, color="0.3", linewidth=1)
+    ax.set_yticks(y, table["remedy"])
+    ax.set(xlabel="change of mean held-out-corpus accuracy [points]")
+    ax.grid(axis="x", alpha=0.3)
+    size = _text_size(ax, 9)
+    ax.legend(fontsize=size, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, ncol=2,
+              borderaxespad=0)
     _legible(ax, size)
     return ax

@@ -1,0 +1,193 @@
+"""What the literature's remedies for an unseen language give, measured on held-out corpora.
+
+A recognizer trained on some corpora is much worse on a corpus (a language, a studio, a
+set of actors) it never heard. The cross-corpus literature proposes a handful of
+remedies: train on more languages, normalise the features per corpus, per speaker or per
+recording, sample the corpora evenly, perturb pitch and tempo. Each remedy here is a
+pair of stored run sets that differ in that one respect, both left one corpus out of
+training in turn (the ``corpus`` split); :func:`compute_remedy_table` scores both on the
+held-out corpora's own classes (as the model card does, :mod:`fser_utils.studies.model_card`)
+and gives the change with a paired bootstrap interval.
+
+Pairs are compared on the seeds both sets have, so that a remedy run with one seed is
+not set against a baseline averaged over three. What a remedy needs at scoring time
+matters as much as its gain: per-speaker and per-corpus normalisation need a batch of
+unlabelled clips from the same speaker or setting, so they cannot score one clip alone.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fser_utils.errors import FserError
+from fser_utils.studies.model_card import load_heldout_predictions
+
+__all__ = ["Remedy", "REMEDIES", "find_heldout_runs", "compute_paired_difference",
+           "compute_remedy_table"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Remedy:
+    """One remedy, as two sets of leave-one-corpus-out runs that differ in it alone.
+
+    Runs are found by their settings: ``(model, profile, epochs, n_corpora)``, where
+    ``n_corpora`` counts the corpora of the catalogue (the held-out one included).
+    """
+
+    name: str
+    needs: str  # what scoring needs: "one clip", or the batch the statistics come from
+    runs: tuple
+    baseline: tuple
+    balance_corpora: bool = False  # the remedy runs' profile setting (else as baseline)
+
+
+_RECIPE = ("logmel-cnn-warp", "recognizer", 120, 3)
+_SVM = ("svm-egemaps", "fit-once", 1, 5)
+
+#: the remedies the book reports, with the runs that measure each
+REMEDIES = (
+    Remedy("frequency-axis perturbation (VTLP)", "one clip", _RECIPE,
+           ("logmel-cnn", "budget", 120, 3)),
+    Remedy("per-recording normalisation", "one clip", ("logmel-cnn-clip", "recognizer", 120, 3),
+           _RECIPE),
+    Remedy("per-speaker normalisation", "clips of the speaker",
+           ("logmel-cnn-spk", "recognizer", 120, 3), _RECIPE),
+    Remedy("per-speaker normalisation, 40 epochs", "clips of the speaker",
+           ("logmel-cnn-spk", "budget", 40, 3), ("logmel-cnn", "budget", 40, 3)),
+    Remedy("per-speaker normalisation, eGeMAPS SVM", "clips of the speaker",
+           ("svm-egemaps-spk", "fit-once", 1, 3), ("svm-egemaps", "fit-once", 1, 3)),
+    Remedy("per-corpus normalisation, eGeMAPS SVM", "clips of the corpus",
+           ("svm-egemaps-corpus", "fit-once", 1, 5), _SVM),
+    Remedy("corpus-balanced sampling, eGeMAPS SVM", "one clip", _SVM, _SVM,
+           balance_corpora=True),
+)
+
+
+def _signature(settings: dict) -> tuple:
+    p = settings.get("profile_settings", {})
+    return ((settings.get("model") or {}).get("name"), settings.get("profile"),
+            p.get("epochs"), len(settings.get("corpora", [])), bool(p.get("balance_corpora")))
+
+
+def find_heldout_runs(folders) -> dict:
+    """Every stored leave-one-corpus-out run under some folders, by what it was.
+
+    Parameters
+    ----------
+    folders : iterable of path-like
+        Folders of run folders (e.g. ``results/beyond``, ``results/heldout``).
+
+    Returns
+    -------
+    runs : dict
+        ``(model, profile, epochs, n_corpora, balance_corpora)`` to a sorted list of
+        run folders of the ``corpus`` split.
+    """
+    from fser_utils.training.run import Run
+
+    runs = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*/")):
+            settings = Run(path).load_settings(missing_ok=True)
+            if settings.get("split") == "corpus":
+                runs.setdefault(_signature(settings), []).append(path)
+    return runs
+
+
+def _per_clip(pred: pd.DataFrame) -> pd.Series:
+    """Own-class correctness per (held-out corpus, clip), averaged over seeds."""
+    right = (pred["emotion"] == pred["predicted_own"]).astype(float)
+    return right.groupby([pred["heldout"], pred["relpath"]]).mean()
+
+
+def compute_paired_difference(baseline: pd.DataFrame, remedy: pd.DataFrame, *,
+                              n_boot: int = 2000, seed: int = 0) -> dict:
+    """Mean held-out-corpus accuracy of two run sets and their difference, paired by clip.
+
+    Parameters
+    ----------
+    baseline, remedy : pd.DataFrame
+        :func:`fser_utils.studies.model_card.load_heldout_predictions` of each set, on the
+        same held-out corpora (the same test clips).
+    n_boot : int > 0
+    seed : int
+
+    Returns
+    -------
+    result : dict
+        ``baseline``, ``remedy`` (mean over held-out corpora of the accuracy on each
+        corpus's own classes, %), ``difference`` (remedy minus baseline, points) with
+        ``difference_low`` and ``difference_high`` (95 % interval: clips resampled within
+        each corpus, the same draw for both sets), ``corpora`` and ``seeds``.
+
+    Raises
+    ------
+    FserError
+        The sets share no seed, or hold other corpora or other clips.
+    """
+    seeds = sorted(set(baseline["seed"]) & set(remedy["seed"]))
+    if not seeds:
+        raise FserError("the two run sets share no seed: nothing to pair")
+    a = _per_clip(baseline[baseline["seed"].isin(seeds)])
+    b = _per_clip(remedy[remedy["seed"].isin(seeds)])
+    if not a.index.equals(b.index):
+        raise FserError("the two run sets were tested on different corpora or clips")
+    rng = np.random.default_rng(seed)
+    corpora = sorted(a.index.get_level_values(0).unique())
+    diff = np.zeros(n_boot)
+    for corpus in corpora:
+        x, y = a.loc[corpus].to_numpy(), b.loc[corpus].to_numpy()
+        idx = rng.integers(0, len(x), size=(n_boot, len(x)))
+        diff += (y[idx] - x[idx]).mean(axis=1)
+    diff *= 100 / len(corpora)
+    low, high = np.quantile(diff, [0.025, 0.975])
+    mean_a = 100 * a.groupby(level=0).mean().mean()
+    mean_b = 100 * b.groupby(level=0).mean().mean()
+    return {"baseline": float(mean_a), "remedy": float(mean_b),
+            "difference": float(mean_b - mean_a), "difference_low": float(low),
+            "difference_high": float(high), "corpora": corpora, "seeds": [int(s) for s in seeds]}
+
+
+def compute_remedy_table(folders, *, remedies=REMEDIES, n_boot: int = 2000,
+                         seed: int = 0) -> pd.DataFrame:
+    """Each remedy's effect on held-out corpora, from the stored runs that measure it.
+
+    Parameters
+    ----------
+    folders : iterable of path-like
+        Where to look for the runs (:func:`find_heldout_runs`).
+    remedies : sequence of Remedy
+
+    Returns
+    -------
+    table : pd.DataFrame
+        One row per remedy whose runs are all there: ``remedy``, ``needs``, ``model``
+        (of the remedy runs), ``corpora`` (in the catalogue), ``seeds`` (compared),
+        ``baseline``, ``with remedy``, ``change`` and its interval ``change_low``,
+        ``change_high`` (points), ``folds`` (held-out corpora); the remedies without runs
+        are listed in ``table.attrs["missing"]``.
+    """
+    found = find_heldout_runs(folders)
+    rows, missing = [], []
+    for remedy in remedies:
+        runs = found.get((*remedy.runs, remedy.balance_corpora), [])
+        base = found.get((*remedy.baseline, False), [])
+        if not runs or not base:
+            missing.append(remedy.name)
+            continue
+        a = load_heldout_predictions(base, label="baseline")
+        b = load_heldout_predictions(runs, label=remedy.name)
+        shared = sorted(set(a["heldout"]) & set(b["heldout"]))
+        r = compute_paired_difference(a[a["heldout"].isin(shared)], b[b["heldout"].isin(shared)],
+                                      n_boot=n_boot, seed=seed)
+        rows.append({"remedy": remedy.name, "needs": remedy.needs, "model": remedy.runs[0],
+                     "corpora": remedy.runs[3], "seeds": ", ".join(map(str, r["seeds"])),
+                     "folds": len(r["corpora"]), "baseline": r["baseline"],
+                     "with remedy": r["remedy"], "change": r["difference"],
+                     "change_low": r["difference_low"], "change_high": r["difference_high"]})
+    table = pd.DataFrame(rows)
+    table.attrs["missing"] = missing
+    return table
