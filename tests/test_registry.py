@@ -73,6 +73,7 @@ def test_new_model_and_feature_kind_train_through_the_api(demo_cat, tiny, tmp_pa
     assert run["settings"]["model"] == {"name": "tiny", "family": "keras",
                                         "features": "mel-image", "units": 4,
                                         "speaker_norm": False, "clip_norm": False,
+                                        "corpus_norm": False,
                                         "speaker_adversary": 0.0}
     assert run["settings"]["profile"] == "ci" and run["metrics"]["epochs_run"] == 2
     run = load_run(train_model(demo_cat, model="tiny", out=tmp_path / "b", verbose=0,
@@ -150,9 +151,10 @@ def test_every_registered_model_trains_and_predicts(every_model_runs, demo_cat):
         np.testing.assert_allclose(pred.filter(like="p_").sum(axis=1), 1, atol=1e-4)
         predictor = load_predictor(run_dir)
         assert predictor.model_name == name
-        # a per-speaker model scores a batch of one speaker's clips
+        # a per-speaker model scores a batch of one speaker's clips, a per-corpus one a
+        # batch of one setting's (here one speaker's too)
         one_speaker = demo_cat.loc[demo_cat["speaker"] == demo_cat["speaker"].iloc[0], "path"]
-        n = 6 if MODELS[name].speaker_norm else 3
+        n = 6 if MODELS[name].speaker_norm else 20 if MODELS[name].corpus_norm else 3
         scores, errors = predict_files(one_speaker[:n], predictor=predictor)
         assert len(scores) == n and errors.empty
         assert predictor.clip_norm == MODELS[name].clip_norm
@@ -235,7 +237,7 @@ def test_a_model_standardises_per_speaker_or_per_clip_not_both():
     from fser_utils.errors import FserError
     from fser_utils.models.registry import ModelSpec
 
-    with pytest.raises(FserError, match="not both"):
+    with pytest.raises(FserError, match="one of them"):
         ModelSpec("both", print, features="logmel", profile="budget", speaker_norm=True,
                   clip_norm=True)
 

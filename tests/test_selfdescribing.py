@@ -151,7 +151,7 @@ def test_one_normalisation_serves_training_and_scoring():
     np.testing.assert_array_equal(normalize_features(X, settings=s, clip_norm=True),
                                   normalize_per_clip(X, time_axis=1))
     assert normalize_features(X, settings=s) is X
-    with pytest.raises(FserError, match="not both"):
+    with pytest.raises(FserError, match="one of them"):
         normalize_features(X, settings=s, speaker_norm=True, clip_norm=True, groups=groups)
     with pytest.raises(FserError, match="needs the speaker"):
         normalize_features(X, settings=s, speaker_norm=True)

@@ -119,9 +119,11 @@ def run_predict(args) -> int:
     scores, errors, table = predict_files(args.inputs, predictor=predictor, windows=windows,
                                           window=args.window, hop=args.hop,
                                           return_windows=True)
-    if predictor.speaker_norm and len(scores):
-        print(f"fser: the {len(scores)} files were standardised together as clips of one "
-              "speaker", file=sys.stderr)
+    if predictor.group_norm and len(scores):
+        together = ("clips of one speaker" if predictor.group_norm == "speaker"
+                    else "recordings from one setting")
+        print(f"fser: the {len(scores)} files were standardised together as {together}",
+              file=sys.stderr)
     for row in errors.itertuples():
         print(f"fser: error: {row.reason}", file=sys.stderr)
     for row in scores[scores["warning"] != ""].itertuples():

@@ -44,11 +44,15 @@ def register(sub) -> None:
     parser.add_argument("--root", help=ROOT_HELP)
     parser.add_argument("--out", metavar="RUN_DIR",
                         help="run folder (default: runs/[MODEL-]PROFILE-SPLIT[-CORPUS]"
-                             "[-eEPOCHS][-FEATURES][-sSEED], epochs and features only when "
-                             "they are not the model's own)")
+                             "[-eEPOCHS][-FEATURES][-bal][-sSEED], epochs and features only "
+                             "when they are not the model's own)")
     parser.add_argument("--seed", type=int, default=default["seed"],
                         help=f"random seed (default: {default['seed']})")
     parser.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+    parser.add_argument("--balance-corpora", action="store_true",
+                        help="give every corpus the same weight in training, whatever its "
+                             "number of clips (for a corpus or language unseen in training; "
+                             "the run folder gets -bal)")
     parser.add_argument("--no-resume", action="store_true",
                         help="start afresh even if RUN_DIR holds an interrupted run")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -83,7 +87,8 @@ def run_train(args) -> int:
     # check the cheap things before reading any audio or creating a folder
     if args.epochs is not None and args.epochs < 1:
         raise FserError("--epochs must be at least 1")
-    overrides = {"epochs": args.epochs} if args.epochs is not None else None
+    overrides = {**({"epochs": args.epochs} if args.epochs is not None else {}),
+                 **({"balance_corpora": True} if args.balance_corpora else {})} or None
     features = get_feature_settings(args.features) if args.features else None
     config = RunConfig(model=args.model, profile=args.profile, split=args.split,
                        test_corpus=args.test_corpus, seed=args.seed, overrides=overrides,

@@ -6,7 +6,7 @@
 :mod:`fser_utils.features.spectral`         spectrum, STFT and mel spectrograms in dB (librosa)
 :mod:`fser_utils.features.images`           the paper's 64 x 64 RGB image of a mel spectrogram
 :mod:`fser_utils.features.kinds`            the registry of feature kinds (``FEATURE_KINDS``)
-:mod:`fser_utils.features.speaker_norm`     per-speaker and per-clip normalisation
+:mod:`fser_utils.features.speaker_norm`     per-speaker, per-corpus and per-clip normalisation
 :mod:`fser_utils.features.cache`            a whole catalogue: parallel extraction, disk cache
 ==========================================  =================================================
 

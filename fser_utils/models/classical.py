@@ -43,12 +43,30 @@ def build_svm(*, input_shape=None, n_classes: int = 8, C: float = 1.0, seed: int
 
 
 def fit_classical(build, X_train, y_train, X_val, y_val, *, n_classes: int, seed: int,
-                  grid=C_GRID, params: dict | None = None):
+                  grid=C_GRID, params: dict | None = None, sample_weight=None):
     """Fit one estimator per ``C`` in ``grid``; refit the best on validation accuracy.
 
     The search fits without probability calibration (``build(..., probability=False)``:
     the labels, hence the accuracies, are the same with it); only the kept ``C`` is
     refitted with it, which saves the five calibration fits of every other ``C``.
+
+    Parameters
+    ----------
+    build : callable
+        A registry builder returning an unfitted estimator (a pipeline ending in the
+        classifier, as :func:`build_svm`).
+    X_train, X_val : np.ndarray [shape=(n, d)]
+    y_train, y_val : np.ndarray [shape=(n,), dtype=int]
+    n_classes : int > 0
+    seed : int
+    grid : sequence of float > 0
+        Values of ``C`` tried.
+    params : dict or None
+        More keyword arguments of ``build``.
+    sample_weight : np.ndarray [shape=(len(X_train),)] or None
+        Weight of each training clip in the classifier's loss (the pipeline's last step;
+        the scaler before it keeps unweighted statistics); None weighs all alike.
+        The validation accuracy that picks ``C`` stays unweighted.
 
     Returns
     -------
@@ -59,7 +77,7 @@ def fit_classical(build, X_train, y_train, X_val, y_val, *, n_classes: int, seed
     def fit(C, probability):
         model = build(input_shape=X_train.shape[1:], n_classes=n_classes, C=C, seed=seed,
                       probability=probability, **(params or {}))
-        return model.fit(X_train, y_train)
+        return model.fit(X_train, y_train, **_weight_kwargs(model, sample_weight))
 
     history = []
     for C in grid:
@@ -68,6 +86,15 @@ def fit_classical(build, X_train, y_train, X_val, y_val, *, n_classes: int, seed
                         "val_accuracy": float((model.predict(X_val) == y_val).mean())})
     best = max(history, key=lambda row: row["val_accuracy"])  # the first of equals, as before
     return fit(best["C"], True), history
+
+
+def _weight_kwargs(model, sample_weight) -> dict:
+    # a pipeline routes fit parameters by step name (make_pipeline names the SVC "svc")
+    if sample_weight is None:
+        return {}
+    steps = getattr(model, "steps", None)
+    return {f"{steps[-1][0]}__sample_weight" if steps else "sample_weight":
+            np.asarray(sample_weight, dtype=np.float64)}
 
 
 def expand_proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:

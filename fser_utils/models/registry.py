@@ -50,6 +50,13 @@ class ModelSpec:
         Standardise each clip's frame-wise features over its own speech frames
         (:func:`fser_utils.features.speaker_norm.normalize_per_clip`), in training and in scoring;
         such a model still scores a single clip.
+    corpus_norm : bool
+        Standardise the features over each corpus's clips
+        (:func:`fser_utils.features.speaker_norm.normalize_per_corpus`), in training and in
+        scoring: a held-out corpus is standardised over its own (unlabelled) clips. Such a
+        model scores a batch of clips from one setting (one corpus, one microphone and
+        room), never a single clip. At most one of ``speaker_norm``, ``clip_norm`` and
+        ``corpus_norm``.
     speaker_adversary : float >= 0
         Keras networks with a ``logits`` layer only: while training, a speaker classifier
         reads the features under ``logits`` through a gradient reversal of this weight
@@ -77,15 +84,16 @@ class ModelSpec:
     description: str = ""
     speaker_norm: bool = False
     clip_norm: bool = False
+    corpus_norm: bool = False
     speaker_adversary: float = 0.0
     adversary_ramp: bool = False
     adversary_speedup: float = 1.0
     public: bool = False
 
     def __post_init__(self):
-        if self.speaker_norm and self.clip_norm:
-            raise FserError(f"model '{self.name}': standardise per speaker or per clip, "
-                            "not both")
+        if self.speaker_norm + self.clip_norm + self.corpus_norm > 1:
+            raise FserError(f"model '{self.name}': standardise per speaker, per clip or per "
+                            "corpus: one of them")
         if self.speaker_adversary < 0 or (self.speaker_adversary and self.family != "keras"):
             raise FserError(f"model '{self.name}': a speaker adversary needs a Keras "
                             f"network and a weight >= 0, not {self.speaker_adversary}")
@@ -135,6 +143,7 @@ def describe_models():
 
     return pd.DataFrame([{"model": m.name, "features": m.features, "profile": m.profile,
                           "family": m.family, "per speaker": m.speaker_norm,
+                          "per corpus": m.corpus_norm,
                           "speaker adversary": m.speaker_adversary, "public": m.public,
                           "description": m.description}
                          for m in MODELS.values()]).set_index("model")
@@ -184,6 +193,10 @@ register_model(ModelSpec(
     "logmel-cnn-warp", _build_logmel_cnn, features="logmel", profile="recognizer",
     public=True,
     description="the log-mel CNN trained with random stretches of the mel axis (VTLP)"))
+register_model(ModelSpec(
+    "logmel-cnn-warp-corpus", _build_logmel_cnn, features="logmel", profile="recognizer",
+    corpus_norm=True,
+    description="logmel-cnn-warp on spectrograms standardised per corpus and band"))
 register_model(ModelSpec(
     "logmel-cnn-clip", _build_logmel_cnn, features="logmel", profile="budget", clip_norm=True,
     description="the log-mel CNN on spectrograms standardised per clip and band"))
@@ -235,12 +248,16 @@ register_model(ModelSpec(
     speaker_norm=True,
     description="RBF SVM on eGeMAPSv02 functionals standardised per speaker"))
 register_model(ModelSpec(
+    "svm-egemaps-corpus", _build_svm, features="egemaps", profile="fit-once", family="sklearn",
+    corpus_norm=True,
+    description="RBF SVM on eGeMAPSv02 functionals standardised per corpus"))
+register_model(ModelSpec(
     "svm-compare-spk", _build_svm, features="compare", profile="fit-once", family="sklearn",
     speaker_norm=True,
     public=True,
     description="RBF SVM on ComParE_2016 functionals standardised per speaker"))
 
 #: what ``fser train`` trains and ``fser predict`` uses without ``--model``: of the models
-#: that score a single clip (no ``speaker_norm``), each at its own recipe, the one with the
+#: that score a single clip (no ``speaker_norm`` or ``corpus_norm``), each at its own recipe, the one with the
 #: best mean validation accuracy on unseen speakers (chapter 9, section 7, asserts it)
 DEFAULT_MODEL = "logmel-cnn-warp"

@@ -31,6 +31,9 @@ __all__ = [
 #: file endings a directory is searched for (libsndfile >= 1.1 decodes all of them)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 
+#: what the clips of one batch share, for each group a model may standardise over
+_BATCH_UNITS = {"speaker": "speaker", "corpus": "setting"}
+
 
 @dataclass
 class Predictor:
@@ -91,21 +94,52 @@ class Predictor:
         """Whether the model reads features standardised over each clip's own frames."""
         return self._flag("clip_norm")
 
-    def check_speaker_batch(self, n_clips: int = 1) -> None:
-        """Refuse too few clips for a per-speaker model (any number is fine otherwise)."""
-        from fser_utils.features.speaker_norm import MIN_SPEAKER_CLIPS
+    @property
+    def corpus_norm(self) -> bool:
+        """Whether the model reads features standardised over one corpus's clips."""
+        return self._flag("corpus_norm")
 
-        if self.speaker_norm and n_clips < MIN_SPEAKER_CLIPS:
-            raise FserError(f"model '{self.model_name}' standardises features over one "
-                            f"speaker's clips: give at least {MIN_SPEAKER_CLIPS} files of the "
-                            f"same speaker (got {n_clips} usable)")
+    @property
+    def group_norm(self) -> str | None:
+        """``"speaker"`` or ``"corpus"``: the group of clips the model reads features
+        standardised over, so that it scores a batch of them, never a single clip; None
+        for a model that scores each clip on its own."""
+        if self.speaker_norm:
+            return "speaker"
+        return "corpus" if self.corpus_norm else None
+
+    def check_group_batch(self, n_clips: int = 1) -> None:
+        """Refuse too few clips for a model that standardises over a speaker's or a
+        corpus's clips (any number is fine otherwise)."""
+        from fser_utils.features.speaker_norm import MIN_CORPUS_CLIPS, MIN_SPEAKER_CLIPS
+
+        least = {"speaker": MIN_SPEAKER_CLIPS, "corpus": MIN_CORPUS_CLIPS}.get(self.group_norm, 0)
+        if n_clips < least:
+            what = ("one speaker's clips" if self.group_norm == "speaker" else
+                    "the clips of one corpus (one setting: microphone, room, language)")
+            raise FserError(f"model '{self.model_name}' standardises features over {what}: "
+                            f"give at least {least} files of the same "
+                            f"{_BATCH_UNITS[self.group_norm]} (got {n_clips} usable)")
+
+    def normalize_batch(self, X: np.ndarray) -> np.ndarray:
+        """Features [shape=(n, *settings.shape)] of clips of one speaker or one setting,
+        standardised together as the model reads them (:attr:`group_norm`; unchanged for
+        a model without one); too few clips are refused (:meth:`check_group_batch`)."""
+        from fser_utils.features.speaker_norm import normalize_features
+
+        if self.group_norm is None:
+            return X
+        self.check_group_batch(len(X))
+        return normalize_features(X, settings=self.settings, speaker_norm=self.speaker_norm,
+                                  corpus_norm=self.corpus_norm,
+                                  groups=np.zeros(len(X), dtype=int))
 
     def normalize_clips(self, X: np.ndarray) -> np.ndarray:
         """Features as the model reads them, for a model that standardises each clip on its
         own (unchanged otherwise); :meth:`predict_proba` applies it."""
         from fser_utils.features.speaker_norm import normalize_features
 
-        # per speaker is done by the caller, who knows which clips share a speaker
+        # per speaker or corpus is done by the caller, who knows which clips go together
         return normalize_features(X, settings=self.settings, clip_norm=self.clip_norm)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -255,7 +289,7 @@ def predict_signal(y: np.ndarray, *, sr: int, predictor: Predictor) -> pd.Series
     from fser_utils.features.kinds import compute_features
     from fser_utils.scoring.windows import check_duration
 
-    predictor.check_speaker_batch(1)
+    predictor.check_group_batch(1)
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 2:
         y = y.mean(axis=1)
@@ -286,7 +320,10 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     label being the mean of the window probabilities over the voiced windows (see
     :mod:`fser_utils.scoring.windows`). A model registered with ``speaker_norm`` scores every
     file whole and takes all the files given as clips of *one* speaker: their features
-    are standardised together (:mod:`fser_utils.features.speaker_norm`).
+    are standardised together (:mod:`fser_utils.features.speaker_norm`). A model registered
+    with ``corpus_norm`` does the same with the files as recordings from *one* setting
+    (one corpus: microphone, room, language), at least
+    :data:`~fser_utils.features.speaker_norm.MIN_CORPUS_CLIPS` of them.
 
     Parameters
     ----------
@@ -328,10 +365,10 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     from fser_utils.scoring.windows import DEFAULT_HOP, DEFAULT_WINDOW, check_window_settings
 
     predictor = predictor or load_predictor(run_dir)
-    if predictor.speaker_norm:
+    if predictor.group_norm:
         if windows:
             raise FserError(f"model '{predictor.model_name}' scores whole files of one "
-                            "speaker, not windows")
+                            f"{_BATCH_UNITS[predictor.group_norm]}, not windows")
         windows = False
     window = DEFAULT_WINDOW if window is None else window
     hop = DEFAULT_HOP if hop is None else hop
@@ -352,13 +389,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
                 pending.append((i, x))
             if table is not None:
                 tables.append(table)
-    X = np.stack([x for _, x in pending]) if pending else None
-    if predictor.speaker_norm and pending:
-        from fser_utils.features.speaker_norm import normalize_features
-
-        predictor.check_speaker_batch(len(pending))
-        X = normalize_features(X, settings=predictor.settings, speaker_norm=True,
-                               groups=np.zeros(len(X), dtype=int))
+    X = predictor.normalize_batch(np.stack([x for _, x in pending])) if pending else None
     for start in range(0, len(pending), batch_size):  # short files: one model call per batch
         proba = predictor.predict_proba(X[start:start + batch_size])
         for (i, _), p in zip(pending[start:start + batch_size], proba):
@@ -412,8 +443,9 @@ def load_run_parts(run_dirs, *, root=None, parts=("val", "test")):
     """Each run's predictor with the clips and features of parts of its own split.
 
     Features are computed once per feature kind from the corpora the runs were split
-    from and, for a model registered with ``speaker_norm``, standardised per speaker
-    over the whole catalogue, as in training; per-clip standardisation is left to
+    from and, for a model registered with ``speaker_norm`` (``corpus_norm``), standardised
+    per speaker (per corpus) over the whole catalogue, as in training; per-clip
+    standardisation is left to
     :meth:`Predictor.normalize_clips`. For the benchmarks that rescore stored runs.
 
     Parameters
@@ -443,14 +475,16 @@ def load_run_parts(run_dirs, *, root=None, parts=("val", "test")):
     catalogue, cache = load_catalogue(root, corpora=used), {}
     for run_dir, split in splits:
         predictor = load_predictor(run_dir)
-        key = (json.dumps(predictor.settings.asdict(), sort_keys=True), predictor.speaker_norm)
+        key = (json.dumps(predictor.settings.asdict(), sort_keys=True), predictor.group_norm)
         if key not in cache:  # runs of one feature kind (and normalisation) share one array
             X, cat = load_features(catalogue, predictor.settings, progress=False)
-            if predictor.speaker_norm:
-                from fser_utils.features.speaker_norm import compute_speaker_groups, normalize_features
+            if predictor.group_norm:
+                from fser_utils.features.speaker_norm import compute_norm_groups, normalize_features
 
-                X = normalize_features(X, settings=predictor.settings, speaker_norm=True,
-                                       groups=compute_speaker_groups(cat))
+                flags = {"speaker_norm": predictor.speaker_norm,
+                         "corpus_norm": predictor.corpus_norm}
+                X = normalize_features(X, settings=predictor.settings, **flags,
+                                       groups=compute_norm_groups(cat, **flags))
             cache[key] = (X, {r: i for i, r in enumerate(cat["relpath"])})
         X, where = cache[key]
         for part in parts:

@@ -48,7 +48,9 @@ def needs_speaker_batch(name: str, members_of: dict | None = None) -> bool:
     """Whether ``name`` needs several clips of one speaker to score any of them.
 
     A speaker-normalised model does (``ModelSpec.speaker_norm``), at any budget, and so
-    does an ensemble (a key of ``members_of``) that holds one.
+    does an ensemble (a key of ``members_of``) that holds one. A corpus-normalised model
+    (``ModelSpec.corpus_norm``) needs a batch too, of clips from one setting: it counts
+    here as well, as it cannot score a single clip either.
 
     Raises
     ------
@@ -63,7 +65,7 @@ def needs_speaker_batch(name: str, members_of: dict | None = None) -> bool:
     network = network_of(name)
     if network not in MODELS:
         raise FserError(f"{name!r} is no registered model, budget label or known ensemble")
-    return bool(MODELS[network].speaker_norm)
+    return bool(MODELS[network].speaker_norm or MODELS[network].corpus_norm)
 
 
 def _names(rows: pd.DataFrame) -> pd.Index:

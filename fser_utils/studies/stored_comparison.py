@@ -48,11 +48,12 @@ def load_comparison() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return (load(), with_budget(load(longer=True), "CPU"), with_budget(load(gpu=True), "GPU"))
 
 
-def _needs_batch() -> set:
-    """Models that need a batch of one speaker's clips to score (speaker-normalised)."""
+def _per_speaker() -> set:
+    """Models that need a batch of one speaker's clips to score (speaker-normalised; a
+    corpus-normalised model needs a batch too, but of another kind and size)."""
     from fser_utils.models.registry import MODELS
 
-    return {m for m in MODELS if needs_speaker_batch(m)}
+    return {m for m, spec in MODELS.items() if spec.speaker_norm}
 
 
 def select_pool_ensemble(section2: pd.DataFrame, extra: pd.DataFrame, name: str, *,
@@ -231,7 +232,7 @@ def compute_best_per_speaker_model(protocol: str = "speaker") -> dict:
     """
     from fser_utils.features.speaker_norm import MIN_SPEAKER_CLIPS
 
-    runs = _at_recipe(_needs_batch())
+    runs = _at_recipe(_per_speaker())
     table = compute_comparison_table(runs).xs(protocol, level="protocol")
     table = table[table["seeds"] >= 3].sort_values("val_accuracy", ascending=False)
     best = _model_result(table.index[0], protocol, runs)

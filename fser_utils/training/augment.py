@@ -298,11 +298,12 @@ def _warp_frequency(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,
-                        initial_epoch: int = 0, augment: bool = True, **settings):
+                        initial_epoch: int = 0, augment: bool = True, weights=None,
+                        **settings):
     """A ``keras.utils.PyDataset`` of shuffled (and augmented) batches, new each epoch.
 
     The random state of epoch ``e`` depends only on ``seed`` and ``e``, so a resumed
-    run sees the same batches as an uninterrupted one.
+    run sees the same batches as an uninterrupted one, with or without ``weights``.
 
     Parameters
     ----------
@@ -315,10 +316,23 @@ def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: 
     augment : bool
         ``False``: the batches are only shuffled (what ``fit(..., shuffle=True)`` does,
         but with an order a resumed run can draw again).
+    weights : array-like [shape=(len(x),)] of float >= 0, or None
+        None: each epoch is a permutation of the clips. Otherwise each epoch is
+        ``len(x)`` draws with replacement, clip ``i`` drawn with probability
+        ``weights[i] / sum(weights)`` (balanced corpora:
+        :func:`fser_utils.training.fit.compute_corpus_weights`), so that a small corpus's
+        clips come up more often than once an epoch and a large one's less.
     **settings
         Keyword arguments of :func:`compute_batch_augmentation` (with ``augment``).
     """
     keras = _keras()
+    p = None
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(x),) or not np.isfinite(weights).all() \
+                or (weights < 0).any() or weights.sum() <= 0:
+            raise FserError(f"batch weights must be {len(x)} finite numbers >= 0, not all 0")
+        p = weights / weights.sum()
 
     class BatchSequence(keras.utils.PyDataset):
         def __init__(self):
@@ -328,7 +342,8 @@ def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: 
 
         def _order(self):
             self.rng = np.random.default_rng([seed, self.epoch])
-            self.order = self.rng.permutation(len(x))
+            self.order = (self.rng.permutation(len(x)) if p is None
+                          else self.rng.choice(len(x), size=len(x), replace=True, p=p))
 
         def __len__(self):
             return int(np.ceil(len(x) / batch_size))

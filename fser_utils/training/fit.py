@@ -25,7 +25,7 @@ from fser_utils.training.run import Run
 from fser_utils.training.run_config import RunConfig
 from fser_utils.training.trainer import build_trainer, compile_trainer, get_inner_network
 
-__all__ = ["fit_arrays", "LOOPS"]
+__all__ = ["fit_arrays", "LOOPS", "compute_corpus_weights"]
 
 
 def _run_callbacks(run: Run, state: dict, profile: TrainingProfile, t_start: float):
@@ -214,7 +214,8 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
                      "time_shift": p.time_shift, "freq_warp": p.freq_warp} if batch else {}
             train = make_batch_sequence(data["X_train"], Y_train, batch_size=p.batch_size,
                                         seed=seed, initial_epoch=initial_epoch,
-                                        augment=batch, **extra)
+                                        augment=batch, weights=_training_weights(data, p),
+                                        **extra)
             cbs.insert(0, _epoch_seeds(seed))
             # shuffle=False: the sequence is shuffled already, and Keras would permute
             # its batches with Python's global generator
@@ -249,6 +250,9 @@ def _fit_resident(run: Run, data: dict, config: RunConfig, *, resuming: bool, ve
     if config.model.speaker_adversary:
         raise FserError(f"model '{config.model.name}' trains against a speaker classifier; "
                         "use the default loop (--loop fit)")
+    if p.balance_corpora:
+        raise FserError("the resident loop draws every clip once per epoch; balancing the "
+                        "corpora needs the default loop (--loop fit)")
     trainer, state, initial_epoch, done = _start_or_resume(
         run, data, config, resuming, max(1, len(data["X_train"]) // p.batch_size))
     if done:
@@ -278,7 +282,9 @@ def fit_arrays(run: Run, data: dict, config: RunConfig, *, resuming: bool = Fals
 
     ``data`` holds ``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test``, ``y_test``
     (images and int class codes) and ``train_idx``, ``val_idx``, ``test_idx``; for a model
-    with a speaker adversary also ``s_train`` (speaker codes from 0) and ``n_speakers``.
+    with a speaker adversary also ``s_train`` (speaker codes from 0) and ``n_speakers``;
+    for a profile with ``balance_corpora`` also ``c_train`` (the corpus of each training
+    image), from which :func:`compute_corpus_weights` weighs the training clips.
     :func:`fser_utils.training.train.train_model` prepares it from a split of clips;
     chapter 8's leak arm (:func:`fser_utils.studies.pooled_arm.train_pooled_arm`) from a
     split of pooled images. ``log_test``: see :func:`~fser_utils.training.train.train_model`.
@@ -307,7 +313,8 @@ def _fit_sklearn(run: Run, data: dict, config: RunConfig, *, resuming: bool, ver
     t0 = time.perf_counter()
     model, history = fit_classical(config.model.build, data["X_train"], data["y_train"],
                                    data["X_val"], data["y_val"], n_classes=n_classes,
-                                   seed=config.seed)
+                                   seed=config.seed,
+                                   sample_weight=_training_weights(data, config.profile))
     seconds = time.perf_counter() - t0
     run.save_history(pd.DataFrame([{"epoch": i, **row} for i, row in enumerate(history)]))
     run.save_model(model)
@@ -319,3 +326,36 @@ def _fit_sklearn(run: Run, data: dict, config: RunConfig, *, resuming: bool, ver
             "test_probs": expand_proba(model, data["X_test"], n_classes), "state": state,
             "n_params": int(svc.support_vectors_.size + svc.dual_coef_.size),
             "predict": lambda X, **_: expand_proba(model, X, n_classes)}
+
+
+def compute_corpus_weights(corpora) -> np.ndarray:
+    """Weights that give every corpus the same total weight in training.
+
+    Parameters
+    ----------
+    corpora : array-like [shape=(n,)]
+        The corpus of each training clip (or image: augmented copies count as clips of
+        their source's corpus).
+
+    Returns
+    -------
+    weights : np.ndarray [shape=(n,), dtype=float64]
+        One over the number of clips of the clip's corpus, scaled to mean 1, so that a
+        loss or a margin keeps its usual scale; all 1 for a single corpus.
+    """
+    corpora = np.asarray(corpora)
+    if not len(corpora):
+        return np.ones(0)
+    _, inverse, counts = np.unique(corpora, return_inverse=True, return_counts=True)
+    # n / (corpora x clips of the corpus): each corpus sums to n / corpora, the mean is 1
+    return len(corpora) / (len(counts) * counts[inverse].astype(np.float64))
+
+
+def _training_weights(data: dict, profile: TrainingProfile) -> np.ndarray | None:
+    """The training clips' weights for a profile that balances corpora, else None."""
+    if not profile.balance_corpora:
+        return None
+    if "c_train" not in data:
+        raise FserError("balancing corpora needs the corpus of every training clip, which "
+                        "this training data does not carry")
+    return compute_corpus_weights(data["c_train"])

@@ -88,6 +88,13 @@ class TrainingProfile:
     converge_patience : int > 0 or None
         Stop once training accuracy has not improved for this many epochs ("levelled
         off"); ``None``: off. See :func:`update_converge_rule`.
+    balance_corpora : bool
+        Each corpus weighs the same in training, whatever its number of clips (RAVDESS
+        has 1440, URDU 400): a scikit-learn model weighs each training clip by one over
+        its corpus's clips, a network draws each epoch's clips with those probabilities
+        (:func:`fser_utils.training.augment.make_batch_sequence`). A remedy for a corpus or
+        language unseen in training, where the largest corpus would otherwise set what
+        "neutral" sounds like.
     """
 
     name: str
@@ -115,14 +122,18 @@ class TrainingProfile:
     freq_warp: float = 0.0
     converge_accuracy: float | None = None
     converge_patience: int | None = None
+    balance_corpora: bool = False
 
     def asdict(self) -> dict:
         out = dataclasses.asdict(self)
-        # a profile without the stopping rule reads as before the rule existed, so that
-        # stored and interrupted runs keep their configuration key (and stay resumable)
+        # a profile without the stopping rule or the balancing reads as before they
+        # existed, so that stored and interrupted runs keep their configuration key (and
+        # stay reused and resumable)
         for name in _CONVERGE_FIELDS:
             if out[name] is None:
                 del out[name]
+        if not out["balance_corpora"]:
+            del out["balance_corpora"]
         return out
 
     @property

@@ -52,6 +52,7 @@ def make_settings_record(catalogue, config: RunConfig, data) -> dict:
         # the flags that decide how features are read, so that the run reopens on its own
         "model": {"name": spec.name, "family": spec.family, "features": spec.features,
                   "speaker_norm": spec.speaker_norm, "clip_norm": spec.clip_norm,
+                  "corpus_norm": spec.corpus_norm,
                   "speaker_adversary": spec.speaker_adversary, **config.model_params},
         "profile": p.name, "profile_settings": p.asdict(), "split": config.split,
         "test_corpus": config.test_corpus, "seed": config.seed,

@@ -201,6 +201,8 @@ def describe_train_command(settings: dict) -> str:
                if k in known and v != known[k]}
     if "epochs" in changed:
         parts.insert(-1, f"--epochs {changed.pop('epochs')}")
+    if settings.get("profile_settings", {}).get("balance_corpora"):
+        parts.insert(-1, "--balance-corpora")
     command = " ".join(parts)
     if changed:
         command += "  # profile changed: " + ", ".join(f"{k}={v}" for k, v in changed.items())

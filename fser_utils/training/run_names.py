@@ -26,17 +26,20 @@ __all__ = ["make_run_name", "make_stored_run_name", "describe_changes", "find_ru
 
 def make_run_name(*, model: str, profile: str, split: str, test_corpus: str | None = None,
                   tag: str | None = None, epochs: int | None = None,
-                  features: str | None = None) -> str:
+                  features: str | None = None, balanced: bool = False) -> str:
     """Default folder name, e.g. ``fser-quick-paper``, ``fser-quick-corpus-emodb``,
     ``fser-ci-paper-noflip``, ``tcn-budget-light-speaker``: ``{model}-{profile}-{split}``.
 
     ``epochs`` and ``features`` (given only when they differ from the model's
-    defaults) follow the test corpus as ``-e{epochs}`` and ``-{features}``, then the
-    tag: ``logmel-cnn-budget-speaker-e120-s1``. A part the tag already holds is not
+    defaults) follow the test corpus as ``-e{epochs}`` and ``-{features}``, then ``-bal``
+    for a run whose corpora weigh the same (``balanced``, the profile's
+    ``balance_corpora``), then the tag: ``logmel-cnn-budget-speaker-e120-s1``,
+    ``svm-egemaps-fit-once-corpus-urdu-bal-all``. A part the tag already holds is not
     repeated (the GPU runs were tagged ``e120-gpu`` before epochs were named).
     """
     parts = [model, str(profile), split]
-    changed = [p for p in (f"e{epochs}" if epochs is not None else None, features) if p]
+    changed = [p for p in (f"e{epochs}" if epochs is not None else None, features,
+                           "bal" if balanced else None) if p]
     tagged = set(tag.split("-")) if tag else set()
     changed = [p for p in changed if p not in tagged]
     return "-".join(parts + [p for p in (test_corpus, *changed, tag) if p])
@@ -74,19 +77,20 @@ def make_stored_run_name(settings: dict) -> str:
         return "-".join(p for p in ("leak-pooled", profile, tag) if p)
     model = settings["model"]["name"]
     epochs = settings.get("profile_settings", {}).get("epochs")
+    balanced = bool(settings.get("profile_settings", {}).get("balance_corpora"))
     base = PROFILES.get(profile)
     default_kind = get_model_spec(model).features
     kind = find_feature_kind(settings.get("features"), default_kind)
     return make_run_name(model=model, profile=profile, split=settings["split"],
                          test_corpus=settings.get("test_corpus"), tag=tag,
                          epochs=epochs if base and epochs != base.epochs else None,
-                         features=None if kind == default_kind else kind)
+                         features=None if kind == default_kind else kind, balanced=balanced)
 
 
 def describe_changes(config) -> dict:
-    """The ``epochs`` and ``features`` parts of :func:`make_run_name` for a
-    :class:`fser_utils.training.run_config.RunConfig`: each None where it is the model's
-    default.
+    """The ``epochs``, ``features`` and ``balanced`` parts of :func:`make_run_name` for a
+    :class:`fser_utils.training.run_config.RunConfig`: each None (False) where it is the
+    model's default.
 
     ``features`` is the kind's registry name, followed by a short hash of its
     settings when they are not that kind's defaults (e.g. ``mfcc-3fa2c1``).
@@ -101,7 +105,8 @@ def describe_changes(config) -> dict:
         name = name_feature_kind(fs)
         features = name if name and fs == get_feature_settings(name) else \
             f"{name or getattr(fs, 'kind', 'features')}-{fs.key()[:6]}"
-    return {"epochs": epochs, "features": features}
+    return {"epochs": epochs, "features": features,
+            "balanced": config.profile.balance_corpora}
 
 
 def _get_runs_dir(runs_dir) -> Path:

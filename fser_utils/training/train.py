@@ -20,7 +20,7 @@ from fser_utils.config import setup
 from fser_utils.data.corpora import EMOTIONS
 from fser_utils.data.splits import check_split, make_split
 from fser_utils.errors import FserError
-from fser_utils.features.speaker_norm import compute_speaker_groups, normalize_features
+from fser_utils.features.speaker_norm import compute_norm_groups, normalize_features
 from fser_utils.training.devices import distribution_scope
 from fser_utils.training.fit import LOOPS, fit_arrays
 from fser_utils.training.profiles import check_converge_rule
@@ -48,10 +48,18 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     The steps are short functions of their own: check the configuration, the output
     folder and the test corpus (before any audio is read), prepare the features
     (:func:`_prepare_features`; standardised per speaker for a model registered with
-    ``speaker_norm``), make the split and open the run folder (:func:`_open_run`), fit
+    ``speaker_norm``, per corpus with ``corpus_norm``), make the split and open the run
+    folder (:func:`_open_run`), fit
     (:func:`fser_utils.training.fit.fit_arrays`), write the results
     (:func:`fser_utils.training.results.write_run_results`). The folder is created only
     once the split is made.
+
+    The normalisation runs over the whole catalogue, before the split and without
+    labels: a speaker's (or a corpus's) statistics come from all its clips, its test
+    clips included. For a corpus held out by the corpus split, a corpus-normalised model
+    is therefore standardised over that corpus's own unlabelled clips, the standard,
+    transductive use of per-corpus normalisation, and what scoring a batch of
+    recordings from one setting does too (:func:`fser_utils.scoring.predict.predict_files`).
 
     Parameters
     ----------
@@ -112,8 +120,9 @@ def train_model(catalogue: pd.DataFrame, X: np.ndarray | None = None, *,
     X, catalogue = _prepare_features(catalogue, X, config.feature_settings, verbose)
     spec = config.model
     X = normalize_features(X, settings=config.feature_settings, speaker_norm=spec.speaker_norm,
-                           clip_norm=spec.clip_norm,
-                           groups=compute_speaker_groups(catalogue) if spec.speaker_norm else None)
+                           clip_norm=spec.clip_norm, corpus_norm=spec.corpus_norm,
+                           groups=compute_norm_groups(catalogue, speaker_norm=spec.speaker_norm,
+                                                      corpus_norm=spec.corpus_norm))
     part, resuming = _open_run(run, catalogue, config, resume)
     data = _split_arrays(catalogue, X, part, config, progress=verbose > 0)
     run.save_settings(make_settings_record(catalogue, config, data))
@@ -282,8 +291,10 @@ def _split_arrays(catalogue, X, part, config, *, progress: bool = True) -> dict:
     val_idx = np.flatnonzero(part.to_numpy() == "val")
     test_idx = np.flatnonzero(part.to_numpy() == "test")
     X_train, y_train = X[train_idx], y[train_idx]
-    # speakers numbered within the training part, for a speaker adversary
+    # speakers numbered within the training part, for a speaker adversary; corpora
+    # named, for a profile that balances them
     s_train = pd.factorize(catalogue["speaker"].to_numpy()[train_idx], sort=True)[0]
+    c_train = catalogue["corpus"].astype(str).to_numpy()[train_idx]
     if p.augment == "offline" and p.n_copies > 0:
         from fser_utils.training.augment import build_augmenter, compute_augmented_images
 
@@ -292,8 +303,8 @@ def _split_arrays(catalogue, X, part, config, *, progress: bool = True) -> dict:
                                     seed=seed)
         X_train, source = compute_augmented_images(X_train, n_copies=p.n_copies,
                                                    augmenter=augmenter, progress=progress)
-        y_train, s_train = y_train[source], s_train[source]
-    return {"X_train": X_train, "y_train": y_train, "s_train": s_train,
+        y_train, s_train, c_train = y_train[source], s_train[source], c_train[source]
+    return {"X_train": X_train, "y_train": y_train, "s_train": s_train, "c_train": c_train,
             "n_speakers": int(s_train.max()) + 1 if len(s_train) else 0, "train_idx": train_idx,
             "X_val": X[val_idx], "y_val": y[val_idx], "val_idx": val_idx,
             "X_test": X[test_idx], "y_test": y[test_idx], "test_idx": test_idx}
