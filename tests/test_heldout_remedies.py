@@ -35,10 +35,12 @@ def test_paired_difference_compares_shared_seeds_only_and_refuses_other_clips():
     base = pd.concat([_pred({"a": [0, 0]}, seed=42), _pred({"a": [1, 1]}, seed=1)])
     r = compute_paired_difference(base, _pred({"a": [1, 0]}, seed=42), n_boot=100)
     assert r["seeds"] == [42] and r["baseline"] == 0 and r["remedy"] == 50
-    with pytest.raises(FserError, match="share no seed"):
+    with pytest.raises(FserError, match="share no held-out corpus"):
         compute_paired_difference(base, _pred({"a": [1, 0]}, seed=7))
-    with pytest.raises(FserError, match="different corpora or clips"):
+    with pytest.raises(FserError, match="share no held-out corpus"):
         compute_paired_difference(_pred({"a": [1, 0]}), _pred({"b": [1, 0]}))
+    with pytest.raises(FserError, match="different corpora or clips"):
+        compute_paired_difference(_pred({"a": [1, 0]}), _pred({"a": [1, 0, 1]}))
 
 
 def test_remedy_table_lists_remedies_without_runs(tmp_path):

@@ -9,8 +9,8 @@ training in turn (the ``corpus`` split); :func:`compute_remedy_table` scores bot
 held-out corpora's own classes (as the model card does, :mod:`fser_utils.studies.model_card`)
 and gives the change with a paired bootstrap interval.
 
-Pairs are compared on the seeds both sets have, so that a remedy run with one seed is
-not set against a baseline averaged over three. What a remedy needs at scoring time
+Pairs are compared on the runs both sets have (the same held-out corpus and seed), so
+that a remedy run with one seed is not set against a baseline averaged over three. What a remedy needs at scoring time
 matters as much as its gain: per-speaker and per-corpus normalisation need a batch of
 unlabelled clips from the same speaker or setting, so they cannot score one clip alone.
 """
@@ -47,22 +47,28 @@ class Remedy:
 _RECIPE = ("logmel-cnn-warp", "recognizer", 120, 3)
 _SVM = ("svm-egemaps", "fit-once", 1, 5)
 
-#: the remedies the book reports, with the runs that measure each
+#: the remedies the book reports, with the runs that measure each: first those that score
+#: one clip alone, then those that need a batch of clips; "CNN" is the recognizer's network
+#: and recipe on the paper's three corpora, "SVM" the eGeMAPS SVM
 REMEDIES = (
-    Remedy("frequency-axis perturbation (VTLP)", "one clip", _RECIPE,
+    Remedy("frequency warping (VTLP), CNN", "one clip", _RECIPE,
            ("logmel-cnn", "budget", 120, 3)),
-    Remedy("per-recording normalisation", "one clip", ("logmel-cnn-clip", "recognizer", 120, 3),
+    Remedy("per-recording norm., CNN", "one clip", ("logmel-cnn-clip", "recognizer", 120, 3),
            _RECIPE),
-    Remedy("per-speaker normalisation", "clips of the speaker",
-           ("logmel-cnn-spk", "recognizer", 120, 3), _RECIPE),
-    Remedy("per-speaker normalisation, 40 epochs", "clips of the speaker",
-           ("logmel-cnn-spk", "budget", 40, 3), ("logmel-cnn", "budget", 40, 3)),
-    Remedy("per-speaker normalisation, eGeMAPS SVM", "clips of the speaker",
-           ("svm-egemaps-spk", "fit-once", 1, 3), ("svm-egemaps", "fit-once", 1, 3)),
-    Remedy("per-corpus normalisation, eGeMAPS SVM", "clips of the corpus",
+    Remedy("balanced corpora, CNN", "one clip", _RECIPE, _RECIPE, balance_corpora=True),
+    Remedy("balanced corpora, SVM, 5 corpora", "one clip", _SVM, _SVM, balance_corpora=True),
+    Remedy("five corpora, not three, CNN", "one clip", ("logmel-cnn-warp", "recognizer", 120, 5),
+           _RECIPE),
+    Remedy("per-corpus norm., CNN", "clips of the corpus",
+           ("logmel-cnn-warp-corpus", "recognizer", 120, 3), _RECIPE),
+    Remedy("per-corpus norm., SVM, 5 corpora", "clips of the corpus",
            ("svm-egemaps-corpus", "fit-once", 1, 5), _SVM),
-    Remedy("corpus-balanced sampling, eGeMAPS SVM", "one clip", _SVM, _SVM,
-           balance_corpora=True),
+    Remedy("per-speaker norm., CNN", "clips of the speaker",
+           ("logmel-cnn-spk", "recognizer", 120, 3), _RECIPE),
+    Remedy("per-speaker norm., CNN, 40 epochs", "clips of the speaker",
+           ("logmel-cnn-spk", "budget", 40, 3), ("logmel-cnn", "budget", 40, 3)),
+    Remedy("per-speaker norm., SVM", "clips of the speaker",
+           ("svm-egemaps-spk", "fit-once", 1, 3), ("svm-egemaps", "fit-once", 1, 3)),
 )
 
 
@@ -110,8 +116,8 @@ def compute_paired_difference(baseline: pd.DataFrame, remedy: pd.DataFrame, *,
     Parameters
     ----------
     baseline, remedy : pd.DataFrame
-        :func:`fser_utils.studies.model_card.load_heldout_predictions` of each set, on the
-        same held-out corpora (the same test clips).
+        :func:`fser_utils.studies.model_card.load_heldout_predictions` of each set. Only
+        the runs of a held-out corpus and seed that both sets have are compared.
     n_boot : int > 0
     seed : int
 
@@ -126,13 +132,20 @@ def compute_paired_difference(baseline: pd.DataFrame, remedy: pd.DataFrame, *,
     Raises
     ------
     FserError
-        The sets share no seed, or hold other corpora or other clips.
+        The sets share no run (held-out corpus and seed), or their shared runs hold
+        other clips.
     """
-    seeds = sorted(set(baseline["seed"]) & set(remedy["seed"]))
-    if not seeds:
-        raise FserError("the two run sets share no seed: nothing to pair")
-    a = _per_clip(baseline[baseline["seed"].isin(seeds)])
-    b = _per_clip(remedy[remedy["seed"].isin(seeds)])
+    def runs(pred):
+        return pd.MultiIndex.from_frame(pred[["heldout", "seed"]])
+
+    shared = runs(baseline).unique().intersection(runs(remedy).unique())
+    if shared.empty:
+        raise FserError("the two run sets share no held-out corpus with the same seed: "
+                        "nothing to pair")
+    # only the (held-out corpus, seed) runs both sets have, so that seeds pair up too
+    a = _per_clip(baseline[runs(baseline).isin(shared)])
+    b = _per_clip(remedy[runs(remedy).isin(shared)])
+    seeds = sorted(set(shared.get_level_values("seed")))
     if not a.index.equals(b.index):
         raise FserError("the two run sets were tested on different corpora or clips")
     rng = np.random.default_rng(seed)
@@ -178,10 +191,8 @@ def compute_remedy_table(folders, *, remedies=REMEDIES, n_boot: int = 2000,
         if not runs or not base:
             missing.append(remedy.name)
             continue
-        a = load_heldout_predictions(base, label="baseline")
-        b = load_heldout_predictions(runs, label=remedy.name)
-        shared = sorted(set(a["heldout"]) & set(b["heldout"]))
-        r = compute_paired_difference(a[a["heldout"].isin(shared)], b[b["heldout"].isin(shared)],
+        r = compute_paired_difference(load_heldout_predictions(base, label="baseline"),
+                                      load_heldout_predictions(runs, label=remedy.name),
                                       n_boot=n_boot, seed=seed)
         rows.append({"remedy": remedy.name, "needs": remedy.needs, "model": remedy.runs[0],
                      "corpora": remedy.runs[3], "seeds": ", ".join(map(str, r["seeds"])),
