@@ -95,8 +95,10 @@ def test_the_corpus_normalised_models_are_registered_as_their_plain_twins():
             (plain.build, plain.features, plain.profile, plain.family, plain.params)
         assert name not in list_public_models()
     table = describe_models()
-    assert table.loc["svm-egemaps-corpus", "per corpus"]
-    assert not table.loc["svm-egemaps-spk", "per corpus"]
+    assert table.loc["svm-egemaps-corpus", "standardised per"] == "corpus"
+    assert table.loc["svm-egemaps-spk", "standardised per"] == "speaker"
+    assert table.loc["logmel-cnn-clip", "standardised per"] == "clip"
+    assert table.loc["svm-egemaps", "standardised per"] == ""
 
 
 def test_corpus_normalised_models_cannot_score_a_single_clip():

@@ -137,16 +137,22 @@ def list_public_models() -> list[str]:
 
 
 def describe_models():
-    """The registry as a table: one row per model (features, profile, family, whether it
-    is public, description)."""
+    """The registry as a table: one row per model (features, profile, family, what its
+    features are standardised over: ``"speaker"``, ``"corpus"``, ``"clip"`` or ``""``,
+    the weight of its speaker adversary, ``"yes"`` if public, description)."""
     import pandas as pd
 
     return pd.DataFrame([{"model": m.name, "features": m.features, "profile": m.profile,
-                          "family": m.family, "per speaker": m.speaker_norm,
-                          "per corpus": m.corpus_norm,
-                          "speaker adversary": m.speaker_adversary, "public": m.public,
-                          "description": m.description}
+                          "family": m.family, "standardised per": _standardised_per(m),
+                          "speaker adversary": m.speaker_adversary,
+                          "public": "yes" if m.public else "", "description": m.description}
                          for m in MODELS.values()]).set_index("model")
+
+
+def _standardised_per(spec: ModelSpec) -> str:
+    # one column for the three exclusive normalisations, read in words, not as booleans
+    return ("speaker" if spec.speaker_norm else "corpus" if spec.corpus_norm
+            else "clip" if spec.clip_norm else "")
 
 
 # --- the built-in entries; builders import their frameworks only when called -----------
