@@ -59,3 +59,18 @@ def test_per_speaker_normalisation_helps_on_the_stored_held_out_corpora():
     assert row["folds"] == 3 and row["seeds"] == "1, 2, 42"
     assert row["change"] > 0 and row["change_low"] > 0
     assert np.isclose(row["with remedy"] - row["baseline"], row["change"])
+
+
+def test_findings_state_the_language_result_and_the_best_remedies():
+    from fser_utils.studies import findings
+    from fser_utils.studies.heldout_remedies import compute_language_summary
+
+    summary = compute_language_summary(n_boot=200)
+    texts = findings.describe_language(summary)
+    heldout = summary["heldout"]
+    assert texts["lang_heldout"] == findings.format_value(heldout["accuracy"])
+    # the five-corpus recipe misses the target clearly: its interval lies below it
+    assert heldout["accuracy_high"] < heldout["target"]
+    assert summary["best"]["change"] >= summary["best_single"]["change"]
+    assert summary["best_single"]["needs"] == "one clip"
+    assert texts["lang_single"] == summary["best_single"]["text"]

@@ -15,6 +15,7 @@ import pandas as pd
 
 from fser_utils.paper import PAPER_ACCURACY, PAPER_RECIPE
 from fser_utils.studies import confirm
+from fser_utils.studies.heldout_remedies import compute_language_summary
 from fser_utils.studies.stored import (compute_closest_leak, compute_converged_arms,
                                        compute_data_caveats,
                                        compute_leak_before_split, compute_paper_recipe,
@@ -26,7 +27,7 @@ from fser_utils.studies.stored_comparison import (BUDGET_MINUTES, compute_best_e
 
 __all__ = ["SPLIT_TITLES", "compute_claims_table", "compute_decision_table",
            "compute_headline_table", "compute_glue_texts", "compute_glue_markdown",
-           "describe_converged_arms", "describe_gap_to_paper", "format_value",
+           "describe_converged_arms", "describe_gap_to_paper", "describe_language", "format_value",
            "format_interval", "format_result"]
 
 #: the two protocols of the headline figure, with their titles
@@ -242,6 +243,7 @@ def compute_glue_texts() -> dict:
     texts.update(per_speaker_min_clips=str(results["per_speaker"]["min_clips"]),
                  per_speaker_runner_up=str(results["per_speaker"]["runner_up"]))
     texts.update(describe_converged_arms(compute_converged_arms()))
+    texts.update(describe_language(compute_language_summary()))
     data = compute_data_caveats()
     texts.update({k: str(data[k]) for k in ("savee_clips", "paper_clips", "nemo_clips",
                                             "nemo_total")})
@@ -286,6 +288,20 @@ def describe_converged_arms(arms: dict) -> dict:
                         + ("comes within reach of the paper's number (its interval holds it)"
                            if reaches else "comes closer to the paper's number without "
                            "reaching it"))}
+
+
+def describe_language(summary: dict) -> dict:
+    """The texts of :func:`fser_utils.studies.heldout_remedies.compute_language_summary`:
+    ``lang_heldout`` and ``lang_heldout_ci``, ``lang_target``, and the best remedy and
+    the best single-clip one with their changes (``lang_best``, ``lang_best_change``,
+    ``lang_single``, ``lang_single_change``)."""
+    texts = {"lang_heldout" + k: v for k, v in format_result(summary["heldout"]).items()}
+    texts["lang_target"] = format_value(summary["heldout"]["target"])
+    for key, row in (("lang_best", summary["best"]), ("lang_single", summary["best_single"])):
+        texts[key] = row["text"]
+        texts[key + "_change"] = (f"{row['change']:+.1f} points, 95 % interval "
+                                  f"{row['change_low']:+.1f} to {row['change_high']:+.1f}")
+    return texts
 
 
 def compute_glue_markdown() -> dict:

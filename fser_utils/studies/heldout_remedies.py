@@ -25,8 +25,8 @@ import pandas as pd
 from fser_utils.errors import FserError
 from fser_utils.studies.model_card import load_heldout_predictions
 
-__all__ = ["Remedy", "REMEDIES", "find_heldout_runs", "compute_paired_difference",
-           "compute_remedy_table"]
+__all__ = ["Remedy", "REMEDIES", "REMEDY_FOLDERS", "find_heldout_runs",
+           "compute_paired_difference", "compute_remedy_table", "compute_language_summary"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +42,11 @@ class Remedy:
     runs: tuple
     baseline: tuple
     balance_corpora: bool = False  # the remedy runs' profile setting (else as baseline)
+    text: str = ""  # the remedy in words, for prose
 
+
+#: the folders of ``results/`` that hold the runs of :data:`REMEDIES`
+REMEDY_FOLDERS = ("beyond", "beyond_longer", "heldout", "shipped")
 
 _RECIPE = ("logmel-cnn-warp", "recognizer", 120, 3)
 _SVM = ("svm-egemaps", "fit-once", 1, 5)
@@ -52,23 +56,32 @@ _SVM = ("svm-egemaps", "fit-once", 1, 5)
 #: and recipe on the paper's three corpora, "SVM" the eGeMAPS SVM
 REMEDIES = (
     Remedy("frequency warping (VTLP), CNN", "one clip", _RECIPE,
-           ("logmel-cnn", "budget", 120, 3)),
+           ("logmel-cnn", "budget", 120, 3),
+           text="stretching the mel axis at random in training (the recognizer's recipe)"),
     Remedy("per-recording norm., CNN", "one clip", ("logmel-cnn-clip", "recognizer", 120, 3),
-           _RECIPE),
-    Remedy("balanced corpora, CNN", "one clip", _RECIPE, _RECIPE, balance_corpora=True),
-    Remedy("balanced corpora, SVM, 5 corpora", "one clip", _SVM, _SVM, balance_corpora=True),
+           _RECIPE, text="standardising each recording over its own frames"),
+    Remedy("balanced corpora, CNN", "one clip", _RECIPE, _RECIPE, balance_corpora=True,
+           text="drawing the training corpora evenly (the log-mel CNN)"),
+    Remedy("balanced corpora, SVM, 5 corpora", "one clip", _SVM, _SVM, balance_corpora=True,
+           text="weighing the training corpora evenly (the eGeMAPS SVM)"),
     Remedy("five corpora, not three, CNN", "one clip", ("logmel-cnn-warp", "recognizer", 120, 5),
-           _RECIPE),
+           _RECIPE, text="training on five corpora instead of three"),
     Remedy("per-corpus norm., CNN", "clips of the corpus",
-           ("logmel-cnn-warp-corpus", "recognizer", 120, 3), _RECIPE),
+           ("logmel-cnn-warp-corpus", "recognizer", 120, 3), _RECIPE,
+           text="standardising the features over each corpus's clips (the log-mel CNN)"),
     Remedy("per-corpus norm., SVM, 5 corpora", "clips of the corpus",
-           ("svm-egemaps-corpus", "fit-once", 1, 5), _SVM),
+           ("svm-egemaps-corpus", "fit-once", 1, 5), _SVM,
+           text="standardising the features over each corpus's clips (the eGeMAPS SVM)"),
     Remedy("per-speaker norm., CNN", "clips of the speaker",
-           ("logmel-cnn-spk", "recognizer", 120, 3), _RECIPE),
+           ("logmel-cnn-spk", "recognizer", 120, 3), _RECIPE,
+           text="standardising the features over each speaker's clips (the log-mel CNN)"),
     Remedy("per-speaker norm., CNN, 40 epochs", "clips of the speaker",
-           ("logmel-cnn-spk", "budget", 40, 3), ("logmel-cnn", "budget", 40, 3)),
+           ("logmel-cnn-spk", "budget", 40, 3), ("logmel-cnn", "budget", 40, 3),
+           text="standardising the features over each speaker's clips (the log-mel CNN, "
+                "40 epochs)"),
     Remedy("per-speaker norm., SVM", "clips of the speaker",
-           ("svm-egemaps-spk", "fit-once", 1, 3), ("svm-egemaps", "fit-once", 1, 3)),
+           ("svm-egemaps-spk", "fit-once", 1, 3), ("svm-egemaps", "fit-once", 1, 3),
+           text="standardising the features over each speaker's clips (the eGeMAPS SVM)"),
 )
 
 
@@ -177,7 +190,8 @@ def compute_remedy_table(folders, *, remedies=REMEDIES, n_boot: int = 2000,
     Returns
     -------
     table : pd.DataFrame
-        One row per remedy whose runs are all there: ``remedy``, ``needs``, ``model``
+        One row per remedy whose runs are all there: ``remedy`` (a short name),
+        ``text`` (the remedy in words), ``needs``, ``model``
         (of the remedy runs), ``corpora`` (in the catalogue), ``seeds`` (compared),
         ``baseline``, ``with remedy``, ``change`` and its interval ``change_low``,
         ``change_high`` (points), ``folds`` (held-out corpora); the remedies without runs
@@ -194,7 +208,8 @@ def compute_remedy_table(folders, *, remedies=REMEDIES, n_boot: int = 2000,
         r = compute_paired_difference(load_heldout_predictions(base, label="baseline"),
                                       load_heldout_predictions(runs, label=remedy.name),
                                       n_boot=n_boot, seed=seed)
-        rows.append({"remedy": remedy.name, "needs": remedy.needs, "model": remedy.runs[0],
+        rows.append({"remedy": remedy.name, "text": remedy.text or remedy.name,
+                     "needs": remedy.needs, "model": remedy.runs[0],
                      "corpora": remedy.runs[3], "seeds": ", ".join(map(str, r["seeds"])),
                      "folds": len(r["corpora"]), "baseline": r["baseline"],
                      "with remedy": r["remedy"], "change": r["difference"],
@@ -202,3 +217,26 @@ def compute_remedy_table(folders, *, remedies=REMEDIES, n_boot: int = 2000,
     table = pd.DataFrame(rows)
     table.attrs["missing"] = missing
     return table
+
+
+def compute_language_summary(*, n_boot: int = 2000, seed: int = 0) -> dict:
+    """What the stored results say about a language never heard, for the findings page.
+
+    Returns
+    -------
+    summary : dict
+        ``heldout``: the shipped recipe's mean accuracy over the five held-out corpora
+        (:func:`fser_utils.studies.model_card.compute_mean_heldout_accuracy`), with
+        ``target`` [%]; ``best``: the row of :func:`compute_remedy_table` with the
+        largest change, and ``best_single``: the same among remedies that score one clip.
+    """
+    from fser_utils.config import get_stored_path
+    from fser_utils.studies.model_card import compute_mean_heldout_accuracy, find_card_runs
+
+    results = get_stored_path("results")
+    five = load_heldout_predictions(find_card_runs(results)["five"], label="five corpora")
+    table = compute_remedy_table([results / d for d in REMEDY_FOLDERS], n_boot=n_boot, seed=seed)
+    single = table[table["needs"] == "one clip"]
+    return {"heldout": compute_mean_heldout_accuracy(five, n_boot=n_boot, seed=seed),
+            "best": table.loc[table["change"].idxmax()].to_dict(),
+            "best_single": single.loc[single["change"].idxmax()].to_dict()}
