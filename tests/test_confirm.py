@@ -201,3 +201,31 @@ def test_the_stored_confirmation_holds_whole_seeds():
     done = set(got["runs"]["seed"].astype(int)) if len(got["runs"]) else set()
     missing = {seed for _, _, seed in got["missing"]}
     assert done <= set(CONFIRMATION_SEEDS) and not done & missing
+
+
+def test_a_whole_confirmation_says_whether_the_exploratory_values_hold():
+    from fser_utils.studies.confirm import _judge_confirmation
+
+    index = pd.MultiIndex.from_tuples([("confirmation", s) for s in CONFIRMATION_SPLITS])
+    table = pd.DataFrame({"accuracy_low": [80.0, 60.0], "accuracy_high": [86.0, 70.0]},
+                         index=index)
+
+    def explored(paper, speaker):
+        return {"paper": {"accuracy": paper}, "speaker": {"accuracy": speaker}}
+
+    assert "On both splits" in _judge_confirmation(table, explored(83.9, 69.9))
+    assert "On neither split" in _judge_confirmation(table, explored(90.0, 75.0))
+    one = _judge_confirmation(table, explored(83.9, 75.0))
+    assert "on the paper split only" in one and "flattered" in one
+
+
+def test_the_stored_confirmation_is_whole_and_judged():
+    from fser_utils.studies.confirm import compare_with_exploration, compute_stored_confirmation
+    from fser_utils.studies.stored_comparison import BUDGET_MINUTES, compute_best_ensemble
+
+    got = compute_stored_confirmation(n_boot=200)
+    assert not got["missing"]  # seeds 3, 4 and 5 are all stored
+    explored = {s: compute_best_ensemble(s, max_cpu_minutes=BUDGET_MINUTES)
+                for s in CONFIRMATION_SPLITS}
+    text = compare_with_exploration(got, explored)["text"]
+    assert "seeds 3, 4, 5" in text and "split" in text.split(".")[-2]

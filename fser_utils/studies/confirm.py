@@ -284,4 +284,26 @@ def compare_with_exploration(confirmation: dict, explored: dict) -> dict:
         if missing:
             text += (f" {missing} of its runs {'is' if missing == 1 else 'are'} still missing,"
                      " so this is not yet the whole confirmation.")
+        else:
+            text += " " + _judge_confirmation(table, explored)
     return {"table": out, "text": text}
+
+
+def _judge_confirmation(table: pd.DataFrame, explored: dict) -> str:
+    """Whether each exploratory value lies inside the confirmation's 95 % interval, in
+    one sentence: inside, the choice made after seeing test scores did not lift it beyond
+    what fresh seeds give."""
+    names = {"paper": "the paper split", "speaker": "unseen speakers"}
+    inside = {s: table.loc[("confirmation", s), "accuracy_low"] <= explored[s]["accuracy"]
+              <= table.loc[("confirmation", s), "accuracy_high"] for s in CONFIRMATION_SPLITS}
+    held = [names[s] for s, ok in inside.items() if ok]
+    if len(held) == len(inside):
+        return ("On both splits the exploratory value lies inside the confirmation's 95 % "
+                "interval: the ensemble chosen after a glance at test scores holds on fresh "
+                "seeds.")
+    if not held:
+        return ("On neither split does the exploratory value lie inside the confirmation's "
+                "95 % interval: the choice made after a glance at test scores flattered it.")
+    return (f"The exploratory value lies inside the confirmation's 95 % interval on "
+            f"{held[0]} only; on the other split the choice made after a glance at test "
+            "scores flattered it.")
