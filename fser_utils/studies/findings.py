@@ -294,9 +294,15 @@ def describe_language(summary: dict) -> dict:
     """The texts of :func:`fser_utils.studies.heldout_remedies.compute_language_summary`:
     ``lang_heldout`` and ``lang_heldout_ci``, ``lang_target``, and the best remedy and
     the best single-clip one with their changes (``lang_best``, ``lang_best_change``,
-    ``lang_single``, ``lang_single_change``)."""
+    ``lang_best_needs``: what it needs at scoring time, ``lang_single``,
+    ``lang_single_change``)."""
     texts = {"lang_heldout" + k: v for k, v in format_result(summary["heldout"]).items()}
     texts["lang_target"] = format_value(summary["heldout"]["target"])
+    texts["lang_best_needs"] = {
+        "one clip": "and it scores a single clip",
+        "clips of the speaker": "but it needs a batch of clips of each speaker",
+        "clips of the corpus": "but it needs a batch of clips from each recording setting",
+    }[summary["best"]["needs"]]
     for key, row in (("lang_best", summary["best"]), ("lang_single", summary["best_single"])):
         texts[key] = row["text"]
         texts[key + "_change"] = (f"{row['change']:+.1f} points, 95 % interval "

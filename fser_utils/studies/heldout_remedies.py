@@ -10,9 +10,10 @@ held-out corpora's own classes (as the model card does, :mod:`fser_utils.studies
 and gives the change with a paired bootstrap interval.
 
 Pairs are compared on the runs both sets have (the same held-out corpus and seed), so
-that a remedy run with one seed is not set against a baseline averaged over three. What a remedy needs at scoring time
-matters as much as its gain: per-speaker and per-corpus normalisation need a batch of
-unlabelled clips from the same speaker or setting, so they cannot score one clip alone.
+that a remedy run with one seed is not set against a baseline averaged over three. What
+a remedy needs at scoring time matters as much as its gain: per-speaker and per-corpus
+normalisation need a batch of unlabelled clips from the same speaker or setting, so they
+cannot score one clip alone.
 """
 from __future__ import annotations
 
@@ -58,28 +59,28 @@ _SVM = ("svm-egemaps", "fit-once", 1, 5)
 REMEDIES = (
     Remedy("frequency warping (VTLP), CNN", "one clip", _RECIPE,
            ("logmel-cnn", "budget", 120, 3),
-           text="stretching the mel axis at random in training (the recognizer's recipe)"),
+           text="stretching the mel axis at random in training, as the recognizer's recipe does"),
     Remedy("per-recording norm., CNN", "one clip", ("logmel-cnn-clip", "recognizer", 120, 3),
            _RECIPE, text="standardising each recording over its own frames"),
     Remedy("balanced corpora, CNN", "one clip", _RECIPE, _RECIPE, balance_corpora=True,
-           text="drawing the training corpora evenly (the log-mel CNN)"),
+           text="drawing the training corpora evenly with the log-mel CNN"),
     Remedy("balanced corpora, SVM, 5 corpora", "one clip", _SVM, _SVM, balance_corpora=True,
-           text="weighing the training corpora evenly (the eGeMAPS SVM)"),
+           text="weighing the training corpora evenly with the eGeMAPS SVM"),
     Remedy("five corpora, not three, CNN", "one clip", ("logmel-cnn-warp", "recognizer", 120, 5),
            _RECIPE, text="training on five corpora instead of three"),
     Remedy("per-corpus norm., CNN", "clips of the corpus",
            ("logmel-cnn-warp-corpus", "recognizer", 120, 3), _RECIPE,
-           text="standardising the features over each corpus's clips (the log-mel CNN)"),
+           text="standardising the features over each corpus's clips with the log-mel CNN"),
     Remedy("per-corpus norm., SVM, 5 corpora", "clips of the corpus",
            ("svm-egemaps-corpus", "fit-once", 1, 5), _SVM,
-           text="standardising the features over each corpus's clips (the eGeMAPS SVM)"),
+           text="standardising the features over each corpus's clips with the eGeMAPS SVM"),
     Remedy("per-speaker norm., CNN, 40 epochs", "clips of the speaker",
            ("logmel-cnn-spk", "budget", 40, 3), ("logmel-cnn", "budget", 40, 3),
-           text="standardising the features over each speaker's clips (the log-mel CNN, "
-                "40 epochs)"),
+           text="standardising the features over each speaker's clips with the log-mel CNN "
+                "at 40 epochs"),
     Remedy("per-speaker norm., SVM", "clips of the speaker",
            ("svm-egemaps-spk", "fit-once", 1, 3), ("svm-egemaps", "fit-once", 1, 3),
-           text="standardising the features over each speaker's clips (the eGeMAPS SVM)"),
+           text="standardising the features over each speaker's clips with the eGeMAPS SVM"),
 )
 
 
