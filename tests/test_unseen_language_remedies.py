@@ -175,6 +175,8 @@ def test_fser_predict_says_the_files_were_standardised_as_one_setting(corpus_run
     captured = capsys.readouterr()
     assert "the 20 files were standardised together as recordings from one setting" \
         in captured.err
+    # an SVM scores with scikit-learn, and says so, not with a Keras backend
+    assert "engine: scikit-learn" in captured.err
     assert len(json.loads(captured.out)["predictions"]) == 20
 
 

@@ -106,9 +106,11 @@ class Recognizer:
 
     @property
     def engine(self) -> str:
-        """``onnxruntime`` or the Keras backend that scores."""
+        """``onnxruntime``, ``scikit-learn`` or the Keras backend that scores."""
         if isinstance(self.predictor.model, OnnxNetwork):
             return "onnxruntime"
+        if hasattr(self.predictor.model, "predict_proba"):  # a scikit-learn pipeline
+            return "scikit-learn"
         import keras
 
         return f"keras ({keras.backend.backend()})"
