@@ -74,3 +74,10 @@ def test_findings_state_the_language_result_and_the_best_remedies():
     assert summary["best"]["change"] >= summary["best_single"]["change"]
     assert summary["best_single"]["needs"] == "one clip"
     assert texts["lang_single"] == summary["best_single"]["text"]
+
+
+def test_a_change_that_rounds_to_zero_has_no_sign():
+    from fser_utils.studies.findings import format_change
+
+    assert [format_change(v) for v in (2.06, -0.74, -0.04, 0.04, 0.0)] == \
+        ["+2.1", "-0.7", "0.0", "0.0", "0.0"]

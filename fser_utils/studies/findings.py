@@ -28,7 +28,7 @@ from fser_utils.studies.stored_comparison import (BUDGET_MINUTES, compute_best_e
 __all__ = ["SPLIT_TITLES", "compute_claims_table", "compute_decision_table",
            "compute_headline_table", "compute_glue_texts", "compute_glue_markdown",
            "describe_converged_arms", "describe_gap_to_paper", "describe_language", "format_value",
-           "format_interval", "format_result"]
+           "format_change", "format_interval", "format_result"]
 
 #: the two protocols of the headline figure, with their titles
 SPLIT_TITLES = {"paper": "the paper's random split", "speaker": "unseen speakers"}
@@ -41,6 +41,13 @@ def format_value(value: float, unit: str = "%", digits: int = 1) -> str:
     if unit == "points":
         return f"{value:+.{digits}f} points"
     return f"{value:.{digits}f} {unit}".rstrip()
+
+
+def format_change(value: float, digits: int = 1) -> str:
+    """A signed change in points, ``+2.1`` or ``-0.7``; one that rounds to zero is ``0.0``
+    (not ``-0.0``)."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
 
 
 def format_interval(result: dict, metric: str = "accuracy", digits: int = 1) -> str:
@@ -305,8 +312,9 @@ def describe_language(summary: dict) -> dict:
     }[summary["best"]["needs"]]
     for key, row in (("lang_best", summary["best"]), ("lang_single", summary["best_single"])):
         texts[key] = row["text"]
-        texts[key + "_change"] = (f"{row['change']:+.1f} points, 95 % interval "
-                                  f"{row['change_low']:+.1f} to {row['change_high']:+.1f}")
+        texts[key + "_change"] = (f"{format_change(row['change'])} points, 95 % interval "
+                                  f"{format_change(row['change_low'])} to "
+                                  f"{format_change(row['change_high'])}")
     return texts
 
 
