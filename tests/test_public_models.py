@@ -46,4 +46,4 @@ def test_train_list_models_prints_every_variant(capsys):
     assert "public" in lines[0]
     rows = {line.split()[0]: line.split() for line in lines[2:]}
     assert set(rows) == set(MODELS)
-    assert "True" in rows["logmel-cnn-warp"] and "True" not in rows["logmel-cnn-adv-ramp"]
+    assert "yes" in rows["logmel-cnn-warp"] and "yes" not in rows["logmel-cnn-adv-ramp"]
