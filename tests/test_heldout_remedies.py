@@ -81,3 +81,20 @@ def test_a_change_that_rounds_to_zero_has_no_sign():
 
     assert [format_change(v) for v in (2.06, -0.74, -0.04, 0.04, 0.0)] == \
         ["+2.1", "-0.7", "0.0", "0.0", "0.0"]
+
+
+def test_a_change_is_written_with_its_interval_in_prose_and_in_a_table():
+    from fser_utils.studies.findings import format_change_interval
+
+    row = {"change": 2.06, "change_low": -0.04, "change_high": 4.12}
+    assert format_change_interval(row) == "+2.1 points, 95 % interval 0.0 to +4.1"
+    assert format_change_interval(row, short=True) == "+2.1 (0.0 to +4.1)"
+
+
+def test_the_best_remedies_are_the_largest_change_overall_and_among_single_clip_ones():
+    from fser_utils.studies.heldout_remedies import select_best_remedies
+
+    table = pd.DataFrame({"remedy": ["a", "b", "c"], "change": [1.0, 7.7, 2.1],
+                          "needs": ["one clip", "clips of the speaker", "one clip"]})
+    best, single = select_best_remedies(table)
+    assert (best["remedy"], single["remedy"]) == ("b", "c")

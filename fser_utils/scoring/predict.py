@@ -15,6 +15,7 @@ import pandas as pd
 
 from fser_utils.data.corpora import EMOTIONS
 from fser_utils.errors import FserError
+from fser_utils.features.speaker_norm import MIN_CORPUS_CLIPS, MIN_SPEAKER_CLIPS
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -31,8 +32,13 @@ __all__ = [
 #: file endings a directory is searched for (libsndfile >= 1.1 decodes all of them)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 
-#: what the clips of one batch share, for each group a model may standardise over
-_BATCH_UNITS = {"speaker": "speaker", "corpus": "setting"}
+#: for each group a model may standardise over: the fewest clips a batch needs, what the
+#: clips of one batch share, and the group as a refusal names it
+_GROUP_BATCH = {
+    "speaker": (MIN_SPEAKER_CLIPS, "speaker", "one speaker's clips"),
+    "corpus": (MIN_CORPUS_CLIPS, "setting",
+               "the clips of one corpus (one setting: microphone, room, language)"),
+}
 
 
 @dataclass
@@ -111,15 +117,13 @@ class Predictor:
     def check_group_batch(self, n_clips: int = 1) -> None:
         """Refuse too few clips for a model that standardises over a speaker's or a
         corpus's clips (any number is fine otherwise)."""
-        from fser_utils.features.speaker_norm import MIN_CORPUS_CLIPS, MIN_SPEAKER_CLIPS
-
-        least = {"speaker": MIN_SPEAKER_CLIPS, "corpus": MIN_CORPUS_CLIPS}.get(self.group_norm, 0)
+        if self.group_norm is None:
+            return
+        least, unit, what = _GROUP_BATCH[self.group_norm]
         if n_clips < least:
-            what = ("one speaker's clips" if self.group_norm == "speaker" else
-                    "the clips of one corpus (one setting: microphone, room, language)")
             raise FserError(f"model '{self.model_name}' standardises features over {what}: "
-                            f"give at least {least} files of the same "
-                            f"{_BATCH_UNITS[self.group_norm]} (got {n_clips} usable)")
+                            f"give at least {least} files of the same {unit} "
+                            f"(got {n_clips} usable)")
 
     def normalize_batch(self, X: np.ndarray) -> np.ndarray:
         """Features [shape=(n, *settings.shape)] of clips of one speaker or one setting,
@@ -368,7 +372,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     if predictor.group_norm:
         if windows:
             raise FserError(f"model '{predictor.model_name}' scores whole files of one "
-                            f"{_BATCH_UNITS[predictor.group_norm]}, not windows")
+                            f"{_GROUP_BATCH[predictor.group_norm][1]}, not windows")
         windows = False
     window = DEFAULT_WINDOW if window is None else window
     hop = DEFAULT_HOP if hop is None else hop

@@ -27,7 +27,8 @@ from fser_utils.studies.stored_comparison import (BUDGET_MINUTES, compute_best_e
 
 __all__ = ["SPLIT_TITLES", "compute_claims_table", "compute_decision_table",
            "compute_headline_table", "compute_glue_texts", "compute_glue_markdown",
-           "describe_converged_arms", "describe_gap_to_paper", "describe_language", "format_value",
+           "describe_converged_arms", "describe_gap_to_paper", "describe_language",
+           "format_change_interval", "format_value",
            "format_change", "format_interval", "format_result"]
 
 #: the two protocols of the headline figure, with their titles
@@ -48,6 +49,14 @@ def format_change(value: float, digits: int = 1) -> str:
     (not ``-0.0``)."""
     text = f"{value:+.{digits}f}"
     return text[1:] if float(text) == 0 else text
+
+
+def format_change_interval(row, *, short: bool = False) -> str:
+    """A change with its 95 % interval, from ``change``, ``change_low`` and
+    ``change_high`` [points]: ``+2.1 points, 95 % interval 0.0 to +4.1``, or
+    ``+2.1 (0.0 to +4.1)`` with ``short=True`` (a table column that names its unit)."""
+    c, lo, hi = (format_change(row[k]) for k in ("change", "change_low", "change_high"))
+    return f"{c} ({lo} to {hi})" if short else f"{c} points, 95 % interval {lo} to {hi}"
 
 
 def format_interval(result: dict, metric: str = "accuracy", digits: int = 1) -> str:
@@ -312,9 +321,7 @@ def describe_language(summary: dict) -> dict:
     }[summary["best"]["needs"]]
     for key, row in (("lang_best", summary["best"]), ("lang_single", summary["best_single"])):
         texts[key] = row["text"]
-        texts[key + "_change"] = (f"{format_change(row['change'])} points, 95 % interval "
-                                  f"{format_change(row['change_low'])} to "
-                                  f"{format_change(row['change_high'])}")
+        texts[key + "_change"] = format_change_interval(row)
     return texts
 
 

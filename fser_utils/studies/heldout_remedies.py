@@ -27,7 +27,8 @@ from fser_utils.errors import FserError
 from fser_utils.studies.model_card import load_heldout_predictions
 
 __all__ = ["Remedy", "REMEDIES", "REMEDY_FOLDERS", "find_heldout_runs",
-           "compute_paired_difference", "compute_remedy_table", "compute_language_summary"]
+           "compute_paired_difference", "compute_remedy_table", "compute_language_summary",
+           "select_best_remedies"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,7 +236,14 @@ def compute_language_summary(*, n_boot: int = 2000, seed: int = 0) -> dict:
     results = get_stored_path("results")
     five = load_heldout_predictions(find_card_runs(results)["five"], label="five corpora")
     table = compute_remedy_table([results / d for d in REMEDY_FOLDERS], n_boot=n_boot, seed=seed)
-    single = table[table["needs"] == "one clip"]
+    best, best_single = select_best_remedies(table)
     return {"heldout": compute_mean_heldout_accuracy(five, n_boot=n_boot, seed=seed),
-            "best": table.loc[table["change"].idxmax()].to_dict(),
-            "best_single": single.loc[single["change"].idxmax()].to_dict()}
+            "best": best, "best_single": best_single}
+
+
+def select_best_remedies(table: pd.DataFrame) -> tuple[dict, dict]:
+    """The rows of :func:`compute_remedy_table` with the largest change: over all remedies,
+    and over those that score a single clip (``needs == "one clip"``), as dicts."""
+    single = table[table["needs"] == "one clip"]
+    return (table.loc[table["change"].idxmax()].to_dict(),
+            single.loc[single["change"].idxmax()].to_dict())
