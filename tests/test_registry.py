@@ -263,6 +263,24 @@ def test_frequency_warp_moves_the_spectrum():
                                    freq_warp=0.1)
 
 
+def test_tempo_stretches_time_and_leaves_the_bands_alone():
+    from fser_utils.training.augment import compute_batch_augmentation
+
+    x = np.zeros((40, 6, 100, 1), dtype=np.float32)
+    x[:, 2, 50] = 1.0  # one lit frame, in one band
+    y = np.eye(8)[np.zeros(40, dtype=int)]
+    xa, _ = compute_batch_augmentation(x, y, rng=np.random.default_rng(0), specaugment=False,
+                                       tempo=0.1)
+    frames = xa[:, 2, :, 0].argmax(axis=1)
+    assert frames.min() >= 45 and frames.max() <= 55  # frame 50 stretched by 0.9 to 1.1
+    assert len(set(frames)) > 1  # each example gets its own tempo
+    assert np.all(xa[:, [0, 1, 3, 4, 5]] == 0)  # the spectrum is not moved
+    # MFCC-like arrays (n, T, C) stretch along their time axis too
+    m, _ = compute_batch_augmentation(x[:, :, :, 0].transpose(0, 2, 1), y,
+                                      rng=np.random.default_rng(0), specaugment=False, tempo=0.1)
+    np.testing.assert_allclose(m, xa[:, :, :, 0].transpose(0, 2, 1), atol=1e-6)
+
+
 def test_ensemble_averages_member_probabilities(every_model_runs):
     from fser_utils.studies.compare import (compute_comparison_runs, compute_ensemble_predictions,
                                     compute_ensemble_runs)

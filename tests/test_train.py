@@ -174,10 +174,13 @@ def test_profiles_and_errors(demo):
     from fser_utils.training.train import train_model
 
     assert set(PROFILES) == {"ci", "quick", "paper", "tuned", "budget", "recognizer",
-                             "budget-light", "fit-once", "converge"}
-    # the default model's recipe is the log-mel recipe with one change
+                             "recognizer-tempo", "budget-light", "fit-once", "converge"}
+    # the default model's recipe is the log-mel recipe with one change, and the tempo
+    # remedy's is the default's with one more
     assert dataclasses.replace(PROFILES["recognizer"], name="budget",
                                freq_warp=0.0) == PROFILES["budget"]
+    assert dataclasses.replace(PROFILES["recognizer-tempo"], name="recognizer",
+                               tempo=0.0) == PROFILES["recognizer"]
     # the small networks' is the log-mel recipe without the three regularisers the TCN
     # underfitted under
     cnn, tcn = PROFILES["budget"], PROFILES["budget-light"]

@@ -61,6 +61,9 @@ REMEDIES = (
     Remedy("frequency warping (VTLP), CNN", "one clip", _RECIPE,
            ("logmel-cnn", "budget", 120, 3),
            text="stretching the mel axis at random in training, as the recognizer's recipe does"),
+    Remedy("tempo perturbation, CNN", "one clip", ("logmel-cnn-warp", "recognizer-tempo", 120, 3),
+           _RECIPE, text="making the speech up to 10 % faster or slower at random in "
+                         "training, at the same pitch"),
     Remedy("per-recording norm., CNN", "one clip", ("logmel-cnn-clip", "recognizer", 120, 3),
            _RECIPE, text="standardising each recording over its own frames"),
     Remedy("balanced corpora, CNN", "one clip", _RECIPE, _RECIPE, balance_corpora=True,

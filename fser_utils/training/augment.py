@@ -226,7 +226,7 @@ def _time_freq_axes(x: np.ndarray) -> tuple[int, int]:
 def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator,
                                specaugment: bool = True, mixup: float = 0.0,
                                time_shift: float = 0.0, freq_warp: float = 0.0,
-                               freq_mask: int = 8, time_mask: int = 25, n_masks: int = 2):
+                               tempo: float = 0.0, freq_mask: int = 8, time_mask: int = 25, n_masks: int = 2):
     """Augment one batch: random time shift, frequency warp, SpecAugment masks, then mixup.
 
     Parameters
@@ -248,6 +248,11 @@ def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.G
         uniformly from ``[1 - freq_warp, 1 + freq_warp]``, moving its formants up or
         down as a shorter or longer vocal tract would (vocal tract length
         perturbation, {cite}`jaitly2013vocal`, applied to the mel bands); 0 = off.
+    tempo : float in [0, 1)
+        Stretch each example's time axis by a factor drawn uniformly from
+        ``[1 - tempo, 1 + tempo]``: the same words spoken faster or slower at the same
+        pitch (tempo perturbation, the pitch-preserving half of the speed perturbation
+        of {cite}`ko2015audio`); 0 = off.
 
     Returns
     -------
@@ -266,7 +271,9 @@ def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.G
         if x.ndim != 4:
             raise FserError("freq_warp stretches the frequency axis of a spectrogram; "
                             f"these features are not one (shape {x.shape[1:]})")
-        x = _warp_frequency(x, rng.uniform(1 - freq_warp, 1 + freq_warp, size=n))
+        x = _stretch_axis(x, rng.uniform(1 - freq_warp, 1 + freq_warp, size=n), axis=f_ax)
+    if tempo > 0:
+        x = _stretch_axis(x, rng.uniform(1 - tempo, 1 + tempo, size=n), axis=t_ax)
     if specaugment:
         for i in range(n):
             for axis, width, size in ((f_ax, freq_mask, n_f), (t_ax, time_mask, n_t)):
@@ -286,15 +293,16 @@ def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.G
     return x, y
 
 
-def _warp_frequency(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
-    """Band ``f`` of example ``i`` becomes band ``f / factors[i]`` of the input, linearly
-    interpolated; beyond the top band the top band is repeated."""
-    n_f = x.shape[1]
-    src = np.clip(np.arange(n_f)[None, :] / factors[:, None], 0, n_f - 1)  # (n, F)
-    lo = np.minimum(np.floor(src).astype(int), n_f - 2)
-    frac = (src - lo)[:, :, None, None].astype(np.float32)
+def _stretch_axis(x: np.ndarray, factors: np.ndarray, *, axis: int) -> np.ndarray:
+    """Index ``j`` along ``axis`` of example ``i`` becomes index ``j / factors[i]`` of the
+    input, linearly interpolated; beyond the last index the last is repeated."""
+    moved = np.moveaxis(x, axis, 1)
+    size = moved.shape[1]
+    src = np.clip(np.arange(size)[None, :] / factors[:, None], 0, size - 1)  # (n, size)
+    lo = np.minimum(np.floor(src).astype(int), size - 2)
+    frac = (src - lo).reshape(src.shape + (1,) * (moved.ndim - 2)).astype(np.float32)
     rows = np.arange(len(x))[:, None]
-    return (1 - frac) * x[rows, lo] + frac * x[rows, lo + 1]
+    return np.moveaxis((1 - frac) * moved[rows, lo] + frac * moved[rows, lo + 1], 1, axis)
 
 
 def make_batch_sequence(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,

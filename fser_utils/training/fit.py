@@ -211,7 +211,8 @@ def _fit_keras(run: Run, data: dict, config: RunConfig, *, resuming: bool, verbo
             # where it was, so the resumed run would train on other batches
             batch = p.augment == "batch"
             extra = {"specaugment": p.specaugment, "mixup": p.mixup,
-                     "time_shift": p.time_shift, "freq_warp": p.freq_warp} if batch else {}
+                     "time_shift": p.time_shift, "freq_warp": p.freq_warp,
+                     "tempo": p.tempo} if batch else {}
             train = make_batch_sequence(data["X_train"], Y_train, batch_size=p.batch_size,
                                         seed=seed, initial_epoch=initial_epoch,
                                         augment=batch, weights=_training_weights(data, p),
