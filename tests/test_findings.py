@@ -244,7 +244,11 @@ def test_describe_converged_arms_says_what_the_runs_gave():
                           stop_reason="interrupted")
     texts = findings.describe_converged_arms(arms)
     assert texts["leak_longer"].endswith("(its interval holds it)")
-    assert texts["leak_converged"].endswith("stopped before their training accuracy levelled off.")
+    assert texts["leak_converged"].endswith(
+        "; augmenting before the split was stopped before its training accuracy levelled off.")
+    arms["honest"]["stop_reason"] = "interrupted"
+    assert findings.describe_converged_arms(arms)["leak_converged"].endswith(
+        ", both stopped before their training accuracy levelled off.")
 
 
 def test_describe_gap_to_paper():

@@ -256,7 +256,7 @@ STOP_PHRASES = {"converged": "its training accuracy reached 99 %",
                 "levelled off": "its training accuracy had stopped rising for 10 epochs",
                 "no validation gain": "its validation accuracy had stopped rising",
                 "epochs": "its epoch budget was spent",
-                "interrupted": "stopped by hand before its training accuracy levelled off"}
+                "interrupted": "it was stopped by hand before its training accuracy levelled off"}
 
 
 def describe_stop_reason(reason: str) -> str:

@@ -290,15 +290,17 @@ def describe_converged_arms(arms: dict) -> dict:
                                 "last epoch")}
     h, a = arms["honest"], arms["pooled"]
     reaches = a["accuracy_high"] >= PAPER_ACCURACY
-    by_rule = all(r["stop_reason"] in ("converged", "levelled off") for r in (h, a))
+    early = [name for name, r in (("the honest run", h), ("augmenting before the split", a))
+             if r["stop_reason"] not in ("converged", "levelled off")]
+    ending = ("." if not early else
+              ", both stopped before their training accuracy levelled off." if len(early) == 2
+              else f"; {early[0]} was stopped before its training accuracy levelled off.")
     return {
         "leak_converged": (
             f"Trained with Adam instead of plain SGD (one seed), the honest run scores "
             f"{format_value(h['accuracy'])} ({format_interval(h)}) after {h['epochs_run']} "
             f"epochs and augmenting before the split {format_value(a['accuracy'])} "
-            f"({format_interval(a)}) after {a['epochs_run']}"
-            + ("." if by_rule else ", both stopped before their training accuracy levelled "
-               "off.")),
+            f"({format_interval(a)}) after {a['epochs_run']}" + ending),
         "leak_longer": ("trained further than plain SGD gets in the paper's budget: with Adam, "
                         "augmenting before the split "
                         + ("comes within reach of the paper's number (its interval holds it)"
