@@ -244,6 +244,10 @@ def test_describe_converged_arms_says_what_the_runs_gave():
                           stop_reason="interrupted")
     texts = findings.describe_converged_arms(arms)
     assert texts["leak_longer"].endswith("(its interval holds it)")
+    arms["pooled"].update(accuracy=95.7, accuracy_low=95.3, accuracy_high=96.0)
+    assert findings.describe_converged_arms(arms)["leak_longer"].endswith(
+        "(its whole interval lies above it)")
+    arms["pooled"].update(accuracy=95.2, accuracy_low=94.8, accuracy_high=95.6)
     assert texts["leak_converged"].endswith(
         "; augmenting before the split was stopped before its training accuracy levelled off.")
     arms["honest"]["stop_reason"] = "interrupted"
