@@ -226,8 +226,10 @@ def _time_freq_axes(x: np.ndarray) -> tuple[int, int]:
 def compute_batch_augmentation(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator,
                                specaugment: bool = True, mixup: float = 0.0,
                                time_shift: float = 0.0, freq_warp: float = 0.0,
-                               tempo: float = 0.0, freq_mask: int = 8, time_mask: int = 25, n_masks: int = 2):
-    """Augment one batch: random time shift, frequency warp, SpecAugment masks, then mixup.
+                               tempo: float = 0.0, freq_mask: int = 8, time_mask: int = 25,
+                               n_masks: int = 2):
+    """Augment one batch: random time shift, frequency warp, tempo change, SpecAugment masks,
+    then mixup.
 
     Parameters
     ----------
