@@ -60,7 +60,8 @@ _SVM = ("svm-egemaps", "fit-once", 1, 5)
 REMEDIES = (
     Remedy("frequency warping (VTLP), CNN", "one clip", _RECIPE,
            ("logmel-cnn", "budget", 120, 3),
-           text="stretching the mel axis at random in training, as the recognizer's recipe does"),
+           text="stretching the mel axis at random in training, which moves pitch and "
+                "formants together, as the recognizer's recipe does"),
     Remedy("tempo perturbation, CNN", "one clip", ("logmel-cnn-warp", "recognizer-tempo", 120, 3),
            _RECIPE, text="making the speech up to 10 % faster or slower at random in "
                          "training, at the same pitch"),
