@@ -210,7 +210,7 @@ def test_cli_errors(capsys):
     assert main(["train", "--profile", "nope"]) == 2
     assert capsys.readouterr().err.strip() == (
         "fser: error: unknown profile 'nope' (choose from: ci, quick, paper, tuned, budget, "
-        "budget-light, fit-once, recognizer, converge)")
+        "budget-light, fit-once, recognizer, recognizer-tempo, converge)")
     assert main(["train", "--split", "corpus"]) == 2
     assert "needs --test-corpus" in capsys.readouterr().err
 
