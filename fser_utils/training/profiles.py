@@ -133,11 +133,8 @@ class TrainingProfile:
         # a profile without the stopping rule, balancing or tempo changes reads as before
         # they existed, so that stored and interrupted runs keep their configuration key
         # (and stay reused and resumable)
-        for name in _CONVERGE_FIELDS:
-            if out[name] is None:
-                del out[name]
-        for name in ("balance_corpora", "tempo"):
-            if not out[name]:
+        for name in _LEFT_OUT_WHEN_OFF:
+            if not out[name]:  # None, False or 0: off
                 del out[name]
         return out
 
@@ -147,7 +144,8 @@ class TrainingProfile:
         return self.converge_accuracy is not None or self.converge_patience is not None
 
 
-_CONVERGE_FIELDS = ("converge_accuracy", "converge_patience")
+#: fields added after runs were stored, left out of a profile's record while off
+_LEFT_OUT_WHEN_OFF = ("converge_accuracy", "converge_patience", "balance_corpora", "tempo")
 
 
 # the log-mel CNN's recipe (chapter 9): AdamW, warm-up then cosine decay, label smoothing,
