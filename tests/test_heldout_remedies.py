@@ -98,3 +98,44 @@ def test_the_best_remedies_are_the_largest_change_overall_and_among_single_clip_
                           "needs": ["one clip", "clips of the speaker", "one clip"]})
     best, single = select_best_remedies(table)
     assert (best["remedy"], single["remedy"]) == ("b", "c")
+
+
+def _proba_pred(proba: list, *, seed=42) -> pd.DataFrame:
+    """Held-out predictions of URDU clips (four classes) with given anger/happiness odds."""
+    from fser_utils.data.corpora import EMOTIONS
+
+    rows = []
+    for i, (p_anger, p_happy) in enumerate(proba):
+        row = {f"p_{c}": 0.0 for c in EMOTIONS}
+        row.update(p_anger=p_anger, p_happiness=p_happy, p_surprise=1 - p_anger - p_happy)
+        rows.append({"heldout": "urdu", "corpus": "urdu", "relpath": f"urdu/{i}.flac",
+                     "seed": seed, "emotion": "anger", "predicted": "?", **row})
+    return pd.DataFrame(rows)
+
+
+def test_fusion_averages_probabilities_clip_by_clip_and_rescores():
+    from fser_utils.studies.heldout_remedies import fuse_predictions
+
+    a = _proba_pred([(0.6, 0.4), (0.3, 0.7)])
+    b = _proba_pred([(0.1, 0.9), (0.8, 0.2)])
+    fused = fuse_predictions(a, b, label="both").set_index("relpath")
+    assert fused.loc["urdu/0.flac", "p_anger"] == pytest.approx(0.35)
+    assert fused.loc["urdu/1.flac", "p_anger"] == pytest.approx(0.55)
+    # URDU has no surprise class: the own-class choice ignores it, the eight-way one not
+    assert list(fused["predicted_own"]) == ["happiness", "anger"]
+    assert set(fused["recipe"]) == {"both"}
+    with pytest.raises(FserError, match="nothing to fuse"):
+        fuse_predictions(a, _proba_pred([(0.5, 0.5)], seed=1), label="x")
+
+
+def test_fusing_the_cnn_with_the_svm_is_measured_on_the_stored_runs():
+    # the five-corpus CNN and the eGeMAPS SVM, seed 42: the fusion row pairs with the
+    # CNN alone on the five held-out corpora
+    fusion = next(r for r in REMEDIES if r.fuse_with)
+    table = compute_remedy_table(
+        [RESULTS_ROOT / "results" / d for d in ("heldout", "shipped")], remedies=(fusion,),
+        n_boot=300)
+    row = table.iloc[0]
+    assert row["folds"] == 5 and row["seeds"] == "42"
+    assert row["model"] == "logmel-cnn-warp + svm-egemaps"
+    assert row["change_low"] <= row["change"] <= row["change_high"]

@@ -3,9 +3,10 @@
 A recognizer trained on some corpora is much worse on a corpus (a language, a studio, a
 set of actors) it never heard. The cross-corpus literature proposes a handful of
 remedies: train on more languages, normalise the features per corpus, per speaker or per
-recording, sample the corpora evenly, perturb pitch and tempo. Each remedy here is a
-pair of stored run sets that differ in that one respect, both left one corpus out of
-training in turn (the ``corpus`` split); :func:`compute_remedy_table` scores both on the
+recording, sample the corpora evenly, perturb pitch and tempo, combine models of
+different kinds. Each remedy here is a pair of stored run sets that differ in that one
+respect, both left one corpus out of training in turn (the ``corpus`` split; a fusion
+averages the probabilities of two sets, :func:`fuse_predictions`); :func:`compute_remedy_table` scores both on the
 held-out corpora's own classes (as the model card does, :mod:`fser_utils.studies.model_card`)
 and gives the change with a paired bootstrap interval.
 
@@ -26,7 +27,7 @@ import pandas as pd
 from fser_utils.errors import FserError
 from fser_utils.studies.model_card import load_heldout_predictions
 
-__all__ = ["Remedy", "REMEDIES", "REMEDY_FOLDERS", "find_heldout_runs",
+__all__ = ["Remedy", "REMEDIES", "REMEDY_FOLDERS", "find_heldout_runs", "fuse_predictions",
            "compute_paired_difference", "compute_remedy_table", "compute_language_summary",
            "select_best_remedies"]
 
@@ -45,12 +46,14 @@ class Remedy:
     baseline: tuple
     balance_corpora: bool = False  # the remedy runs' profile setting (else as baseline)
     text: str = ""  # the remedy in words, for prose
+    fuse_with: tuple = ()  # runs whose probabilities are averaged with ``runs``' (a fusion)
 
 
 #: the folders of ``results/`` that hold the runs of :data:`REMEDIES`
 REMEDY_FOLDERS = ("beyond", "beyond_longer", "heldout", "shipped")
 
 _RECIPE = ("logmel-cnn-warp", "recognizer", 120, 3)
+_RECIPE5 = ("logmel-cnn-warp", "recognizer", 120, 5)
 _SVM = ("svm-egemaps", "fit-once", 1, 5)
 
 #: the remedies the book reports, with the runs that measure each: first those that score
@@ -71,8 +74,10 @@ REMEDIES = (
            text="drawing the training corpora evenly with the log-mel CNN"),
     Remedy("balanced corpora, SVM, 5 corpora", "one clip", _SVM, _SVM, balance_corpora=True,
            text="weighing the training corpora evenly with the eGeMAPS SVM"),
-    Remedy("five corpora, not three, CNN", "one clip", ("logmel-cnn-warp", "recognizer", 120, 5),
+    Remedy("five corpora, not three, CNN", "one clip", _RECIPE5,
            _RECIPE, text="training on five corpora instead of three"),
+    Remedy("CNN and SVM averaged, 5 corpora", "one clip", _RECIPE5, _RECIPE5, fuse_with=_SVM,
+           text="averaging the five-corpus CNN's probabilities with the eGeMAPS SVM's"),
     Remedy("per-corpus norm., CNN", "clips of the corpus",
            ("logmel-cnn-warp-corpus", "recognizer", 120, 3), _RECIPE,
            text="standardising the features over each corpus's clips with the log-mel CNN"),
@@ -118,6 +123,47 @@ def find_heldout_runs(folders) -> dict:
             if settings.get("split") == "corpus":
                 runs.setdefault(_signature(settings), []).append(path)
     return runs
+
+
+def fuse_predictions(*preds: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Late fusion: the class probabilities of several run sets, averaged clip by clip.
+
+    Parameters
+    ----------
+    *preds : pd.DataFrame
+        :func:`fser_utils.studies.model_card.load_heldout_predictions` of each set.
+    label : str
+        What the fusion is (the ``recipe`` column).
+
+    Returns
+    -------
+    pred : pd.DataFrame
+        The same columns, for the (held-out corpus, seed, clip) that every set has, with
+        the averaged ``p_<class>`` and the ``predicted`` and ``predicted_own`` classes
+        they give.
+
+    Raises
+    ------
+    FserError
+        The sets share no clip of a held-out corpus with the same seed.
+    """
+    from fser_utils.data.corpora import EMOTIONS
+    from fser_utils.studies.model_card import compute_own_class_predictions
+
+    keys, columns = ["heldout", "seed", "relpath"], [f"p_{c}" for c in EMOTIONS]
+    tables = [p.set_index(keys) for p in preds]
+    shared = tables[0].index
+    for table in tables[1:]:
+        shared = shared.intersection(table.index)
+    if shared.empty:
+        raise FserError(f"'{label}': the run sets share no clip with the same held-out "
+                        "corpus and seed: nothing to fuse")
+    out = tables[0].loc[shared].copy()
+    proba = np.mean([t.loc[shared, columns].to_numpy(float) for t in tables], axis=0)
+    out[columns] = proba
+    out["predicted"] = np.asarray(EMOTIONS, dtype=object)[proba.argmax(axis=1)]
+    out = out.assign(recipe=label).reset_index()
+    return out.assign(predicted_own=compute_own_class_predictions(out))
 
 
 def _per_clip(pred: pd.DataFrame) -> pd.Series:
@@ -206,14 +252,19 @@ def compute_remedy_table(folders, *, remedies=REMEDIES, n_boot: int = 2000,
     for remedy in remedies:
         runs = found.get((*remedy.runs, remedy.balance_corpora), [])
         base = found.get((*remedy.baseline, False), [])
-        if not runs or not base:
+        fused = found.get((*remedy.fuse_with, False), []) if remedy.fuse_with else None
+        if not runs or not base or fused == []:
             missing.append(remedy.name)
             continue
-        r = compute_paired_difference(load_heldout_predictions(base, label="baseline"),
-                                      load_heldout_predictions(runs, label=remedy.name),
+        pred = load_heldout_predictions(runs, label=remedy.name)
+        if fused:
+            pred = fuse_predictions(pred, load_heldout_predictions(fused, label="fused"),
+                                    label=remedy.name)
+        r = compute_paired_difference(load_heldout_predictions(base, label="baseline"), pred,
                                       n_boot=n_boot, seed=seed)
+        model = " + ".join([remedy.runs[0]] + ([remedy.fuse_with[0]] if fused else []))
         rows.append({"remedy": remedy.name, "text": remedy.text or remedy.name,
-                     "needs": remedy.needs, "model": remedy.runs[0],
+                     "needs": remedy.needs, "model": model,
                      "corpora": remedy.runs[3], "seeds": ", ".join(map(str, r["seeds"])),
                      "folds": len(r["corpora"]), "baseline": r["baseline"],
                      "with remedy": r["remedy"], "change": r["difference"],
