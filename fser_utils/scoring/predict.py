@@ -6,6 +6,7 @@ format, sample rate or number of channels.
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,10 +35,11 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".
 
 #: for each group a model may standardise over: the fewest clips a batch needs, what the
 #: clips of one batch share, and the group as a refusal names it
+_GroupBatch = namedtuple("_GroupBatch", "least unit what")
 _GROUP_BATCH = {
-    "speaker": (MIN_SPEAKER_CLIPS, "speaker", "one speaker's clips"),
-    "corpus": (MIN_CORPUS_CLIPS, "setting",
-               "the clips of one corpus (one setting: microphone, room, language)"),
+    "speaker": _GroupBatch(MIN_SPEAKER_CLIPS, "speaker", "one speaker's clips"),
+    "corpus": _GroupBatch(MIN_CORPUS_CLIPS, "setting",
+                          "the clips of one corpus (one setting: microphone, room, language)"),
 }
 
 
@@ -372,7 +374,7 @@ def predict_files(paths, *, predictor: Predictor | None = None, run_dir=None,
     if predictor.group_norm:
         if windows:
             raise FserError(f"model '{predictor.model_name}' scores whole files of one "
-                            f"{_GROUP_BATCH[predictor.group_norm][1]}, not windows")
+                            f"{_GROUP_BATCH[predictor.group_norm].unit}, not windows")
         windows = False
     window = DEFAULT_WINDOW if window is None else window
     hop = DEFAULT_HOP if hop is None else hop
