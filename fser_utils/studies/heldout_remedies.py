@@ -6,9 +6,10 @@ remedies: train on more languages, normalise the features per corpus, per speake
 recording, sample the corpora evenly, perturb pitch and tempo, combine models of
 different kinds. Each remedy here is a pair of stored run sets that differ in that one
 respect, both left one corpus out of training in turn (the ``corpus`` split; a fusion
-averages the probabilities of two sets, :func:`fuse_predictions`); :func:`compute_remedy_table` scores both on the
-held-out corpora's own classes (as the model card does, :mod:`fser_utils.studies.model_card`)
-and gives the change with a paired bootstrap interval.
+averages the probabilities of two sets, :func:`fuse_predictions`).
+:func:`compute_remedy_table` scores both on the held-out corpora's own classes (as the
+model card does, :mod:`fser_utils.studies.model_card`) and gives the change with a paired
+bootstrap interval.
 
 Pairs are compared on the runs both sets have (the same held-out corpus and seed), so
 that a remedy run with one seed is not set against a baseline averaged over three. What
