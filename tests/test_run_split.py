@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -112,3 +113,22 @@ def test_stored_results_share_their_splits(tmp_path):
     assert (copy.path / "split.csv").read_bytes() == gzip.decompress(
         (results / SPLITS_DIR / record["file"]).read_bytes())
     pd.testing.assert_frame_equal(copy.load_split(), run.load_split())
+
+
+
+def test_an_exported_copy_keeps_six_significant_digits_and_every_prediction(tmp_path):
+    from fser_utils.config import get_stored_path
+
+    # a run stored before the format was set: float64 written in full
+    run = Run(get_stored_path("results/shipped/logmel-cnn-warp-recognizer-corpus-urdu-all-s2"))
+    copy = run.export(tmp_path / "copy")
+    for part in ("test", "val"):
+        before, after = run.load_predictions(part), copy.load_predictions(part)
+        p = [c for c in before if c.startswith("p_")]
+        raw = pd.read_csv(copy.path / f"{part}_predictions.csv", dtype=str)
+        assert raw[p].map(len).to_numpy().max() <= len("1.23457e-05")  # "%.6g"
+        assert (copy.path / f"{part}_predictions.csv").stat().st_size < \
+            (run.path / f"{part}_predictions.csv").stat().st_size
+        assert np.allclose(after[p], before[p], rtol=1e-5, atol=1e-9)
+        assert (after[p].to_numpy().argmax(1) == before[p].to_numpy().argmax(1)).all()
+        pd.testing.assert_frame_equal(after.drop(columns=p), before.drop(columns=p))

@@ -77,6 +77,7 @@ __all__ = ["Run", "RESULT_FILES", "to_jsonable"]
 _SETTINGS, _METRICS, _SPLIT = "settings.json", "metrics.json", "split.csv"
 _ONNX, _EXPORT = "model.onnx", "export.json"
 _PARTS = {"test": "test_predictions.csv", "val": "val_predictions.csv"}
+_PROBABILITY_FORMAT = "%.6g"  # float64's 17 significant digits only made the wheel larger
 
 #: the small files of a run: enough to show and evaluate it without retraining
 RESULT_FILES = (_SETTINGS, _METRICS, HISTORY, _SPLIT, _PARTS["test"], _PARTS["val"])
@@ -223,8 +224,8 @@ class Run(RunProgress):
         except Exception as exc:  # pandas raises several parser errors
             raise FserError(f"cannot read '{path}': {_one_line(exc)}") from None
 
-    def _write_csv(self, name: str, table: pd.DataFrame) -> None:
-        _write_atomic(self.path / name, lambda tmp: table.to_csv(tmp, index=False))
+    def _write_csv(self, name: str, table: pd.DataFrame, **kwargs) -> None:
+        _write_atomic(self.path / name, lambda tmp: table.to_csv(tmp, index=False, **kwargs))
 
     # --- reading -------------------------------------------------------------------------
     def load_settings(self, *, missing_ok: bool = False) -> dict:
@@ -381,17 +382,20 @@ class Run(RunProgress):
 
         The copy is itself a run folder, so the book can show a long run stored in the
         repository. The run is validated first: a damaged run is not exported. A shared
-        split (``split.json``) is written out as the copy's own ``split.csv``.
+        split (``split.json``) is written out as the copy's own ``split.csv``, the
+        predictions as :meth:`save_predictions` writes them.
         """
-        self.load()
+        run = self.load()
         dest = Run(dest)
         dest.path.mkdir(parents=True, exist_ok=True)
         for name in RESULT_FILES:
             if name == _SPLIT and not (self.path / _SPLIT).is_file():  # a shared split
                 data = read_shared_split(self.path)[0]
                 _write_atomic(dest.path / name, lambda tmp: tmp.write_bytes(data))
-                continue
-            _write_atomic(dest.path / name, lambda tmp: shutil.copy2(self.path / name, tmp))
+            elif name not in _PARTS.values():  # predictions below, in the stored format
+                _write_atomic(dest.path / name, lambda tmp: shutil.copy2(self.path / name, tmp))
+        for part, key in (("test", "predictions"), ("val", "val_predictions")):
+            dest.save_predictions(run[key], part)
         return dest
 
     # --- writing -------------------------------------------------------------------------
@@ -481,7 +485,7 @@ class Run(RunProgress):
         self._write_csv(HISTORY, history)
 
     def save_predictions(self, predictions: pd.DataFrame, part: str = "test") -> None:
-        self._write_csv(_PARTS[part], predictions)
+        self._write_csv(_PARTS[part], predictions, float_format=_PROBABILITY_FORMAT)
 
     def save_figure(self, fig, name: str = "learning_curves.png", *, dpi: int = 90) -> None:
         _write_atomic(self.path / name,
