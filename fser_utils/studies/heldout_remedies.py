@@ -78,11 +78,11 @@ REMEDIES = (
            text="weighing the training corpora evenly with the eGeMAPS SVM"),
     Remedy("five corpora, not three, CNN", "one clip", _RECIPE5,
            _RECIPE, text="training on five corpora instead of three"),
-    Remedy("CNN and SVM averaged, 5 corpora", "one clip", _RECIPE5, _RECIPE5, fuse_with=_SVM,
+    Remedy("CNN + SVM averaged, 5 corpora", "one clip", _RECIPE5, _RECIPE5, fuse_with=_SVM,
            text="averaging the five-corpus CNN's probabilities with the eGeMAPS SVM's"),
     Remedy("per-recording norm., CNN, 5 corpora", "one clip", _CLIP5, _RECIPE5,
            text="standardising each recording over its own frames, on five corpora"),
-    Remedy("per-recording CNN and SVM averaged, 5 corpora", "one clip", _CLIP5, _RECIPE5,
+    Remedy("per-recording CNN + SVM, 5 corpora", "one clip", _CLIP5, _RECIPE5,
            fuse_with=_SVM, text="standardising each recording over its own frames and "
                                 "averaging the CNN's probabilities with the eGeMAPS SVM's, "
                                 "on five corpora"),
