@@ -155,7 +155,7 @@ def test_wheel_in_fresh_venv(tmp_path, server):  # noqa: F811
                 "t = Recognizer.pretrained().predict('voice.wav'); "
                 "print(t.loc[0, 'label'], t.loc[0, 'version'])"], env=env, cwd=empty)
     assert payload["predictions"][0]["emotion"] in out and payload["version"] in out
-    # the wheel stays small: 31 MB, of which 1.5 MB is the shipped graph and the rest the
+    # the wheel stays small: 30 MB, of which 1.5 MB is the shipped graph and the rest the
     # chapters' stored results (each distinct split once, in results/splits; the held-out-
     # corpus runs without their validation predictions); no models or audio
     assert wheel.stat().st_size < 32e6, wheel.stat().st_size
