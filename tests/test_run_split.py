@@ -119,12 +119,18 @@ def test_stored_results_share_their_splits(tmp_path):
 def test_an_exported_copy_keeps_six_significant_digits_and_every_prediction(tmp_path):
     from fser_utils.config import get_stored_path
 
-    # a run stored before the format was set: float64 written in full
-    run = Run(get_stored_path("results/shipped/logmel-cnn-warp-recognizer-corpus-urdu-all-s2"))
+    # a run written before the format was set: float64 probabilities in full
+    stored = Run(get_stored_path("results/shipped/logmel-cnn-warp-recognizer-corpus-urdu-all-s2"))
+    run = stored.export(tmp_path / "old")
+    rng = np.random.default_rng(0)
+    for part in ("test", "val"):
+        pred = run.load_predictions(part)
+        p = [c for c in pred if c.startswith("p_")]
+        pred[p] = pred[p] * (1 + 1e-9 * rng.random(pred[p].shape))
+        pred.to_csv(run.path / f"{part}_predictions.csv", index=False)
     copy = run.export(tmp_path / "copy")
     for part in ("test", "val"):
         before, after = run.load_predictions(part), copy.load_predictions(part)
-        p = [c for c in before if c.startswith("p_")]
         raw = pd.read_csv(copy.path / f"{part}_predictions.csv", dtype=str)
         assert raw[p].map(len).to_numpy().max() <= len("1.23457e-05")  # "%.6g"
         assert (copy.path / f"{part}_predictions.csv").stat().st_size < \
